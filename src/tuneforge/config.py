@@ -1,0 +1,237 @@
+"""The run config: a typed, validated schema, read from YAML with ``--set`` overrides.
+
+Everything is checked before any model or data loads. An unknown key fails with its full path
+and the closest valid name; a bad value fails with its path and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tuneforge.errors import ConfigError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(Strict):
+    name: str = Field("minilm", description="Registry name (minilm, smollm2-135m), local folder or hub id.")
+    max_length: int = Field(128, ge=8, le=8192, description="Window length in sub-word tokens.")
+    stride: int = Field(32, ge=0, description="Sub-word tokens shared by neighbouring windows.")
+    dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Overrides the model's dropout.")
+
+    @model_validator(mode="after")
+    def _stride_fits(self) -> ModelConfig:
+        if self.stride >= self.max_length // 2:
+            raise ValueError(f"stride ({self.stride}) must be less than half of max_length ({self.max_length})")
+        return self
+
+
+class SplitConfig(Strict):
+    """Carve missing dev/test splits out of train (seeded, so reruns see the same split)."""
+
+    dev: float = Field(0.0, ge=0.0, lt=0.5)
+    test: float = Field(0.0, ge=0.0, lt=0.5)
+    seed: int = 13
+
+
+class DataConfig(Strict):
+    train: str
+    dev: str | None = None
+    test: str | None = None
+    format: Literal["auto", "conll", "jsonl", "csv"] = "auto"
+    scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files; iob1 is converted.")
+    invalid_bio: Literal["repair", "error"] = Field(
+        "repair", description="What to do with an I-X that does not follow B-X/I-X in a BIO file."
+    )
+    tokens_field: str = "tokens"
+    tags_field: str = "tags"
+    text_field: str = "text"
+    label_field: str = "label"
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+
+class EarlyStoppingConfig(Strict):
+    metric: str = "f1"
+    mode: Literal["max", "min"] = "max"
+    patience: int | None = Field(None, ge=1, description="Evaluations without improvement before stopping.")
+    min_delta: float = Field(0.0, ge=0.0)
+
+
+class TrainingConfig(Strict):
+    epochs: float = Field(3, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
+    lr: float = Field(5e-5, gt=0)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD only.")
+    weight_decay: float = Field(0.01, ge=0)
+    scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_grad_norm: float | None = Field(1.0, gt=0)
+    grad_accum: int = Field(1, ge=1)
+    batch_size: int = Field(32, ge=1)
+    batch_tokens: int | None = Field(None, ge=64, description="Token budget per batch instead of batch_size.")
+    eval_batch_size: int = Field(64, ge=1)
+    group_by_length: bool = True
+    eval_every: int | Literal["epoch"] = "epoch"
+    checkpoint_every: int | Literal["epoch"] = "epoch"
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
+    restore_best: bool = True
+    seed: int = 42
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    log_every: int = Field(10, ge=1)
+    progress: bool | None = Field(None, description="Progress bar; default: when stderr is a terminal.")
+
+    @field_validator("eval_every", "checkpoint_every")
+    @classmethod
+    def _positive(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("must be 'epoch' or a positive number of steps")
+        return v
+
+
+class TaskOptions(Strict):
+    label_all_tokens: bool = Field(False, description="Label every sub-token, not only the first.")
+
+
+class RunConfig(Strict):
+    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    task: Literal["token-classification"] = "token-classification"
+    method: Literal["full"] = "full"
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    data: DataConfig
+    task_options: TaskOptions = Field(default_factory=TaskOptions)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output_dir: str = "runs"
+
+
+PATH_KEYS = ("data.train", "data.dev", "data.test", "output_dir")
+
+
+def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model found at ``loc`` below ``cls`` (None if loc leaves the schema)."""
+    for part in loc:
+        field = cls.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *get_args(ann)] if get_origin(ann) else [ann]
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            return None
+        cls = nxt
+    return cls
+
+
+def _format_error(err: dict[str, Any], source: str) -> str:
+    loc = tuple(err["loc"])
+    path = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden":
+        parent = _submodel(RunConfig, loc[:-1])
+        valid = sorted(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), close[0]])}'?)" if close else ""
+        where = ".".join(map(str, loc[:-1])) or "the top level"
+        return f"{source}: unknown key '{path}'{hint}; valid keys in {where}: {', '.join(valid)}"
+    if err["type"] == "missing":
+        return f"{source}: missing required key '{path}'"
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    return f"{source}: bad value for '{path}': {err['msg']} (got {shown})"
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{source}: cannot set '{dotted}': '{key}' is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_overrides(overrides: list[str] | None) -> list[tuple[str, Any]]:
+    """``["training.lr=3e-5"]`` → ``[("training.lr", 3e-5)]``; values are parsed as YAML."""
+    parsed = []
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. training.lr=3e-5")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        parsed.append((key.strip(), value))
+    return parsed
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for dotted in PATH_KEYS:
+        *parents, last = dotted.split(".")
+        node: Any = data
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(last), str):
+            node[last] = resolve_path(node[last], base)
+
+
+def resolve_path(value: str, base: Path) -> str:
+    """Relative paths are taken from ``base``; ``pkg:NAME/sub/path`` points into an installed package."""
+    if value.startswith("pkg:"):
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc.errors()[0], source)) from None
+
+
+def load_config(
+    config: str | Path | dict[str, Any] | RunConfig, overrides: list[str] | None = None
+) -> RunConfig:
+    """Read and validate a config from a YAML file, a dict or a RunConfig, applying ``--set`` overrides.
+
+    Paths inside a YAML file are relative to that file's folder; paths given as overrides or in a dict
+    are relative to the current directory.
+    """
+    if isinstance(config, RunConfig):
+        data, source = config.model_dump(), "config"
+    elif isinstance(config, dict):
+        data, source = dict(config), "config"
+        _resolve_paths(data, Path.cwd())
+    else:
+        path = Path(config)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+        _resolve_paths(data, path.parent.resolve())
+    for key, value in parse_overrides(overrides):
+        if key in PATH_KEYS and isinstance(value, str):
+            value = resolve_path(value, Path.cwd())
+        _set_dotted(data, key, value, f"--set {key}")
+    return validate(data, source)
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

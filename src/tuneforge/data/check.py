@@ -1,0 +1,82 @@
+"""``check-data``: what a split holds and what is wrong with it, before any training.
+
+Per split: sentence/word/entity counts, tag distribution, labels not seen in train, sentences shared
+between train and dev/test, sub-word lengths and how many exceed the model window (they are split
+into overlapping windows, not truncated), malformed lines and BIO repairs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tuneforge.config import RunConfig
+from tuneforge.data.bio import spans
+from tuneforge.data.loading import label_set, load_splits
+
+
+def check_data(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
+    splits = load_splits(cfg.data, strict=False)
+    train = splits["train"].examples
+    known = set(label_set(train))
+    train_keys = {tuple(s.tokens) for s in train}
+    report: dict[str, Any] = {"splits": {}, "problems": 0}
+    for name, result in splits.items():
+        sentences = result.examples
+        tags = Counter(t for s in sentences for t in s.tags)
+        entities = Counter(kind for s in sentences for kind, _, _ in spans(s.tags))
+        info: dict[str, Any] = {
+            "sentences": len(sentences),
+            "words": sum(len(s.tokens) for s in sentences),
+            "entities": dict(sorted(entities.items())),
+            "tags": dict(tags.most_common()),
+            "malformed": result.problems,
+            "bio_repairs": result.bio_repairs,
+        }
+        if name != "train":
+            info["unseen_labels"] = sorted(set(tags) - known)
+            info["shared_with_train"] = sum(tuple(s.tokens) in train_keys for s in sentences)
+        if tokenizer is not None and sentences:
+            info["subwords"] = _length_stats(tokenizer, [s.tokens for s in sentences], cfg.model.max_length)
+        report["problems"] += len(result.problems) + len(info.get("unseen_labels", []))
+        report["splits"][name] = info
+    return report
+
+
+def _length_stats(tokenizer, sentences: list[list[str]], max_length: int) -> dict[str, Any]:
+    encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=True)
+    lengths = sorted(len(ids) for ids in encoded["input_ids"])
+    return {
+        "min": lengths[0],
+        "mean": round(sum(lengths) / len(lengths), 1),
+        "p95": lengths[int(0.95 * (len(lengths) - 1))],
+        "max": lengths[-1],
+        "over_window": sum(n > max_length for n in lengths),
+        "window": max_length,
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = []
+    for name, info in report["splits"].items():
+        lines.append(f"== {name}: {info['sentences']} sentences, {info['words']} words")
+        lines.append("   entities: " + (", ".join(f"{k} {v}" for k, v in info["entities"].items()) or "none"))
+        lines.append("   tags: " + ", ".join(f"{k} {v}" for k, v in info["tags"].items()))
+        if "subwords" in info:
+            s = info["subwords"]
+            lines.append(f"   sub-words per sentence: min {s['min']}, mean {s['mean']}, p95 {s['p95']}, "
+                         f"max {s['max']}; {s['over_window']} over the {s['window']}-token window "
+                         "(split into overlapping windows)")
+        if info.get("unseen_labels"):
+            lines.append(f"   ERROR labels not in train: {', '.join(info['unseen_labels'])}")
+        if "shared_with_train" in info:
+            lines.append(f"   sentences also in train: {info['shared_with_train']}")
+        if info["bio_repairs"]:
+            lines.append(f"   WARNING {info['bio_repairs']} I-X tag(s) without B-X repaired to B-X")
+        for problem in info["malformed"][:20]:
+            lines.append(f"   ERROR {problem}")
+        if len(info["malformed"]) > 20:
+            lines.append(f"   ... and {len(info['malformed']) - 20} more malformed lines")
+    lines.append(f"{report['problems']} problem(s) found" if report["problems"] else "no problems found")
+    return "\n".join(lines)
+

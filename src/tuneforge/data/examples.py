@@ -1,0 +1,43 @@
+"""Plain examples that readers produce and tasks consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tuneforge.errors import DataError
+
+
+@dataclass
+class TaggedSentence:
+    """One sentence of words with one BIO tag per word (tags empty when unlabelled)."""
+
+    tokens: list[str]
+    tags: list[str]
+    source: str  # "file:line" of the first word, for error messages
+    word_per_line: bool = False  # CoNLL: word i sits i lines below the first
+
+    def where(self, word: int = 0) -> str:
+        """``file:line`` of a word (of the sentence's record when words do not have lines)."""
+        file, line = self.source.rsplit(":", 1)
+        return f"{file}:{int(line) + (word if self.word_per_line else 0)}"
+
+
+@dataclass
+class ReadResult:
+    examples: list[TaggedSentence]
+    problems: list[str] = field(default_factory=list)  # "file:line: message"
+    bio_repairs: int = 0
+
+
+class Problems:
+    """Collects malformed-input messages; in strict mode the first one raises a DataError."""
+
+    def __init__(self, path: str, strict: bool) -> None:
+        self.path, self.strict, self.items = path, strict, []
+
+    def add(self, line: int | None, message: str) -> None:
+        where = f"{self.path}:{line}" if line else self.path
+        text = f"{where}: {message}"
+        if self.strict:
+            raise DataError(text)
+        self.items.append(text)

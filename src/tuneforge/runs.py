@@ -1,0 +1,112 @@
+"""The run directory: everything one training run leaves behind, and loading it back.
+
+runs/<name>/
+  config.yaml        the resolved config (every default filled in)
+  run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
+  metrics.jsonl      training log and dev evaluations
+  report.json        final entity-level scores per split; report.md, the same as tables
+  model/             safetensors weights, tokenizer, labels.json — loadable by
+                     AutoModelForTokenClassification.from_pretrained
+  checkpoints/       last/ (resumable state) and best.safetensors; removed when the run completes
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuneforge.atomic import atomic_dir, write_json, write_text
+from tuneforge.config import RunConfig, dump_config, load_config
+from tuneforge.errors import RunError
+
+
+def versions() -> dict[str, str]:
+    import torch
+    import transformers
+
+    from tuneforge import __version__
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tuneforge": __version__,
+    }
+
+
+def new_run_dir(cfg: RunConfig) -> Path:
+    """``output_dir/name``, or ``name-2``, ``name-3``… if taken (runs are never overwritten)."""
+    base = Path(cfg.output_dir)
+    candidate, n = base / cfg.name, 1
+    while candidate.exists():
+        n += 1
+        candidate = base / f"{cfg.name}-{n}"
+    return candidate
+
+
+def start_run(run_dir: Path, cfg: RunConfig) -> None:
+    run_dir.mkdir(parents=True)
+    write_text(run_dir / "config.yaml", dump_config(cfg))
+    write_json(run_dir / "run.json", {"status": "running", "started": time.time(), "versions": versions()})
+
+
+def run_info(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise RunError(f"{run_dir}: not a tuneforge run directory (no run.json)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def finish_run(run_dir: Path, model, tokenizer, labels: list[str], report: dict[str, Any], markdown: str,
+               extra: dict[str, Any]) -> None:
+    with atomic_dir(run_dir / "model") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        write_json(tmp / "labels.json", labels)
+    write_json(run_dir / "report.json", report)
+    write_text(run_dir / "report.md", markdown)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    info = run_info(run_dir)
+    info.update(status="complete", finished=time.time(), **extra)
+    write_json(run_dir / "run.json", info)
+
+
+@dataclass
+class Run:
+    """A finished run loaded for evaluation or prediction."""
+
+    path: Path
+    config: RunConfig
+    labels: list[str]
+    model: Any
+    tokenizer: Any
+    task: Any
+
+    def predict(self, texts: list[str]) -> list[dict[str, Any]]:
+        t = self.config.training
+        return self.task.predict_texts(self.model, texts, batch_size=t.eval_batch_size)
+
+
+def load_run(path: str | Path) -> Run:
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from tuneforge.tasks.token_classification import TokenClassification
+
+    path = Path(path)
+    info = run_info(path)
+    if info.get("status") != "complete" or not (path / "model" / "labels.json").is_file():
+        raise RunError(f"{path}: the run did not finish (status: {info.get('status')}); "
+                       f"continue it with `tuneforge train --resume {path}`")
+    cfg = load_config(path / "config.yaml")
+    labels = json.loads((path / "model" / "labels.json").read_text(encoding="utf-8"))
+    tokenizer = AutoTokenizer.from_pretrained(path / "model")
+    model = AutoModelForTokenClassification.from_pretrained(path / "model")
+    model.eval()
+    task = TokenClassification(tokenizer, labels, cfg.model.max_length, cfg.model.stride,
+                               cfg.task_options.label_all_tokens)
+    return Run(path, cfg, labels, model, tokenizer, task)

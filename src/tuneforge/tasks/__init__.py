@@ -1,0 +1,1 @@
+"""Tasks: each one encodes examples, builds its head, decodes predictions and scores them."""

@@ -1,0 +1,160 @@
+"""Token classification (NER): encode → head → loss → decode → metrics.
+
+Encoding aligns BIO tags to the first sub-token of each word (or to every sub-token with
+``label_all_tokens``) inside word-aligned windows; decoding reads each word's tag from the window
+that owns it, repairs the sequence to valid IOB2 and returns entity spans with scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from tuneforge.data.bio import repair, spans, split_tag
+from tuneforge.data.examples import TaggedSentence
+from tuneforge.engine.inference import predict_probs
+from tuneforge.tasks.ner_metrics import entity_scores
+from tuneforge.tasks.windows import Window, make_windows, word_pieces
+from tuneforge.text_words import split_words
+
+IGNORE = -100
+
+
+@dataclass
+class Feature:
+    window: Window
+    labels: list[int] | None
+
+    def __len__(self) -> int:
+        return len(self.window.input_ids)
+
+
+class TokenClassification:
+    name = "token-classification"
+    metric_names = ("f1", "precision", "recall", "token_accuracy_secondary")
+
+    def __init__(
+        self, tokenizer, labels: list[str], max_length: int, stride: int, label_all_tokens: bool = False
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.label2id = {label: i for i, label in enumerate(labels)}
+        self.max_length = max_length
+        self.stride = stride
+        self.label_all_tokens = label_all_tokens
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    # encode -----------------------------------------------------------------------------------
+    def encode(self, sentences: list[TaggedSentence], with_labels: bool = True) -> list[Feature]:
+        max_pieces = max(1, (self.max_length - 4) // 2)
+        pieces = word_pieces(self.tokenizer, [s.tokens for s in sentences], max_pieces)
+        windows = make_windows(pieces, self.tokenizer, self.max_length, self.stride)
+        features = []
+        for window in windows:
+            labels = None
+            if with_labels:
+                labels = self._window_labels(window, sentences[window.example].tags)
+            features.append(Feature(window, labels))
+        return features
+
+    def _window_labels(self, window: Window, tags: list[str]) -> list[int]:
+        labels = [IGNORE] * len(window.input_ids)
+        owned = set(window.owned_words)
+        for position, word in enumerate(window.word_ids):
+            if word is None or word not in owned:
+                continue
+            first = position == 0 or window.word_ids[position - 1] != word
+            if first:
+                labels[position] = self.label2id[tags[word]]
+            elif self.label_all_tokens:
+                prefix, kind = split_tag(tags[word])
+                labels[position] = self.label2id[f"I-{kind}" if prefix == "B" else tags[word]]
+        return labels
+
+    def collate(self, features: list[Feature]) -> dict[str, torch.Tensor]:
+        width = max(len(f) for f in features)
+        ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
+        for row, feature in enumerate(features):
+            n = len(feature)
+            ids[row, :n] = torch.tensor(feature.window.input_ids)
+            mask[row, :n] = 1
+            if feature.labels is not None:
+                labels[row, :n] = torch.tensor(feature.labels)
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if features[0].labels is not None:
+            batch["labels"] = labels
+        return batch
+
+    # head -------------------------------------------------------------------------------------
+    def build_model(self, model_name: str, dropout: float | None):
+        from transformers import AutoConfig, AutoModelForTokenClassification
+
+        from tuneforge.models import load_pretrained, resolve
+
+        config = AutoConfig.from_pretrained(
+            resolve(model_name),
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id=self.label2id,
+        )
+        if dropout is not None:
+            for attr in ("hidden_dropout_prob", "classifier_dropout", "dropout", "hidden_dropout"):
+                if hasattr(config, attr):
+                    setattr(config, attr, dropout)
+        return load_pretrained(model_name, AutoModelForTokenClassification, config=config)
+
+    # decode -----------------------------------------------------------------------------------
+    def word_predictions(
+        self, model, sentences: list[TaggedSentence], batch_size: int = 64, batch_tokens: int | None = None
+    ) -> list[tuple[list[str], list[float]]]:
+        """(tags, scores) per sentence: one per word, repaired to valid IOB2."""
+        features = self.encode(sentences, with_labels=False)
+        probs = predict_probs(model, features, self.collate, batch_size, batch_tokens)
+        word_probs: list[list[np.ndarray | None]] = [[None] * len(s.tokens) for s in sentences]
+        for feature, p in zip(features, probs, strict=True):
+            w = feature.window
+            for position, word in zip(w.owned_first, w.owned_words, strict=True):
+                word_probs[w.example][word] = p[position]
+        results = []
+        for row in word_probs:
+            ids = [int(np.argmax(p)) for p in row]
+            tags, _ = repair([self.labels[i] for i in ids])
+            scores = [float(p[self.label2id[t]]) for p, t in zip(row, tags, strict=True)]
+            results.append((tags, scores))
+        return results
+
+    # metrics ----------------------------------------------------------------------------------
+    def evaluate(self, model, sentences: list[TaggedSentence], **batching: Any) -> dict[str, Any]:
+        predicted = self.word_predictions(model, sentences, **batching)
+        return entity_scores([s.tags for s in sentences], [tags for tags, _ in predicted])
+
+    # use --------------------------------------------------------------------------------------
+    def predict_texts(self, model, texts: list[str], **batching: Any) -> list[dict[str, Any]]:
+        """Entities with type, character offsets, text and score for each raw text."""
+        words = [split_words(t) for t in texts]
+        nonempty = [i for i, w in enumerate(words) if w]
+        sentences = [TaggedSentence([w for w, _, _ in words[i]], [], f"input:{i + 1}") for i in nonempty]
+        predicted = dict(zip(nonempty, self.word_predictions(model, sentences, **batching), strict=True))
+        results = []
+        for i, text in enumerate(texts):
+            entities = []
+            if i in predicted:
+                tags, scores = predicted[i]
+                for kind, first, last in spans(tags):
+                    start, end = words[i][first][1], words[i][last - 1][2]
+                    entities.append(
+                        {
+                            "type": kind,
+                            "start": start,
+                            "end": end,
+                            "text": text[start:end],
+                            "score": round(float(np.mean(scores[first:last])), 4),
+                        }
+                    )
+            results.append({"text": text, "entities": entities})
+        return results
