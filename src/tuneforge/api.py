@@ -28,9 +28,13 @@ def train(
     Config and data are fully checked before anything is written, so bad input leaves no run behind.
     """
     import torch
-    from accelerate.utils import set_seed
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list, set_seed
 
+    from tuneforge.engine.frozen_cache import build_cache
     from tuneforge.engine.train import train_loop
+    from tuneforge.methods import apply_method, trainable_parameters
+    from tuneforge.methods.freeze import frozen_prefix
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks.token_classification import TokenClassification
 
@@ -58,22 +62,35 @@ def train(
                                cfg.task_options.label_all_tokens)
     features = task.encode(splits["train"].examples)
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes
-    model = task.build_model(cfg.model.name, cfg.model.dropout)
+    model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
 
+    # Under a distributed launcher every process runs this function; only the main one writes files.
+    dist = PartialState(cpu=not torch.accelerator.is_available())  # CPU-only: gloo across processes
     if resume is None:
-        run_dir = new_run_dir(cfg)
-        start_run(run_dir, cfg)
-    say(f"run directory {run_dir}")
+        if dist.is_main_process:
+            run_dir = new_run_dir(cfg)
+            start_run(run_dir, cfg)
+        run_dir = Path(broadcast_object_list([str(run_dir) if dist.is_main_process else None])[0])
+    if dist.is_main_process:
+        say(f"run directory {run_dir}")
     repairs = sum(r.bio_repairs for r in splits.values())
-    if repairs:
+    if repairs and dist.is_main_process:
         say(f"repaired {repairs} tag(s) from I-X without a preceding B-X/I-X to B-X (data.invalid_bio)")
     t = cfg.training
     batching = {"batch_size": t.eval_batch_size, "batch_tokens": t.batch_tokens}
     dev = splits.get("dev")
     evaluate = (lambda m: task.evaluate(m, dev.examples, **batching)) if dev else None
     started = time.perf_counter()
-    state = train_loop(model, features, task.collate, evaluate, t, run_dir, resume=resume is not None)
+    train_model, train_features, collate = model, features, task.collate
+    n_frozen = frozen_prefix(model, cfg)
+    if cfg.method == "freeze" and cfg.freeze.cache_frozen and n_frozen:
+        train_model, train_features, collate = build_cache(model, n_frozen, features, task.collate,
+                                                           t.eval_batch_size)
+    state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None)
     wall = time.perf_counter() - started
+    if not dist.is_main_process:
+        dist.wait_for_everyone()
+        return run_dir
 
     report: dict[str, Any] = {"task": task.name, "labels": labels}
     markdown = [f"# Run report: {cfg.name}", "", f"Model `{cfg.model.name}`, method `{cfg.method}`.", ""]
@@ -84,7 +101,11 @@ def train(
                 scores = task.evaluate(model, splits[name].examples, **batching)
                 report[name] = scores
                 markdown.append(markdown_table(scores, f"{name} set"))
+    trainable, total = trainable_parameters(model)
     report["training"] = {
+        "method": cfg.method,
+        "trainable_parameters": trainable,
+        "total_parameters": total,
         "steps": state.step,
         "best_step": state.best_step,
         "best_dev_metric": state.best_metric,
@@ -96,6 +117,7 @@ def train(
         **state.extra,
     }
     finish_run(run_dir, model, tokenizer, labels, report, "\n".join(markdown), {"steps": state.step})
+    dist.wait_for_everyone()
     return run_dir
 
 

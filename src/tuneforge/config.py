@@ -24,7 +24,7 @@ class ModelConfig(Strict):
     name: str = Field("minilm", description="Registry name (minilm, smollm2-135m), local folder or hub id.")
     max_length: int = Field(128, ge=8, le=8192, description="Window length in sub-word tokens.")
     stride: int = Field(32, ge=0, description="Sub-word tokens shared by neighbouring windows.")
-    dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Overrides the model's dropout.")
+    dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Overrides every dropout probability of the model.")
 
     @model_validator(mode="after")
     def _stride_fits(self) -> ModelConfig:
@@ -100,10 +100,21 @@ class TaskOptions(Strict):
     label_all_tokens: bool = Field(False, description="Label every sub-token, not only the first.")
 
 
+class FreezeConfig(Strict):
+    """Options of ``method: freeze``."""
+
+    trainable_layers: int = Field(2, ge=0, description="Top transformer layers that train (0: head only).")
+    train_embeddings: bool = False
+    cache_frozen: bool = Field(
+        False, description="Compute the frozen layers' outputs once and reuse them every epoch."
+    )
+
+
 class RunConfig(Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     task: Literal["token-classification"] = "token-classification"
-    method: Literal["full"] = "full"
+    method: Literal["full", "freeze"] = "full"
+    freeze: FreezeConfig = Field(default_factory=FreezeConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig
     task_options: TaskOptions = Field(default_factory=TaskOptions)

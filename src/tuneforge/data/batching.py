@@ -11,7 +11,8 @@ import random
 MEGABATCH = 50  # batches per length-sorted group, as in HF's LengthGroupedSampler
 
 
-def _split(order: list[int], lengths: list[int], batch_size: int, batch_tokens: int | None) -> list[list[int]]:
+def split_batches(order: list[int], lengths: list[int], batch_size: int, batch_tokens: int | None) -> list[list[int]]:
+    """Cut ``order`` into consecutive batches of at most batch_size examples (or batch_tokens padded slots)."""
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
@@ -41,13 +42,13 @@ def train_batches(
     order = list(range(len(lengths)))
     rng.shuffle(order)
     if not group_by_length:
-        return _split(order, lengths, batch_size, batch_tokens)
+        return split_batches(order, lengths, batch_size, batch_tokens)
     per_batch = batch_size if batch_tokens is None else max(1, batch_tokens * len(lengths) // sum(lengths))
     group = per_batch * MEGABATCH
     batches: list[list[int]] = []
     for lo in range(0, len(order), group):
         chunk = sorted(order[lo : lo + group], key=lambda i: -lengths[i])
-        batches.extend(_split(chunk, lengths, batch_size, batch_tokens))
+        batches.extend(split_batches(chunk, lengths, batch_size, batch_tokens))
     rng.shuffle(batches)
     return batches
 
@@ -55,7 +56,7 @@ def train_batches(
 def eval_batches(lengths: list[int], batch_size: int, batch_tokens: int | None = None) -> list[list[int]]:
     """Length-sorted batches (longest first) for evaluation and prediction."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return _split(order, lengths, batch_size, batch_tokens)
+    return split_batches(order, lengths, batch_size, batch_tokens)
 
 
 def padding_fraction(batches: list[list[int]], lengths: list[int]) -> float:

@@ -25,7 +25,7 @@ from tuneforge.errors import RunError
 class LoopState:
     step: int = 0  # optimizer steps done
     epoch: int = 0
-    batch_in_epoch: int = 0  # batches of ``epoch`` already consumed
+    step_in_epoch: int = 0  # optimizer steps of ``epoch`` already done
     best_metric: float | None = None
     best_step: int | None = None
     evals_without_improvement: int = 0

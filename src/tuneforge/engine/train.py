@@ -3,10 +3,17 @@
 It gets a model, training features, a collate function and an ``evaluate(model) -> metrics``
 callable; it knows nothing of tasks or adaptation methods. Devices and distributed runs come from
 accelerate, so ``accelerate launch -m tuneforge train CONFIG`` needs no code change.
+
+An optimizer step consumes one *step batch* of ``batch_size x grad_accum x processes`` examples
+(length-grouped, seeded). Each process takes its slice and runs it as micro-batches of at most
+``batch_size``. Losses are summed per labelled item and the gradient divided by the step's item
+count over all micro-batches and processes, so accumulation and data parallelism give the gradient
+of the one big batch — not an average of averages.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -22,10 +29,12 @@ from tqdm import tqdm
 from transformers import get_scheduler
 
 from tuneforge.config import TrainingConfig
-from tuneforge.data.batching import padding_fraction, train_batches
+from tuneforge.data.batching import padding_fraction, split_batches, train_batches
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
+
+IGNORE_INDEX = -100  # labels the loss skips (sub-word continuations, padding)
 
 
 def train_loop(
@@ -41,11 +50,10 @@ def train_loop(
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    accelerator = Accelerator(gradient_accumulation_steps=1)  # accumulation is done by hand below
-    lengths = [len(f) for f in features]
+    accelerator = Accelerator(cpu=not torch.accelerator.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
-    batches_per_epoch = len(_epoch_batches(lengths, cfg, 0, world, rank))
-    steps_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
+    lengths = [len(f) for f in features]
+    steps_per_epoch = len(epoch_steps(lengths, cfg, 0, world, rank))
     total_steps = math.ceil(cfg.epochs * steps_per_epoch)
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
@@ -68,48 +76,50 @@ def train_loop(
     show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
     bar = tqdm(total=total_steps, initial=state.step, disable=not (show and accelerator.is_main_process),
                desc="train", unit="step", dynamic_ncols=True)
-    done = state.step >= total_steps or state.stopped_early
-    step_tokens = step_slots = 0
-    step_loss = 0.0
     window = {"loss": 0.0, "steps": 0, "tokens": 0, "slots": 0, "seconds": 0.0}
-    step_start = time.perf_counter()
+    done = state.step >= total_steps or state.stopped_early
     epoch = state.epoch
     while not done:
-        batches = _epoch_batches(lengths, cfg, epoch, world, rank)
-        first = state.batch_in_epoch if epoch == state.epoch else 0
-        for index in range(first, len(batches)):
-            batch = collate([features[i] for i in batches[index]])
-            step_tokens += int(batch["attention_mask"].sum())
-            step_slots += batch["attention_mask"].numel()
-            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-            loss = model(**batch).loss / cfg.grad_accum
-            accelerator.backward(loss)
-            step_loss += loss.item()
-            end_of_epoch = index + 1 == len(batches)
-            if (index + 1) % cfg.grad_accum and not end_of_epoch:
-                continue
+        steps = epoch_steps(lengths, cfg, epoch, world, rank)
+        first = state.step_in_epoch if epoch == state.epoch else 0
+        for index in range(first, len(steps)):
+            started = time.perf_counter()
+            step_loss, step_items, step_tokens, step_slots = 0.0, 0, 0, 0
+            micro_batches = steps[index]
+            for j, ids in enumerate(micro_batches):
+                batch = collate([features[i] for i in ids])
+                step_tokens += int(batch["attention_mask"].sum())
+                step_slots += batch["attention_mask"].numel()
+                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+                items = int((batch["labels"] != IGNORE_INDEX).sum())
+                # Gradients are all-reduced once per step, on the last micro-batch.
+                with _no_sync_unless(j == len(micro_batches) - 1, accelerator, model):
+                    outputs = model(**batch)
+                    # A micro-batch with nothing labelled (rare) still takes part, with zero gradient.
+                    loss_sum = outputs.loss * items if items else outputs.logits.sum() * 0.0
+                    accelerator.backward(loss_sum)
+                step_loss += loss_sum.item()
+                step_items += items
 
-            # One optimizer step.
+            _divide_gradients(model, accelerator, step_items)
             if cfg.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            seconds = time.perf_counter() - step_start
+            seconds = time.perf_counter() - started
             state.step += 1
-            state.epoch, state.batch_in_epoch = epoch, index + 1
+            state.epoch, state.step_in_epoch = epoch, index + 1
             state.train_tokens += step_tokens
             state.train_seconds += seconds
-            for key, value in (("loss", step_loss), ("steps", 1), ("tokens", step_tokens),
+            for key, value in (("loss", step_loss / max(step_items, 1)), ("steps", 1), ("tokens", step_tokens),
                                ("slots", step_slots), ("seconds", seconds)):
                 window[key] += value
-            step_tokens = step_slots = 0
-            step_loss = 0.0
             bar.update(1)
             if state.step % cfg.log_every == 0 or state.step == total_steps:
                 record = {
                     "step": state.step,
-                    "epoch": round(epoch + (index + 1) / len(batches), 4),
+                    "epoch": round(epoch + (index + 1) / len(steps), 4),
                     "loss": round(window["loss"] / window["steps"], 6),
                     "lr": scheduler.get_last_lr()[0],
                     "tokens_per_s": round(window["tokens"] / max(window["seconds"], 1e-9), 1),
@@ -120,59 +130,97 @@ def train_loop(
                                 pad=f"{record['padding_fraction']:.0%}")
                 window = dict.fromkeys(window, 0)
 
+            end_of_epoch = index + 1 == len(steps)
             done = state.step >= total_steps
             if evaluate and (
                 (cfg.eval_every == "epoch" and (end_of_epoch or done))
                 or (isinstance(cfg.eval_every, int) and (state.step % cfg.eval_every == 0 or done))
             ):
-                _evaluate(evaluate, accelerator.unwrap_model(model), cfg, state, log, epoch, best_file)
+                _evaluate(evaluate, accelerator.unwrap_model(model), cfg, state, log, epoch,
+                          best_file if accelerator.is_main_process else None, bar)
                 done = done or state.stopped_early
             if done or (
                 (cfg.checkpoint_every == "epoch" and end_of_epoch)
                 or (isinstance(cfg.checkpoint_every, int) and state.step % cfg.checkpoint_every == 0)
             ):
-                if end_of_epoch:  # the next batch to read is the first of the next epoch
-                    state.epoch, state.batch_in_epoch = epoch + 1, 0
+                if end_of_epoch:  # the next step to run is the first of the next epoch
+                    state.epoch, state.step_in_epoch = epoch + 1, 0
                 if accelerator.is_main_process:
                     save_checkpoint(ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
                 accelerator.wait_for_everyone()
-            step_start = time.perf_counter()
             if done:
                 break
         epoch += 1
     bar.close()
     model = accelerator.unwrap_model(model)
+    accelerator.wait_for_everyone()  # best.safetensors is written by the main process
     if cfg.restore_best and evaluate and best_file.is_file():
         load_model(model, str(best_file))
-    state.extra["padding_fraction_epoch0"] = round(
-        padding_fraction(_epoch_batches(lengths, cfg, 0, world, rank), lengths), 4
-    )
+    first_epoch = [ids for step in epoch_steps(lengths, cfg, 0, world, rank) for ids in step]
+    state.extra["padding_fraction"] = round(padding_fraction(first_epoch, lengths), 4)
     return state
 
 
-def _epoch_batches(lengths: list[int], cfg: TrainingConfig, epoch: int, world: int, rank: int) -> list[list[int]]:
-    batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.group_by_length, cfg.batch_tokens)
-    # Each process takes every world-th batch; drop the tail so all processes step together.
-    usable = len(batches) - len(batches) % world if world > 1 else len(batches)
-    return batches[rank:usable:world]
+def epoch_steps(lengths: list[int], cfg: TrainingConfig, epoch: int, world: int, rank: int) -> list[list[list[int]]]:
+    """This process's micro-batches for each optimizer step of ``epoch``.
+
+    Every process builds the same step batches (of batch_size x grad_accum x world examples, or the
+    matching token budget), so N processes with batch_size B run exactly the steps one process with
+    batch_size N*B runs. A step batch too small to give each process an example (only ever the last,
+    short one) is dropped.
+    """
+    scale = cfg.grad_accum * world
+    budget = cfg.batch_tokens * scale if cfg.batch_tokens else None
+    steps = []
+    for step_batch in train_batches(lengths, cfg.batch_size * scale, cfg.seed, epoch, cfg.group_by_length, budget):
+        if len(step_batch) < world:
+            continue
+        share = sorted(step_batch[rank::world], key=lambda i: -lengths[i])
+        steps.append(split_batches(share, lengths, cfg.batch_size, cfg.batch_tokens))
+    return steps
+
+
+def _no_sync_unless(sync: bool, accelerator: Accelerator, model):
+    if sync or accelerator.num_processes == 1:
+        return contextlib.nullcontext()
+    return accelerator.no_sync(model)
+
+
+def _divide_gradients(model, accelerator: Accelerator, local_items: int) -> None:
+    """Turn summed per-item gradients into the mean over every labelled item of the step."""
+    items: float = local_items
+    if accelerator.num_processes > 1:
+        # DDP already averaged the gradients over processes, i.e. divided the sum by their number.
+        total = accelerator.reduce(torch.tensor([local_items], device=accelerator.device), reduction="sum")
+        items = int(total.item()) / accelerator.num_processes
+    if items <= 0:
+        return
+    for param in model.parameters():
+        if param.grad is not None:
+            param.grad.div_(items)
 
 
 def _evaluate(evaluate, model, cfg: TrainingConfig, state: LoopState, log: MetricsLog, epoch: int,
-              best_file: Path) -> None:
+              best_file: Path | None, bar: tqdm) -> None:
+    """Score the dev set and track the best weights (saved to ``best_file`` on the main process)."""
     metrics = evaluate(model)
     model.train()
     es = cfg.early_stopping
-    value = metrics.get(es.metric)
-    if value is None:
-        raise KeyError(f"early_stopping.metric '{es.metric}' is not among the dev metrics: {sorted(metrics)}")
+    value = metrics[es.metric]
     sign = 1 if es.mode == "max" else -1
     improved = state.best_metric is None or sign * (value - state.best_metric) > es.min_delta
     if improved:
         state.best_metric, state.best_step, state.evals_without_improvement = value, state.step, 0
-        save_weights(model, best_file)
+        if best_file is not None:
+            save_weights(model, best_file)
     else:
         state.evals_without_improvement += 1
     if es.patience and state.evals_without_improvement >= es.patience:
         state.stopped_early = True
     scalars = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
     log.write({"step": state.step, "epoch": epoch, "split": "dev", **scalars, "best": improved})
+    if best_file is not None:
+        note = " (best so far)" if improved else ""
+        stop = "; stopping early" if state.stopped_early else ""
+        bar.write(f"tuneforge: step {state.step}, epoch {epoch + 1}: dev {es.metric} {value:.4f}{note}{stop}",
+                  file=sys.stderr)

@@ -21,6 +21,9 @@ from tuneforge.tasks.windows import Window, make_windows, word_pieces
 from tuneforge.text_words import split_words
 
 IGNORE = -100
+# Config fields that hold a dropout probability across common architectures (BERT, RoBERTa, DistilBERT, Llama…).
+DROPOUT_ATTRS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "dropout",
+                 "attention_dropout", "hidden_dropout", "activation_dropout", "seq_classif_dropout")
 
 
 @dataclass
@@ -94,16 +97,17 @@ class TokenClassification:
     def build_model(self, model_name: str, dropout: float | None):
         from transformers import AutoConfig, AutoModelForTokenClassification
 
-        from tuneforge.models import load_pretrained, resolve
+        from tuneforge.models import load_pretrained
 
-        config = AutoConfig.from_pretrained(
-            resolve(model_name),
+        config = load_pretrained(
+            model_name,
+            AutoConfig,
             num_labels=len(self.labels),
             id2label=dict(enumerate(self.labels)),
             label2id=self.label2id,
         )
         if dropout is not None:
-            for attr in ("hidden_dropout_prob", "classifier_dropout", "dropout", "hidden_dropout"):
+            for attr in DROPOUT_ATTRS:
                 if hasattr(config, attr):
                     setattr(config, attr, dropout)
         return load_pretrained(model_name, AutoModelForTokenClassification, config=config)

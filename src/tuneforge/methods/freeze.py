@@ -1,0 +1,43 @@
+"""Layer freezing: train only the top ``trainable_layers`` transformer layers and the task head.
+
+Frozen parameters get no gradient, and since nothing below the lowest trainable layer requires one,
+autograd runs no backward pass through the frozen layers at all. With ``freeze.cache_frozen`` the
+frozen layers' outputs are also computed once and reused every epoch (engine/frozen_cache.py).
+"""
+
+from __future__ import annotations
+
+from tuneforge.errors import ConfigError
+from tuneforge.methods.layers import embeddings, layer_stack
+
+
+def apply_freeze(model, cfg):
+    options = cfg.freeze
+    layers = layer_stack(model)
+    if options.trainable_layers > len(layers):
+        raise ConfigError(
+            f"method 'freeze': freeze.trainable_layers={options.trainable_layers} but model "
+            f"'{cfg.model.name}' has only {len(layers)} layers"
+        )
+    base = getattr(model, "base_model", model)
+    for param in base.parameters():
+        param.requires_grad_(False)
+    for layer in list(layers)[len(layers) - options.trainable_layers:]:
+        for param in layer.parameters():
+            param.requires_grad_(True)
+    if options.train_embeddings:
+        for param in embeddings(model).parameters():
+            param.requires_grad_(True)
+    # Everything outside the backbone (the task head) always trains.
+    backbone = {id(p) for p in base.parameters()}
+    for param in model.parameters():
+        if id(param) not in backbone:
+            param.requires_grad_(True)
+    return model
+
+
+def frozen_prefix(model, cfg) -> int:
+    """How many bottom layers are frozen (0 when embeddings train: nothing can be cached)."""
+    if cfg.method != "freeze" or cfg.freeze.train_embeddings:
+        return 0
+    return len(layer_stack(model)) - cfg.freeze.trainable_layers
