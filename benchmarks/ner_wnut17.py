@@ -15,22 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-WNUT = REPO.parent / "shared" / "datasets" / "wnut17"
-
-
-def timed(command: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - start
+from common import REPO, WNUT, run_timed
 
 
 def one_seed(args: argparse.Namespace, seed: int) -> dict:
@@ -42,7 +31,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
     command = [sys.executable, "-m", "tuneforge", "train", "examples/ner-wnut17.yaml"]
     for item in same:
         command += ["--set", item]
-    tf_wall = timed(command)
+    tf_wall = run_timed(command)
     tf = json.loads((work / "tf" / "report.json").read_text())
     result = {
         "args": {**vars(args), "seed": seed},
@@ -55,7 +44,7 @@ def one_seed(args: argparse.Namespace, seed: int) -> dict:
         result["hf_trainer"]["from"] = args.baseline_from.format(seed=seed)
     elif not args.skip_baseline:
         hf_json = work / "hf.json"
-        hf_wall = timed([sys.executable, "benchmarks/hf_trainer_ner.py", "--train", str(WNUT / "wnut17train.conll"),
+        hf_wall = run_timed([sys.executable, "benchmarks/hf_trainer_ner.py", "--train", str(WNUT / "wnut17train.conll"),
                          "--dev", str(WNUT / "emerging.dev.conll"), "--test", str(WNUT / "emerging.test.annotated"),
                          "--epochs", str(args.epochs), "--lr", str(args.lr), "--batch-size", str(args.batch_size),
                          "--seed", str(seed), "--output", str(hf_json)])

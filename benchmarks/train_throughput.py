@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-WNUT = REPO.parent / "shared" / "datasets" / "wnut17"
+from common import REPO, WNUT, run_timed
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
@@ -46,17 +44,11 @@ def flops_per_trained_token(model_dir: str, seq_len: float) -> float:
     return c.num_hidden_layers * (6 * per_layer + 3 * attention) + 6 * c.hidden_size * 13
 
 
-def run(command: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    if proc.returncode:
-        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-3000:]}")
-    return time.perf_counter() - start
 
 
 def hf(args, work: Path, name: str, extra: list[str]) -> dict:
     out = work / f"{name}.json"
-    run([sys.executable, "benchmarks/hf_trainer_ner.py", "--train", str(WNUT / "wnut17train.conll"),
+    run_timed([sys.executable, "benchmarks/hf_trainer_ner.py", "--train", str(WNUT / "wnut17train.conll"),
          "--dev", str(WNUT / "emerging.dev.conll"), "--test", str(WNUT / "emerging.dev.conll"),
          "--epochs", str(args.epochs), "--lr", str(args.lr), "--batch-size", str(args.batch_size),
          "--seed", str(args.seed), "--output", str(out), *extra])
@@ -71,7 +63,7 @@ def tuneforge(args, work: Path, name: str, extra: list[str]) -> dict:
             f"training.seed={args.seed}", "training.warmup_ratio=0", "training.weight_decay=0",
             "data.test=null", f"output_dir={work}", f"name={name}", "training.eval_every=100000", *extra]
     command = [sys.executable, "-c", _TF_CHILD, "examples/ner-wnut17.yaml", *sets]
-    run(command)
+    run_timed(command)
     report = json.loads((work / name / "report.json").read_text())
     t = report["training"]
     child = json.loads((work / name / "peak.json").read_text())
