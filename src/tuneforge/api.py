@@ -56,7 +56,7 @@ def train(
     labels = label_set(splits["train"].examples)
     for name in ("dev", "test"):
         if name in splits:
-            check_unseen(name, splits[name], labels, getattr(cfg.data, name) or cfg.data.train)
+            check_unseen(name, splits[name], labels)
     tokenizer = load_tokenizer(cfg.model.name)
     task = TokenClassification(tokenizer, labels, cfg.model.max_length, cfg.model.stride,
                                cfg.task_options.label_all_tokens)
@@ -125,7 +125,7 @@ def evaluate(run: str | Path | Run, data: str | Path) -> dict[str, Any]:
     """Entity-level scores of a finished run on a labelled file (read with the run's data settings)."""
     run = run if isinstance(run, Run) else load_run(run)
     result = read_tagged(str(data), run.config.data, strict=True)
-    check_unseen("evaluation", result, run.labels, str(data))
+    check_unseen("evaluation", result, run.labels)
     t = run.config.training
     return run.task.evaluate(run.model, result.examples, batch_size=t.eval_batch_size,
                              batch_tokens=t.batch_tokens)

@@ -70,7 +70,7 @@ def label_set(sentences: list[TaggedSentence]) -> list[str]:
     return ["O"] + [f"{p}-{k}" for k in kinds for p in ("B", "I")]
 
 
-def check_unseen(split: str, result: ReadResult, labels: list[str], path: str) -> None:
+def check_unseen(split: str, result: ReadResult, labels: list[str]) -> None:
     known = set(labels)
     for sentence in result.examples:
         for i, tag in enumerate(sentence.tags):
