@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.config import RunConfig, load_config
-from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.runs import Run, finish_run, load_run, new_run_dir, run_info, start_run
-from tuneforge.tasks.ner_metrics import markdown_table
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def say(message: str) -> None:
@@ -27,17 +32,6 @@ def train(
 
     Config and data are fully checked before anything is written, so bad input leaves no run behind.
     """
-    import torch
-    from accelerate import PartialState
-    from accelerate.utils import broadcast_object_list, set_seed
-
-    from tuneforge.engine.frozen_cache import build_cache
-    from tuneforge.engine.train import train_loop
-    from tuneforge.methods import apply_method, trainable_parameters
-    from tuneforge.methods.freeze import frozen_prefix
-    from tuneforge.models import load_tokenizer
-    from tuneforge.tasks.token_classification import TokenClassification
-
     if resume is not None:
         run_dir = Path(resume)
         if run_info(run_dir).get("status") == "complete":
@@ -48,18 +42,32 @@ def train(
     else:
         cfg = load_config(config, overrides)
 
-    metric = cfg.training.early_stopping.metric
-    if metric not in TokenClassification.metric_names:
-        raise ConfigError(f"training.early_stopping.metric: '{metric}' is not a metric of {cfg.task} "
-                          f"(choose from {', '.join(TokenClassification.metric_names)})")
-    splits = load_splits(cfg.data, strict=True)
-    labels = label_set(splits["train"].examples)
+    # Heavy imports only after the config is known to be valid: a typo fails in a fraction of a second.
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list, set_seed
+
+    from tuneforge.engine.frozen_cache import build_cache
+    from tuneforge.engine.train import train_loop
+    from tuneforge.methods import apply_method, trainable_parameters
+    from tuneforge.methods.freeze import frozen_prefix
+    from tuneforge.models import load_tokenizer
+    from tuneforge.tasks import task_class
+
+    Task = task_class(cfg.task)
+    es = cfg.training.early_stopping
+    es.metric = es.metric or Task.main_metric(cfg)  # saved resolved, so the run says what it selected on
+    if es.metric not in Task.metric_names(cfg):
+        raise ConfigError(f"training.early_stopping.metric: '{es.metric}' is not a metric of {cfg.task} "
+                          f"(choose from {', '.join(Task.metric_names(cfg))})")
+    splits = Task.load_splits(cfg, strict=True)
+    labels = Task.label_set(splits["train"].examples, cfg)
     for name in ("dev", "test"):
         if name in splits:
-            check_unseen(name, splits[name], labels)
+            Task.check_labels(name, splits[name], labels, cfg)
+    Task.validate(cfg, splits, labels)
     tokenizer = load_tokenizer(cfg.model.name)
-    task = TokenClassification(tokenizer, labels, cfg.model.max_length, cfg.model.stride,
-                               cfg.task_options.label_all_tokens)
+    task = Task.from_config(tokenizer, labels, cfg, train_examples=splits["train"].examples)
     features = task.encode(splits["train"].examples)
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes
     model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
@@ -79,14 +87,15 @@ def train(
     t = cfg.training
     batching = {"batch_size": t.eval_batch_size, "batch_tokens": t.batch_tokens}
     dev = splits.get("dev")
-    evaluate = (lambda m: task.evaluate(m, dev.examples, **batching)) if dev else None
+    evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
     started = time.perf_counter()
     train_model, train_features, collate = model, features, task.collate
     n_frozen = frozen_prefix(model, cfg)
     if cfg.method == "freeze" and cfg.freeze.cache_frozen and n_frozen:
         train_model, train_features, collate = build_cache(model, n_frozen, features, task.collate,
                                                            t.eval_batch_size)
-    state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None)
+    state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None,
+                       compute_loss=task.compute_loss)
     wall = time.perf_counter() - started
     if not dist.is_main_process:
         dist.wait_for_everyone()
@@ -96,11 +105,13 @@ def train(
     markdown = [f"# Run report: {cfg.name}", "", f"Model `{cfg.model.name}`, method `{cfg.method}`.", ""]
     model.eval()
     with torch.inference_mode():
+        if dev:  # thresholds are tuned on dev with the final weights, then fixed for test
+            task.calibrate(model, dev.examples, **batching)
         for name in ("dev", "test"):
             if name in splits:
                 scores = task.evaluate(model, splits[name].examples, **batching)
                 report[name] = scores
-                markdown.append(markdown_table(scores, f"{name} set"))
+                markdown.append(task.markdown(scores, f"{name} set"))
     trainable, total = trainable_parameters(model)
     report["training"] = {
         "method": cfg.method,
@@ -114,24 +125,26 @@ def train(
         "train_seconds": round(state.train_seconds, 2),
         "tokens_per_s": round(state.train_tokens / max(state.train_seconds, 1e-9), 1),
         "wall_seconds_this_process": round(wall, 2),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         **state.extra,
     }
-    finish_run(run_dir, model, tokenizer, labels, report, "\n".join(markdown), {"steps": state.step})
+    finish_run(run_dir, cfg, model, tokenizer, labels, report, "\n".join(markdown), {"steps": state.step},
+               task.state())
     dist.wait_for_everyone()
     return run_dir
 
 
 def evaluate(run: str | Path | Run, data: str | Path) -> dict[str, Any]:
-    """Entity-level scores of a finished run on a labelled file (read with the run's data settings)."""
+    """Scores of a finished run on a labelled file (read with the run's data settings)."""
     run = run if isinstance(run, Run) else load_run(run)
-    result = read_tagged(str(data), run.config.data, strict=True)
-    check_unseen("evaluation", result, run.labels)
+    result = run.task.read(str(data), run.config, strict=True)
+    run.task.check_labels("evaluation", result, run.labels, run.config)
     t = run.config.training
     return run.task.evaluate(run.model, result.examples, batch_size=t.eval_batch_size,
                              batch_tokens=t.batch_tokens)
 
 
-def predict(run: str | Path | Run, texts: list[str]) -> list[dict[str, Any]]:
-    """Entities (type, start, end, text, score) for each raw text."""
+def predict(run: str | Path | Run, texts: list[Any]) -> list[dict[str, Any]]:
+    """Predictions for raw texts: entities for NER, label + probability + top-k for classification."""
     run = run if isinstance(run, Run) else load_run(run)
     return run.predict(texts)

@@ -26,12 +26,6 @@ class ModelConfig(Strict):
     stride: int = Field(32, ge=0, description="Sub-word tokens shared by neighbouring windows.")
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Overrides every dropout probability of the model.")
 
-    @model_validator(mode="after")
-    def _stride_fits(self) -> ModelConfig:
-        if self.stride >= self.max_length // 2:
-            raise ValueError(f"stride ({self.stride}) must be less than half of max_length ({self.max_length})")
-        return self
-
 
 class SplitConfig(Strict):
     """Carve missing dev/test splits out of train (seeded, so reruns see the same split)."""
@@ -39,13 +33,16 @@ class SplitConfig(Strict):
     dev: float = Field(0.0, ge=0.0, lt=0.5)
     test: float = Field(0.0, ge=0.0, lt=0.5)
     seed: int = 13
+    stratify: bool = Field(True, description="Classification tasks: keep label proportions in carved splits.")
 
 
 class DataConfig(Strict):
     train: str
     dev: str | None = None
     test: str | None = None
-    format: Literal["auto", "conll", "jsonl", "csv"] = "auto"
+    format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval"] = Field(
+        "auto", description="auto: by suffix (.jsonl, .csv, .txt for relations, a '#list' fragment for json-splits)."
+    )
     scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files; iob1 is converted.")
     invalid_bio: Literal["repair", "error"] = Field(
         "repair", description="What to do with an I-X that does not follow B-X/I-X in a BIO file."
@@ -54,11 +51,13 @@ class DataConfig(Strict):
     tags_field: str = "tags"
     text_field: str = "text"
     label_field: str = "label"
+    text_pair_field: str | None = Field(None, description="Column/field of the second text of a text pair.")
+    label_separator: str | None = Field(None, description="CSV multi-label: separator inside the label column.")
     split: SplitConfig = Field(default_factory=SplitConfig)
 
 
 class EarlyStoppingConfig(Strict):
-    metric: str = "f1"
+    metric: str | None = Field(None, description="Dev metric to select on; default: the task's main metric.")
     mode: Literal["max", "min"] = "max"
     patience: int | None = Field(None, ge=1, description="Evaluations without improvement before stopping.")
     min_delta: float = Field(0.0, ge=0.0)
@@ -67,7 +66,7 @@ class EarlyStoppingConfig(Strict):
 class TrainingConfig(Strict):
     epochs: float = Field(3, gt=0)
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
-    lr: float = Field(5e-5, gt=0)
+    lr: float | None = Field(None, gt=0, description="Peak learning rate; default: the method's (see METHOD_LR).")
     optimizer: Literal["adamw", "sgd"] = "adamw"
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD only.")
     weight_decay: float = Field(0.01, ge=0)
@@ -97,7 +96,25 @@ class TrainingConfig(Strict):
 
 
 class TaskOptions(Strict):
-    label_all_tokens: bool = Field(False, description="Label every sub-token, not only the first.")
+    label_all_tokens: bool = Field(False, description="Token classification: label every sub-token.")
+    multi_label: bool = Field(False, description="Sequence classification: any number of labels per text.")
+    class_weights: Literal["none", "balanced"] = Field(
+        "none", description="Single-label: weight the loss by inverse label frequency."
+    )
+    out_of_scope_label: str | None = Field(
+        None, description="The label for inputs that fit no intent (e.g. oos); allowed in dev/test only."
+    )
+    oos_threshold: float | Literal["auto"] | None = Field(
+        None, description="Below this top probability the answer is out_of_scope_label; auto: tuned on dev."
+    )
+    top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
+
+    @field_validator("oos_threshold")
+    @classmethod
+    def _probability(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, float) and not 0 < v < 1:
+            raise ValueError("must be a probability between 0 and 1, or 'auto'")
+        return v
 
 
 class FreezeConfig(Strict):
@@ -110,16 +127,76 @@ class FreezeConfig(Strict):
     )
 
 
+class LoraOptions(Strict):
+    """Options of ``method: lora`` (peft's LoraConfig)."""
+
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    target_modules: list[str] | None = Field(None, description="Module names to adapt; default: peft's for the model.")
+    use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
+
+
+class IA3Options(Strict):
+    """Options of ``method: ia3`` (peft's IA3Config)."""
+
+    target_modules: list[str] | None = None
+    feedforward_modules: list[str] | None = None
+
+
+class VirtualTokenOptions(Strict):
+    """Options of ``method: prompt-tuning`` and ``method: prefix-tuning``."""
+
+    num_virtual_tokens: int = Field(20, ge=1)
+
+
+class AdapterOptions(Strict):
+    """Options of ``method: adapter`` (bottleneck adapters, written here: peft has none)."""
+
+    placement: Literal["houlsby", "pfeiffer"] = Field(
+        "pfeiffer", description="houlsby: after attention and feed-forward; pfeiffer: after feed-forward only."
+    )
+    reduction_factor: int = Field(16, ge=1, description="hidden size / bottleneck size.")
+    non_linearity: Literal["relu", "gelu", "tanh"] = "relu"
+
+
+# Learning rates that suit each method when the config gives none: fewer trained parameters take larger steps.
+METHOD_LR = {"full": 5e-5, "freeze": 1e-4, "bitfit": 1e-3, "adapter": 1e-3, "lora": 5e-4, "ia3": 3e-3,
+             "prompt-tuning": 3e-2, "prefix-tuning": 1e-2}
+Method = Literal["full", "freeze", "bitfit", "adapter", "lora", "ia3", "prompt-tuning", "prefix-tuning"]
+
+
 class RunConfig(Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    task: Literal["token-classification"] = "token-classification"
-    method: Literal["full", "freeze"] = "full"
+    task: Literal["token-classification", "sequence-classification", "relation-extraction"] = "token-classification"
+    method: Method = "full"
     freeze: FreezeConfig = Field(default_factory=FreezeConfig)
+    lora: LoraOptions = Field(default_factory=LoraOptions)
+    ia3: IA3Options = Field(default_factory=IA3Options)
+    adapter: AdapterOptions = Field(default_factory=AdapterOptions)
+    prompt_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
+    prefix_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig
     task_options: TaskOptions = Field(default_factory=TaskOptions)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str = "runs"
+
+    @model_validator(mode="after")
+    def _options_fit_task(self) -> RunConfig:
+        o, m = self.task_options, self.model
+        if self.training.lr is None:
+            self.training.lr = METHOD_LR[self.method]
+        if self.task == "token-classification" and m.stride >= m.max_length // 2:
+            raise ValueError(f"model.stride ({m.stride}) must be less than half of model.max_length ({m.max_length})")
+        if o.oos_threshold is not None and not o.out_of_scope_label:
+            raise ValueError("task_options.oos_threshold needs task_options.out_of_scope_label (e.g. oos)")
+        if self.task != "sequence-classification" and (o.multi_label or o.out_of_scope_label):
+            raise ValueError(f"task_options.multi_label / out_of_scope_label apply to sequence-classification, "
+                             f"not {self.task}")
+        if o.multi_label and (o.out_of_scope_label or o.class_weights != "none"):
+            raise ValueError("task_options.multi_label cannot be combined with out_of_scope_label or class_weights")
+        return self
 
 
 PATH_KEYS = ("data.train", "data.dev", "data.test", "output_dir")
@@ -152,6 +229,9 @@ def _format_error(err: dict[str, Any], source: str) -> str:
         return f"{source}: unknown key '{path}'{hint}; valid keys in {where}: {', '.join(valid)}"
     if err["type"] == "missing":
         return f"{source}: missing required key '{path}'"
+    if not loc or isinstance(err.get("input"), dict) and err["type"] == "value_error":
+        where = f"'{path}': " if path else ""
+        return f"{source}: {where}{err['msg'].removeprefix('Value error, ')}"
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict) else "a mapping"
     return f"{source}: bad value for '{path}': {err['msg']} (got {shown})"

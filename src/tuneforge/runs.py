@@ -5,8 +5,8 @@ runs/<name>/
   run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
   metrics.jsonl      training log and dev evaluations
   report.json        final entity-level scores per split; report.md, the same as tables
-  model/             safetensors weights, tokenizer, labels.json — loadable by
-                     AutoModelForTokenClassification.from_pretrained
+  model/             safetensors weights, tokenizer, labels.json, task.json (thresholds tuned on dev) —
+                     loadable by AutoModelForTokenClassification / AutoModelForSequenceClassification
   checkpoints/       last/ (resumable state) and best.safetensors; removed when the run completes
 """
 
@@ -62,12 +62,15 @@ def run_info(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def finish_run(run_dir: Path, model, tokenizer, labels: list[str], report: dict[str, Any], markdown: str,
-               extra: dict[str, Any]) -> None:
+def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, labels: list[str], report: dict[str, Any],
+               markdown: str, extra: dict[str, Any], task_state: dict[str, Any] | None = None) -> None:
+    from tuneforge.methods.saving import save_adapted
+
     with atomic_dir(run_dir / "model") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        save_adapted(model, tmp, cfg)
         tokenizer.save_pretrained(tmp)
         write_json(tmp / "labels.json", labels)
+        write_json(tmp / "task.json", task_state or {})
     write_json(run_dir / "report.json", report)
     write_text(run_dir / "report.md", markdown)
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -87,15 +90,17 @@ class Run:
     tokenizer: Any
     task: Any
 
-    def predict(self, texts: list[str]) -> list[dict[str, Any]]:
+    def predict(self, texts: list[Any]) -> list[dict[str, Any]]:
         t = self.config.training
         return self.task.predict_texts(self.model, texts, batch_size=t.eval_batch_size)
 
 
-def load_run(path: str | Path) -> Run:
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+def load_run(path: str | Path, merge: bool = True) -> Run:
+    """A finished run, ready to predict; LoRA/IA3 weights are merged into the base unless ``merge=False``."""
+    from transformers import AutoTokenizer
 
-    from tuneforge.tasks.token_classification import TokenClassification
+    from tuneforge.methods.saving import load_adapted
+    from tuneforge.tasks import task_class
 
     path = Path(path)
     info = run_info(path)
@@ -104,9 +109,10 @@ def load_run(path: str | Path) -> Run:
                        f"continue it with `tuneforge train --resume {path}`")
     cfg = load_config(path / "config.yaml")
     labels = json.loads((path / "model" / "labels.json").read_text(encoding="utf-8"))
+    state_file = path / "model" / "task.json"
+    state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
     tokenizer = AutoTokenizer.from_pretrained(path / "model")
-    model = AutoModelForTokenClassification.from_pretrained(path / "model")
+    task = task_class(cfg.task).from_config(tokenizer, labels, cfg, state=state)
+    model = load_adapted(task, path / "model", cfg, merge=merge)
     model.eval()
-    task = TokenClassification(tokenizer, labels, cfg.model.max_length, cfg.model.stride,
-                               cfg.task_options.label_all_tokens)
     return Run(path, cfg, labels, model, tokenizer, task)

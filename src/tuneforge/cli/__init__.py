@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 
-from tuneforge.cli import check_data, evaluate, predict, train
+from tuneforge.cli import check_data, compare, evaluate, export, predict, train
 from tuneforge.errors import TuneforgeError
 
-COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data}
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
+            "compare": compare}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "Score a finished run on a labelled file (entity-level P/R/F1 per type)."
+HELP = "Score a finished run on a labelled file (entity-level P/R/F1 for NER; accuracy/F1 per label otherwise)."
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +16,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tuneforge.api import evaluate
-    from tuneforge.tasks.ner_metrics import markdown_table
+    from tuneforge.runs import load_run
 
-    scores = evaluate(args.run, args.data)
-    print(json.dumps(scores, indent=2) if args.json else markdown_table(scores, args.data))
+    run = load_run(args.run)
+    scores = evaluate(run, args.data)
+    print(json.dumps(scores, indent=2) if args.json else run.task.markdown(scores, args.data))
     return 0

@@ -6,31 +6,32 @@ import argparse
 import json
 import sys
 
-HELP = "Predict entities for texts; prints JSONL (text, entities with type/start/end/text/score)."
+HELP = ("Predict with a finished run; prints JSONL: entities (type/start/end/text/score) for NER, "
+        "label/probability/top_k for classification.")
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory")
     parser.add_argument("texts", nargs="*", help="texts to tag")
-    parser.add_argument("--input", metavar="FILE", help='JSONL file with a "text" field per line')
+    parser.add_argument("--input", metavar="FILE",
+                        help='JSONL file with a "text" field per line (and "text_pair" for pair classification)')
     parser.add_argument("--output", metavar="FILE", help="write JSONL here (atomically) instead of stdout")
 
 
-def read_inputs(path: str) -> list[str]:
-    from tuneforge.data.text_file import read_lines
-    from tuneforge.errors import DataError
+def read_inputs(path: str) -> list[str | tuple[str, str]]:
+    from tuneforge.data.examples import Problems
+    from tuneforge.data.text_file import json_objects
 
-    texts = []
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise DataError(f'{path}:{number}: expected an object with a "text" string')
-        texts.append(record["text"])
+    problems = Problems(path, strict=True)
+    texts: list[str | tuple[str, str]] = []
+    for number, record in json_objects(path, problems):
+        pair = record.get("text_pair")
+        if not isinstance(record.get("text"), str):
+            problems.add(number, 'expected an object with a "text" string')
+        elif pair is not None and not isinstance(pair, str):
+            problems.add(number, '"text_pair" must be a string')
+        else:
+            texts.append((record["text"], pair) if pair is not None else record["text"])
     return texts
 
 

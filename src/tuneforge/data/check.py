@@ -1,4 +1,4 @@
-"""``check-data``: what a split holds and what is wrong with it, before any training.
+"""``check-data`` for tagged sentences (NER): what a split holds and what is wrong with it, before training.
 
 Per split: sentence/word/entity counts, tag distribution, labels not seen in train, sentences shared
 between train and dev/test, sub-word lengths and how many exceed the model window (they are split
@@ -16,6 +16,10 @@ from tuneforge.data.loading import label_set, load_splits
 
 
 def check_data(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
+    if cfg.task != "token-classification":
+        from tuneforge.data.check_texts import check_texts
+
+        return check_texts(cfg, tokenizer)
     splits = load_splits(cfg.data, strict=False)
     train = splits["train"].examples
     known = set(label_set(train))
@@ -45,7 +49,11 @@ def check_data(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
 
 def _length_stats(tokenizer, sentences: list[list[str]], max_length: int) -> dict[str, Any]:
     encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=True)
-    lengths = sorted(len(ids) for ids in encoded["input_ids"])
+    return length_stats([len(ids) for ids in encoded["input_ids"]], max_length)
+
+
+def length_stats(lengths: list[int], max_length: int) -> dict[str, Any]:
+    lengths = sorted(lengths)
     return {
         "min": lengths[0],
         "mean": round(sum(lengths) / len(lengths), 1),
@@ -57,26 +65,35 @@ def _length_stats(tokenizer, sentences: list[list[str]], max_length: int) -> dic
 
 
 def format_report(report: dict[str, Any]) -> str:
+    if report.get("kind") == "texts":
+        from tuneforge.data.check_texts import format_text_report
+
+        return format_text_report(report)
     lines = []
     for name, info in report["splits"].items():
         lines.append(f"== {name}: {info['sentences']} sentences, {info['words']} words")
         lines.append("   entities: " + (", ".join(f"{k} {v}" for k, v in info["entities"].items()) or "none"))
         lines.append("   tags: " + ", ".join(f"{k} {v}" for k, v in info["tags"].items()))
-        if "subwords" in info:
-            s = info["subwords"]
-            lines.append(f"   sub-words per sentence: min {s['min']}, mean {s['mean']}, p95 {s['p95']}, "
-                         f"max {s['max']}; {s['over_window']} over the {s['window']}-token window "
-                         "(split into overlapping windows)")
-        if info.get("unseen_labels"):
-            lines.append(f"   ERROR labels not in train: {', '.join(info['unseen_labels'])}")
-        if "shared_with_train" in info:
-            lines.append(f"   sentences also in train: {info['shared_with_train']}")
+        lines += common_lines(info, "sentence", "split into overlapping windows")
         if info["bio_repairs"]:
             lines.append(f"   WARNING {info['bio_repairs']} I-X tag(s) without B-X repaired to B-X")
-        for problem in info["malformed"][:20]:
-            lines.append(f"   ERROR {problem}")
-        if len(info["malformed"]) > 20:
-            lines.append(f"   ... and {len(info['malformed']) - 20} more malformed lines")
     lines.append(f"{report['problems']} problem(s) found" if report["problems"] else "no problems found")
     return "\n".join(lines)
+
+
+def common_lines(info: dict[str, Any], unit: str, over_window: str) -> list[str]:
+    """Report lines every task shares: lengths, unseen labels, overlap with train, malformed input."""
+    lines = []
+    if "subwords" in info:
+        s = info["subwords"]
+        lines.append(f"   sub-words per {unit}: min {s['min']}, mean {s['mean']}, p95 {s['p95']}, max {s['max']}; "
+                     f"{s['over_window']} over the {s['window']}-token window ({over_window})")
+    if info.get("unseen_labels"):
+        lines.append(f"   ERROR labels not in train: {', '.join(info['unseen_labels'])}")
+    if "shared_with_train" in info:
+        lines.append(f"   {unit}s also in train: {info['shared_with_train']}")
+    lines += [f"   ERROR {problem}" for problem in info["malformed"][:20]]
+    if len(info["malformed"]) > 20:
+        lines.append(f"   ... and {len(info['malformed']) - 20} more malformed records")
+    return lines
 

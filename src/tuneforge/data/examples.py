@@ -23,8 +23,28 @@ class TaggedSentence:
 
 
 @dataclass
+class TextExample:
+    """One text (or text pair) with its label: a string, a list of strings (multi-label) or None."""
+
+    text: str
+    label: str | list[str] | None
+    source: str  # "file:line" (or "file:key[index]") of the record, for error messages
+    text_pair: str | None = None
+
+    def where(self, word: int = 0) -> str:
+        return self.source
+
+    @property
+    def labels(self) -> list[str]:
+        """The label(s) as a list: [] when unlabelled."""
+        if self.label is None:
+            return []
+        return list(self.label) if isinstance(self.label, list) else [self.label]
+
+
+@dataclass
 class ReadResult:
-    examples: list[TaggedSentence]
+    examples: list
     problems: list[str] = field(default_factory=list)  # "file:line: message"
     bio_repairs: int = 0
 

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from tuneforge.data.examples import Problems, TaggedSentence
-from tuneforge.data.text_file import read_lines
+from tuneforge.data.text_file import json_objects
 
 
 def read_jsonl(
     path: str, problems: Problems, tokens_field: str, tags_field: str, labelled: bool = True
 ) -> list[TaggedSentence]:
     sentences = []
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.add(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            problems.add(number, "expected a JSON object")
-            continue
+    for number, record in json_objects(path, problems):
         tokens = record.get(tokens_field)
         if not isinstance(tokens, list) or not all(isinstance(t, str) and t.strip() for t in tokens):
             problems.add(number, f"field '{tokens_field}' must be a list of non-empty strings")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePath
 
 from tuneforge.config import DataConfig
@@ -10,7 +11,7 @@ from tuneforge.data.conll import read_conll
 from tuneforge.data.csv_reader import read_csv
 from tuneforge.data.examples import Problems, ReadResult, TaggedSentence
 from tuneforge.data.jsonl import read_jsonl
-from tuneforge.data.splits import carve
+from tuneforge.data.splits import carve, carve_stratified
 from tuneforge.errors import DataError
 
 FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -81,18 +82,32 @@ def check_unseen(split: str, result: ReadResult, labels: list[str]) -> None:
                 )
 
 
-def load_splits(cfg: DataConfig, strict: bool = True) -> dict[str, ReadResult]:
-    """train/dev/test ReadResults; missing dev/test are carved from train if the config asks."""
-    splits = {"train": read_tagged(cfg.train, cfg, strict)}
+def load_splits(
+    cfg: DataConfig,
+    strict: bool = True,
+    read: Callable[[str, DataConfig, bool], ReadResult] | None = None,
+    stratify_key: Callable | None = None,
+) -> dict[str, ReadResult]:
+    """train/dev/test ReadResults; missing dev/test are carved from train if the config asks.
+
+    ``read(path, cfg, strict)`` reads one file (tagged sentences by default); with ``stratify_key``
+    (and ``data.split.stratify``) carved splits keep each label's share of the examples.
+    """
+    read = read or read_tagged
+    splits = {"train": read(cfg.train, cfg, strict)}
     for name in ("dev", "test"):
         path = getattr(cfg, name)
         if path:
-            splits[name] = read_tagged(path, cfg, strict)
+            splits[name] = read(path, cfg, strict)
     train = splits["train"]
     for name in ("test", "dev"):  # carve test first so the dev fraction does not change the test set
         fraction = getattr(cfg.split, name)
         if name not in splits and fraction > 0:
-            kept, carved = carve(train.examples, fraction, cfg.split.seed + (name == "dev"))
+            seed = cfg.split.seed + (name == "dev")
+            if stratify_key is not None and cfg.split.stratify:
+                kept, carved = carve_stratified(train.examples, fraction, seed, stratify_key)
+            else:
+                kept, carved = carve(train.examples, fraction, seed)
             train.examples = kept
             splits[name] = ReadResult(carved)
     return splits

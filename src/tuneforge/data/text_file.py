@@ -37,3 +37,23 @@ def read_lines(path: str) -> list[str]:
             f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8"
         ) from None
     return text.removeprefix("\ufeff").splitlines()
+
+
+def json_objects(path: str, problems) -> list[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSONL file; bad lines go to ``problems``."""
+    import json
+
+    objects = []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.add(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            problems.add(number, "expected a JSON object")
+            continue
+        objects.append((number, record))
+    return objects

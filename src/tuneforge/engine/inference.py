@@ -17,8 +17,13 @@ def predict_probs(
     collate: Callable[[list[Any]], dict[str, torch.Tensor]],
     batch_size: int = 64,
     batch_tokens: int | None = None,
+    per_token: bool = True,
+    activation: str = "softmax",
 ) -> list[np.ndarray]:
-    """Softmax probabilities per feature ([length, labels]), in the order of ``features``."""
+    """Probabilities per feature, in the order of ``features``: [length, labels] per token, or [labels].
+
+    ``activation`` is softmax (one label) or sigmoid (independent labels, multi-label).
+    """
     lengths = [len(f) for f in features]
     out: list[np.ndarray | None] = [None] * len(features)
     was_training = model.training
@@ -29,8 +34,9 @@ def predict_probs(
             batch = collate([features[i] for i in batch_ids])
             batch.pop("labels", None)
             logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
-            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            logits = logits.float()
+            probs = (torch.sigmoid(logits) if activation == "sigmoid" else torch.softmax(logits, dim=-1)).cpu().numpy()
             for row, i in enumerate(batch_ids):
-                out[i] = probs[row, : lengths[i]]
+                out[i] = probs[row, : lengths[i]] if per_token else probs[row]
     model.train(was_training)
     return out  # type: ignore[return-value]

@@ -45,8 +45,14 @@ def train_loop(
     cfg: TrainingConfig,
     run_dir: Path,
     resume: bool = False,
+    compute_loss: Callable[[torch.nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, int]] | None = None,
 ) -> LoopState:
-    """Train ``model`` in place; on return it holds the best weights (if ``restore_best``)."""
+    """Train ``model`` in place; on return it holds the best weights (if ``restore_best``).
+
+    ``compute_loss(model, batch) -> (summed loss, items)`` is the task's loss; by default the
+    model's own mean loss times its labelled-item count.
+    """
+    compute_loss = compute_loss or summed_model_loss
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -91,12 +97,9 @@ def train_loop(
                 step_tokens += int(batch["attention_mask"].sum())
                 step_slots += batch["attention_mask"].numel()
                 batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                items = int((batch["labels"] != IGNORE_INDEX).sum())
                 # Gradients are all-reduced once per step, on the last micro-batch.
                 with _no_sync_unless(j == len(micro_batches) - 1, accelerator, model):
-                    outputs = model(**batch)
-                    # A micro-batch with nothing labelled (rare) still takes part, with zero gradient.
-                    loss_sum = outputs.loss * items if items else outputs.logits.sum() * 0.0
+                    loss_sum, items = compute_loss(model, batch)
                     accelerator.backward(loss_sum)
                 step_loss += loss_sum.item()
                 step_items += items
@@ -159,6 +162,14 @@ def train_loop(
     first_epoch = [ids for step in epoch_steps(lengths, cfg, 0, world, rank) for ids in step]
     state.extra["padding_fraction"] = round(padding_fraction(first_epoch, lengths), 4)
     return state
+
+
+def summed_model_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """The model's mean loss turned into a sum over labelled items (labels != -100)."""
+    items = int((batch["labels"] != IGNORE_INDEX).sum())
+    outputs = model(**batch)
+    # A micro-batch with nothing labelled (rare) still takes part, with zero gradient.
+    return (outputs.loss * items if items else outputs.logits.sum() * 0.0), items
 
 
 def epoch_steps(lengths: list[int], cfg: TrainingConfig, epoch: int, world: int, rank: int) -> list[list[list[int]]]:

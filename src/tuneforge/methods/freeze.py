@@ -8,6 +8,7 @@ frozen layers' outputs are also computed once and reused every epoch (engine/fro
 from __future__ import annotations
 
 from tuneforge.errors import ConfigError
+from tuneforge.methods.heads import train_head_only_outside
 from tuneforge.methods.layers import embeddings, layer_stack
 
 
@@ -28,11 +29,7 @@ def apply_freeze(model, cfg):
     if options.train_embeddings:
         for param in embeddings(model).parameters():
             param.requires_grad_(True)
-    # Everything outside the backbone (the task head) always trains.
-    backbone = {id(p) for p in base.parameters()}
-    for param in model.parameters():
-        if id(param) not in backbone:
-            param.requires_grad_(True)
+    train_head_only_outside(model)
     return model
 
 

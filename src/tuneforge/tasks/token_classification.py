@@ -13,17 +13,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from tuneforge.config import RunConfig
 from tuneforge.data.bio import repair, spans, split_tag
-from tuneforge.data.examples import TaggedSentence
+from tuneforge.data.examples import ReadResult, TaggedSentence
+from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.engine.inference import predict_probs
-from tuneforge.tasks.ner_metrics import entity_scores
+from tuneforge.engine.train import summed_model_loss
+from tuneforge.tasks.dropout import set_dropout
+from tuneforge.tasks.ner_metrics import entity_scores, markdown_table
 from tuneforge.tasks.windows import Window, make_windows, word_pieces
 from tuneforge.text_words import split_words
 
 IGNORE = -100
-# Config fields that hold a dropout probability across common architectures (BERT, RoBERTa, DistilBERT, Llama…).
-DROPOUT_ATTRS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "dropout",
-                 "attention_dropout", "hidden_dropout", "activation_dropout", "seq_classif_dropout")
 
 
 @dataclass
@@ -37,7 +38,42 @@ class Feature:
 
 class TokenClassification:
     name = "token-classification"
-    metric_names = ("f1", "precision", "recall", "token_accuracy_secondary")
+
+    # data -------------------------------------------------------------------------------------
+    @staticmethod
+    def read(path: str, cfg: RunConfig, strict: bool = True, labelled: bool = True) -> ReadResult:
+        return read_tagged(path, cfg.data, strict, labelled)
+
+    @staticmethod
+    def load_splits(cfg: RunConfig, strict: bool = True) -> dict[str, ReadResult]:
+        return load_splits(cfg.data, strict)
+
+    @staticmethod
+    def label_set(examples: list[TaggedSentence], cfg: RunConfig) -> list[str]:
+        return label_set(examples)
+
+    @staticmethod
+    def check_labels(split: str, result: ReadResult, labels: list[str], cfg: RunConfig) -> None:
+        check_unseen(split, result, labels)
+
+    @staticmethod
+    def validate(cfg: RunConfig, splits: dict[str, ReadResult], labels: list[str]) -> None:
+        pass
+
+    @staticmethod
+    def main_metric(cfg: RunConfig) -> str:
+        return "f1"
+
+    @staticmethod
+    def metric_names(cfg: RunConfig) -> tuple[str, ...]:
+        return ("f1", "precision", "recall", "token_accuracy_secondary")
+
+    @classmethod
+    def from_config(cls, tokenizer, labels: list[str], cfg: RunConfig, state=None, train_examples=None):
+        return cls(tokenizer, labels, cfg.model.max_length, cfg.model.stride, cfg.task_options.label_all_tokens)
+
+    def state(self) -> dict[str, Any]:
+        return {}
 
     def __init__(
         self, tokenizer, labels: list[str], max_length: int, stride: int, label_all_tokens: bool = False
@@ -106,11 +142,20 @@ class TokenClassification:
             id2label=dict(enumerate(self.labels)),
             label2id=self.label2id,
         )
-        if dropout is not None:
-            for attr in DROPOUT_ATTRS:
-                if hasattr(config, attr):
-                    setattr(config, attr, dropout)
+        set_dropout(config, dropout)
         return load_pretrained(model_name, AutoModelForTokenClassification, config=config)
+
+    @staticmethod
+    def load_model(folder):
+        from transformers import AutoModelForTokenClassification
+
+        return AutoModelForTokenClassification.from_pretrained(folder)
+
+    def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        return summed_model_loss(model, batch)
+
+    def calibrate(self, model, examples, **batching) -> None:
+        """Nothing is tuned on dev for NER."""
 
     # decode -----------------------------------------------------------------------------------
     def word_predictions(
@@ -133,9 +178,13 @@ class TokenClassification:
         return results
 
     # metrics ----------------------------------------------------------------------------------
-    def evaluate(self, model, sentences: list[TaggedSentence], **batching: Any) -> dict[str, Any]:
+    def evaluate(self, model, sentences: list[TaggedSentence], tune: bool = False, **batching: Any) -> dict[str, Any]:
         predicted = self.word_predictions(model, sentences, **batching)
         return entity_scores([s.tags for s in sentences], [tags for tags, _ in predicted])
+
+    @staticmethod
+    def markdown(scores: dict[str, Any], title: str) -> str:
+        return markdown_table(scores, title)
 
     # use --------------------------------------------------------------------------------------
     def predict_texts(self, model, texts: list[str], **batching: Any) -> list[dict[str, Any]]:

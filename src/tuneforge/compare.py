@@ -1,0 +1,101 @@
+"""``compare``: run several adaptation methods on the same config, data and seed, and tabulate them.
+
+Each method trains in its own process (so peak memory is that method's own), with the config's
+learning rate for full/freeze and the method's default (config.METHOD_LR) for the others unless
+given. The result is ``compare.json``, ``compare.md`` (one table) and ``compare.svg`` (test metric
+against trainable share), written atomically to the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tuneforge.atomic import write_json, write_text
+from tuneforge.config import METHOD_LR, load_config
+from tuneforge.errors import ConfigError, RunError
+from tuneforge.plot_svg import scatter_svg
+
+KEEP_CONFIG_LR = ("full", "freeze")
+
+
+def compare(config: str | Path, methods: list[str], output: str | Path, overrides: list[str] | None = None,
+            lrs: dict[str, float] | None = None, inference_texts: int = 512) -> dict[str, Any]:
+    cfg = load_config(config, overrides)  # fails now, not after the first method has trained
+    unknown = [m for m in methods if m not in METHOD_LR]
+    if unknown:
+        raise ConfigError(f"--methods: unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHOD_LR)})")
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for method in methods:
+        lr = (lrs or {}).get(method) or (cfg.training.lr if method in KEEP_CONFIG_LR else METHOD_LR[method])
+        sets = [*(overrides or []), f"method={method}", f"name={cfg.name}-{method}",
+                f"output_dir={output / 'runs'}", f"training.lr={lr}"]
+        command = [sys.executable, "-m", "tuneforge", "train", str(config)] + [x for s in sets for x in ("--set", s)]
+        print(f"tuneforge compare: {method} (lr {lr})", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode:
+            raise RunError(f"method '{method}' failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else ''}")
+        run_dir = Path(proc.stderr.split("tuneforge: done: ")[-1].split()[0])
+        rows.append(_row(method, lr, run_dir, cfg, time.perf_counter() - started, inference_texts))
+    metric = cfg.training.early_stopping.metric or rows[0]["metric"]
+    result = {"config": str(config), "metric": metric, "rows": rows}
+    write_json(output / "compare.json", result)
+    write_text(output / "compare.md", markdown(result))
+    points = [(r["method"], r["trainable_percent"], r["test"]) for r in rows if r["test"] is not None]
+    if points:
+        write_text(output / "compare.svg", scatter_svg(points, "trainable parameters (% of model, log scale)",
+                                                      f"test {metric}", f"{cfg.name}: methods compared"))
+    return result
+
+
+def _row(method: str, lr: float, run_dir: Path, cfg, wall: float, inference_texts: int) -> dict[str, Any]:
+    from tuneforge.api import predict
+    from tuneforge.runs import load_run
+
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    run_cfg = load_config(run_dir / "config.yaml")
+    metric = run_cfg.training.early_stopping.metric
+    training = report["training"]
+    size = sum(p.stat().st_size for p in (run_dir / "model").glob("*.safetensors"))
+    run = load_run(run_dir)
+    texts = _texts(run, inference_texts)
+    predict(run, texts[:8])  # warm-up
+    started = time.perf_counter()
+    predict(run, texts)
+    seconds = time.perf_counter() - started
+    return {
+        "method": method, "lr": lr, "run": str(run_dir), "metric": metric,
+        "test": report.get("test", {}).get(metric), "dev": report.get("dev", {}).get(metric),
+        "trainable_parameters": training["trainable_parameters"],
+        "trainable_percent": 100 * training["trainable_parameters"] / training["total_parameters"],
+        "saved_mb": size / 2**20, "train_seconds": training["train_seconds"], "wall_seconds": round(wall, 1),
+        "peak_rss_mb": training.get("peak_rss_mb"), "inference_texts_per_s": len(texts) / seconds,
+    }
+
+
+def _texts(run, n: int) -> list[str]:
+    data = run.config.data
+    path = data.test or data.dev or data.train
+    examples = run.task.read(path, run.config).examples[:n]
+    return [" ".join(e.tokens) if hasattr(e, "tokens") else e.text for e in examples]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    metric = result["metric"]
+    lines = [f"| method | lr | test {metric} | dev {metric} | trainable params | trainable % | saved (MB) | "
+             "train time (s) | peak RSS (MB) | inference (texts/s) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        test = f"{r['test']:.4f}" if r["test"] is not None else "–"
+        dev = f"{r['dev']:.4f}" if r["dev"] is not None else "–"
+        lines.append(f"| {r['method']} | {r['lr']:g} | {test} | {dev} | {r['trainable_parameters']:,} | "
+                     f"{r['trainable_percent']:.3f} | {r['saved_mb']:.2f} | {r['train_seconds']:.1f} | "
+                     f"{r['peak_rss_mb'] or 0:.0f} | {r['inference_texts_per_s']:.1f} |")
+    return "\n".join(lines) + "\n"

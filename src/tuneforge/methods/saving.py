@@ -1,0 +1,66 @@
+"""Save and load an adapted model in its method's format, inside a run's ``model/`` folder.
+
+- full, freeze: the whole model, ``save_pretrained`` (plain transformers loads it).
+- lora, ia3, prompt-tuning, prefix-tuning: peft's adapter format (``adapter_config.json`` +
+  ``adapter_model.safetensors``, head included), so ``PeftModel.from_pretrained(base, folder)`` works.
+- bitfit, adapter: ``tuneforge_adapter.json`` (method, options, base model) and
+  ``tuneforge_adapter.safetensors`` with every trained tensor under its name in the adapted model
+  (for bitfit, the biases and the head). Loading rebuilds the base model, applies the method, and
+  loads these tensors; every one of them must find its place.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from tuneforge.errors import RunError
+from tuneforge.methods import DELTA_METHODS, PEFT_METHODS, apply_method
+
+DELTA_CONFIG, DELTA_WEIGHTS = "tuneforge_adapter.json", "tuneforge_adapter.safetensors"
+
+
+def save_adapted(model, folder: Path, cfg) -> None:
+    from safetensors.torch import save_file
+
+    if cfg.method in DELTA_METHODS:
+        tensors = {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
+        save_file(tensors, str(folder / DELTA_WEIGHTS))
+        options = getattr(cfg, cfg.method, None)
+        (folder / DELTA_CONFIG).write_text(json.dumps({
+            "format": "tuneforge-adapter/1", "method": cfg.method, "base_model": cfg.model.name,
+            "task": cfg.task, "options": options.model_dump() if options is not None else {},
+        }, indent=2), encoding="utf-8")
+    else:
+        model.save_pretrained(folder, safe_serialization=True)
+
+
+def load_adapted(task, folder: Path, cfg, merge: bool = True) -> torch.nn.Module:
+    """The run's model; lora/ia3 weights are merged into the base for inference unless ``merge`` is off."""
+    folder = Path(folder)
+    if (folder / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        from tuneforge.methods.virtual_tokens import DropVirtualTokens
+
+        model = PeftModel.from_pretrained(task.build_model(cfg.model.name, None), folder)
+        if merge and cfg.method in ("lora", "ia3"):
+            return model.merge_and_unload()  # one plain model: no adapter overhead per call
+        if cfg.method == "prompt-tuning" and type(model).__name__ == "PeftModelForTokenClassification":
+            return DropVirtualTokens(model, cfg.prompt_tuning.num_virtual_tokens)
+        return model
+    if (folder / DELTA_CONFIG).is_file():
+        from safetensors.torch import load_file
+
+        model = apply_method(task.build_model(cfg.model.name, None), cfg)
+        tensors = load_file(str(folder / DELTA_WEIGHTS))
+        result = model.load_state_dict(tensors, strict=False)
+        if result.unexpected_keys:
+            raise RunError(f"{folder / DELTA_WEIGHTS}: tensors that do not fit the model: "
+                           f"{', '.join(result.unexpected_keys[:5])}")
+        return model
+    if cfg.method in PEFT_METHODS or cfg.method in DELTA_METHODS:
+        raise RunError(f"{folder}: no adapter files for method '{cfg.method}'")
+    return type(task).load_model(folder)

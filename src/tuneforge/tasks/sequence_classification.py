@@ -1,0 +1,272 @@
+"""Sequence classification: intents, topics, multi-label tags, text pairs; encode → head → loss → decode → metrics.
+
+Single-label uses softmax (optionally class-weighted) and can answer an out-of-scope label, either
+as a trained class or below a confidence threshold tuned on dev. Multi-label uses sigmoids with one
+threshold per label, tuned on dev and saved with the model (``model/task.json``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tuneforge.config import RunConfig
+from tuneforge.data.examples import ReadResult, TextExample
+from tuneforge.data.loading import load_splits
+from tuneforge.data.text_loading import check_unseen_texts, read_texts, text_label_set
+from tuneforge.engine.inference import predict_probs
+from tuneforge.errors import ConfigError
+from tuneforge.tasks.classification_metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
+from tuneforge.tasks.dropout import set_dropout
+from tuneforge.tasks.label_thresholds import apply_thresholds, tune_label_thresholds
+from tuneforge.tasks.out_of_scope import decide, oos_scores, tune_threshold
+
+
+@dataclass
+class TextFeature:
+    input_ids: list[int]
+    label: int | list[float] | None
+    token_type_ids: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+class SequenceClassification:
+    name = "sequence-classification"
+
+    # data -------------------------------------------------------------------------------------
+    @staticmethod
+    def read(path: str, cfg: RunConfig, strict: bool = True, labelled: bool = True) -> ReadResult:
+        return read_texts(path, cfg.data, strict, labelled, cfg.task_options.multi_label)
+
+    @classmethod
+    def load_splits(cls, cfg: RunConfig, strict: bool = True) -> dict[str, ReadResult]:
+        return load_splits(cfg.data, strict, lambda p, _d, s: cls.read(p, cfg, s),
+                           stratify_key=lambda e: tuple(e.labels))
+
+    @staticmethod
+    def label_set(examples: list[TextExample], cfg: RunConfig) -> list[str]:
+        return text_label_set(examples)
+
+    @staticmethod
+    def check_labels(split: str, result: ReadResult, labels: list[str], cfg: RunConfig) -> None:
+        check_unseen_texts(split, result, labels, allowed=cfg.task_options.out_of_scope_label)
+
+    @staticmethod
+    def main_metric(cfg: RunConfig) -> str:
+        return "micro_f1" if cfg.task_options.multi_label else "accuracy"
+
+    @staticmethod
+    def metric_names(cfg: RunConfig) -> tuple[str, ...]:
+        if cfg.task_options.multi_label:
+            return ("micro_f1", "macro_f1", "exact_match")
+        oos = ("in_scope_accuracy", "oos_recall", "oos_precision", "oos_f1")
+        if not cfg.task_options.out_of_scope_label:
+            oos = ()
+        return ("accuracy", "macro_f1", "micro_f1", *oos)
+
+    @staticmethod
+    def validate(cfg: RunConfig, splits: dict[str, ReadResult], labels: list[str]) -> None:
+        o = cfg.task_options
+        oos = o.out_of_scope_label
+        if o.oos_threshold == "auto" and not any(oos in e.labels for e in splits.get("dev", ReadResult([])).examples):
+            raise ConfigError(f"task_options.oos_threshold: auto is tuned on dev, but the dev set has no "
+                              f"'{oos}' examples (give data.dev with some, or a fixed threshold)")
+        if oos and oos not in labels and o.oos_threshold is None:
+            raise ConfigError(f"task_options.out_of_scope_label '{oos}' never occurs in train, so the model cannot "
+                              "predict it: add such examples to train or set task_options.oos_threshold")
+
+    # setup ------------------------------------------------------------------------------------
+    def __init__(self, tokenizer, labels: list[str], cfg: RunConfig, state: dict[str, Any] | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.label2id = {label: i for i, label in enumerate(labels)}
+        self.cfg = cfg
+        self.options = cfg.task_options
+        self.multi = self.options.multi_label
+        self.oos = self.options.out_of_scope_label
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        state = state or {}
+        fixed = self.options.oos_threshold if isinstance(self.options.oos_threshold, float) else None
+        self.oos_threshold: float | None = state.get("oos_threshold", fixed)
+        self.thresholds: list[float] = state.get("label_thresholds", [0.5] * len(labels))
+        self.class_weights: list[float] | None = state.get("class_weights")
+
+    @classmethod
+    def from_config(cls, tokenizer, labels, cfg: RunConfig, state=None, train_examples=None):
+        task = cls(tokenizer, labels, cfg, state)
+        if cfg.task_options.class_weights == "balanced" and train_examples is not None:
+            counts = Counter(label for e in train_examples for label in e.labels)
+            n = sum(counts.values())
+            task.class_weights = [n / (len(labels) * max(counts[label], 1)) for label in labels]
+        return task
+
+    def state(self) -> dict[str, Any]:
+        """What decoding needs besides the weights; saved as model/task.json."""
+        return {"oos_threshold": self.oos_threshold, "label_thresholds": self.thresholds,
+                "class_weights": self.class_weights}
+
+    # encode -----------------------------------------------------------------------------------
+    def encode(self, examples: list[TextExample], with_labels: bool = True) -> list[TextFeature]:
+        pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
+        encoded = self.tokenizer([e.text for e in examples], pairs, truncation=True,
+                                 max_length=self.cfg.model.max_length)
+        types = encoded.get("token_type_ids")
+        return [
+            TextFeature(ids, self._target(e) if with_labels else None, types[i] if types else None)
+            for i, (ids, e) in enumerate(zip(encoded["input_ids"], examples, strict=True))
+        ]
+
+    def _target(self, example: TextExample) -> int | list[float]:
+        if self.multi:
+            hot = [0.0] * len(self.labels)
+            for label in example.labels:
+                hot[self.label2id[label]] = 1.0
+            return hot
+        return self.label2id.get(example.label, -100)  # an out-of-scope label the model lacks: not trained on
+
+    def collate(self, features: list[TextFeature]) -> dict[str, torch.Tensor]:
+        width = max(len(f) for f in features)
+        ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        for row, f in enumerate(features):
+            ids[row, : len(f)] = torch.tensor(f.input_ids)
+            mask[row, : len(f)] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if features[0].token_type_ids is not None:
+            types = torch.zeros((len(features), width), dtype=torch.long)
+            for row, f in enumerate(features):
+                types[row, : len(f)] = torch.tensor(f.token_type_ids)
+            batch["token_type_ids"] = types
+        if features[0].label is not None:
+            dtype = torch.float if self.multi else torch.long
+            batch["labels"] = torch.tensor([f.label for f in features], dtype=dtype)
+        return batch
+
+    # head and loss ----------------------------------------------------------------------------
+    def build_model(self, name: str, dropout: float | None):
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        from tuneforge.models import load_pretrained
+
+        config = load_pretrained(
+            name, AutoConfig, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
+            label2id=self.label2id,
+            problem_type="multi_label_classification" if self.multi else "single_label_classification",
+        )
+        set_dropout(config, dropout)
+        model = load_pretrained(name, AutoModelForSequenceClassification, config=config)
+        if model.config.pad_token_id is None:  # decoder models need it to find each row's last token
+            model.config.pad_token_id = self.pad_id
+        return model
+
+    @staticmethod
+    def load_model(folder):
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification.from_pretrained(folder)
+
+    def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        """Summed loss and item count (examples; example×label for multi-label)."""
+        labels = batch["labels"]
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits.float()
+        if self.multi:
+            return F.binary_cross_entropy_with_logits(logits, labels, reduction="sum"), labels.numel()
+        keep = labels != -100
+        weight = torch.tensor(self.class_weights, device=logits.device) if self.class_weights else None
+        loss = F.cross_entropy(logits, labels, weight=weight, reduction="sum", ignore_index=-100)
+        return loss, int(keep.sum())
+
+    # decode -----------------------------------------------------------------------------------
+    def probabilities(self, model, examples: list[TextExample], batch_size: int = 64,
+                      batch_tokens: int | None = None) -> np.ndarray:
+        features = self.encode(examples, with_labels=False)
+        probs = predict_probs(model, features, self.collate, batch_size, batch_tokens, per_token=False,
+                              activation="sigmoid" if self.multi else "softmax")
+        return np.stack(probs) if probs else np.zeros((0, len(self.labels)))
+
+    def decide(self, probs: np.ndarray) -> list[Any]:
+        if self.multi:
+            return apply_thresholds(probs, self.labels, self.thresholds)
+        if self.oos:
+            return decide(probs, self.labels, self.oos, self.oos_threshold)
+        return [self.labels[i] for i in probs.argmax(axis=1)]
+
+    def calibrate(self, model, examples: list[TextExample], probs: np.ndarray | None = None, **batching) -> None:
+        """Tune what is tuned on dev: per-label thresholds (multi-label) or the out-of-scope threshold."""
+        if probs is None:
+            probs = self.probabilities(model, examples, **batching)
+        if self.multi:
+            gold = np.array([self._target(e) for e in examples], dtype=np.float32)
+            self.thresholds = tune_label_thresholds(probs, gold)
+        elif self.options.oos_threshold == "auto":
+            self.oos_threshold = tune_threshold(probs, [e.label for e in examples], self.labels, self.oos)["threshold"]
+
+    # metrics ----------------------------------------------------------------------------------
+    def evaluate(self, model, examples: list[TextExample], tune: bool = False, **batching: Any) -> dict[str, Any]:
+        """Scores on labelled examples; ``tune`` first calibrates thresholds on these same examples (dev)."""
+        probs = self.probabilities(model, examples, **batching)
+        if tune:
+            self.calibrate(model, examples, probs)
+        predicted = self.decide(probs)
+        if self.multi:
+            gold_sets = [set(e.labels) for e in examples]
+            pred_sets = [set(p) for p in predicted]
+            per_label = per_label_scores(gold_sets, pred_sets, self.labels)
+            return {
+                "micro_f1": micro_f1(gold_sets, pred_sets),
+                "macro_f1": float(np.mean([r["f1"] for r in per_label.values()])),
+                "exact_match": float(np.mean([g == p for g, p in zip(gold_sets, pred_sets, strict=True)])),
+                "examples": len(examples),
+                "per_label": per_label,
+                "thresholds": dict(zip(self.labels, self.thresholds, strict=True)),
+            }
+        gold = [e.label for e in examples]
+        answer_labels = self.labels + ([self.oos] if self.oos and self.oos not in self.label2id else [])
+        scores = single_label_scores(gold, predicted, answer_labels)
+        if self.oos:
+            scores.update(oos_scores(gold, predicted, self.oos), oos_threshold=self.oos_threshold)
+        return scores
+
+    def markdown(self, scores: dict[str, Any], title: str) -> str:
+        headline = [("accuracy", "accuracy"), ("macro_f1", "macro F1"), ("micro_f1", "micro F1"),
+                    ("exact_match", "exact match (all labels right)"), ("in_scope_accuracy", "in-scope accuracy"),
+                    ("oos_recall", "out-of-scope recall"), ("oos_precision", "out-of-scope precision")]
+        text = markdown_report(scores, title, headline)
+        if scores.get("oos_threshold") is not None:
+            text += f"\nOut-of-scope threshold (top probability): {scores['oos_threshold']:.4f}\n"
+        return text
+
+    # use --------------------------------------------------------------------------------------
+    def predict_texts(self, model, texts: list[str | tuple[str, str]], **batching: Any) -> list[dict[str, Any]]:
+        """Label (or labels), probability and the top-k labels with probabilities for each text."""
+        examples = [TextExample(t, None, f"input:{i + 1}") if isinstance(t, str)
+                    else TextExample(t[0], None, f"input:{i + 1}", t[1]) for i, t in enumerate(texts)]
+        if not examples:
+            return []
+        probs = self.probabilities(model, examples, **batching)
+        decided = self.decide(probs)
+        k = min(self.options.top_k, len(self.labels))
+        results = []
+        for example, row, answer in zip(examples, probs, decided, strict=True):
+            top = [{"label": self.labels[j], "probability": round(float(row[j]), 4)} for j in np.argsort(-row)[:k]]
+            result: dict[str, Any] = {"text": example.text}
+            if example.text_pair is not None:
+                result["text_pair"] = example.text_pair
+            if self.multi:
+                result["labels"] = answer
+                result["probabilities"] = {x: round(float(row[self.label2id[x]]), 4) for x in answer}
+            else:
+                result["label"] = answer
+                result["probability"] = round(float(row.max()), 4)
+                if self.oos:
+                    result["out_of_scope"] = answer == self.oos
+            result["top_k"] = top
+            results.append(result)
+        return results
