@@ -125,5 +125,22 @@ def test_balanced_class_weights_change_the_loss(tmp_path, tiny_model):
     task.class_weights = None
     plain, _ = task.compute_loss(model, batch)
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    manual = torch.nn.functional.cross_entropy(logits, batch["labels"], weight=torch.tensor([0.6, 3.0]), reduction="sum")
+    weight = torch.tensor([0.6, 3.0])
+    manual = torch.nn.functional.cross_entropy(logits, batch["labels"], weight=weight, reduction="sum")
     assert n == 12 and torch.allclose(weighted, manual) and not torch.allclose(weighted, plain)
+
+
+def test_text_pairs_are_encoded_together_and_predicted(tmp_path, tiny_model):
+    rows = [{"text": "a cat sat", "text_pair": "a cat sat", "label": "same"},
+            {"text": "a cat sat", "text_pair": "the sun rose", "label": "different"},
+            {"text": "buy milk", "text_pair": "buy milk", "label": "same"},
+            {"text": "buy milk", "text_pair": "rain today", "label": "different"}]
+    train = tmp_path / "pairs.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows * 3))
+    config = text_config(tmp_path, tiny_model, train=train, label_field="label", text_pair_field="text_pair")
+    run_dir = tuneforge.train(config, ["training.max_steps=2"])
+    run = tuneforge.load_run(run_dir)
+    [feature] = run.task.encode(run.task.read(str(train), run.config).examples[:1])
+    assert feature.input_ids.count(run.tokenizer.sep_token_id) == 2 and 1 in feature.token_type_ids
+    [result] = tuneforge.predict(run, [("a cat sat", "the sun rose")])
+    assert result["text_pair"] == "the sun rose" and result["label"] in ("same", "different")

@@ -97,6 +97,9 @@ class TrainingConfig(Strict):
 
 class TaskOptions(Strict):
     label_all_tokens: bool = Field(False, description="Token classification: label every sub-token.")
+    decode: Literal["viterbi", "argmax"] = Field(
+        "viterbi", description="Token classification: best valid BIO sequence, or per-word argmax then repair."
+    )
     multi_label: bool = Field(False, description="Sequence classification: any number of labels per text.")
     class_weights: Literal["none", "balanced"] = Field(
         "none", description="Single-label: weight the loss by inverse label frequency."

@@ -19,6 +19,7 @@ from tuneforge.data.examples import ReadResult, TaggedSentence
 from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.engine.inference import predict_probs
 from tuneforge.engine.train import summed_model_loss
+from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
 from tuneforge.tasks.dropout import set_dropout
 from tuneforge.tasks.ner_metrics import entity_scores, markdown_table
 from tuneforge.tasks.windows import Window, make_windows, word_pieces
@@ -70,13 +71,15 @@ class TokenClassification:
 
     @classmethod
     def from_config(cls, tokenizer, labels: list[str], cfg: RunConfig, state=None, train_examples=None):
-        return cls(tokenizer, labels, cfg.model.max_length, cfg.model.stride, cfg.task_options.label_all_tokens)
+        o = cfg.task_options
+        return cls(tokenizer, labels, cfg.model.max_length, cfg.model.stride, o.label_all_tokens, o.decode)
 
     def state(self) -> dict[str, Any]:
         return {}
 
     def __init__(
-        self, tokenizer, labels: list[str], max_length: int, stride: int, label_all_tokens: bool = False
+        self, tokenizer, labels: list[str], max_length: int, stride: int, label_all_tokens: bool = False,
+        decode: str = "viterbi",
     ) -> None:
         self.tokenizer = tokenizer
         self.labels = labels
@@ -84,6 +87,8 @@ class TokenClassification:
         self.max_length = max_length
         self.stride = stride
         self.label_all_tokens = label_all_tokens
+        self.decode = decode
+        self._transitions = allowed_transitions(labels)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     # encode -----------------------------------------------------------------------------------
@@ -161,7 +166,7 @@ class TokenClassification:
     def word_predictions(
         self, model, sentences: list[TaggedSentence], batch_size: int = 64, batch_tokens: int | None = None
     ) -> list[tuple[list[str], list[float]]]:
-        """(tags, scores) per sentence: one per word, repaired to valid IOB2."""
+        """(tags, scores) per sentence: one per word, a valid IOB2 sequence (Viterbi, or argmax + repair)."""
         features = self.encode(sentences, with_labels=False)
         probs = predict_probs(model, features, self.collate, batch_size, batch_tokens)
         word_probs: list[list[np.ndarray | None]] = [[None] * len(s.tokens) for s in sentences]
@@ -171,8 +176,10 @@ class TokenClassification:
                 word_probs[w.example][word] = p[position]
         results = []
         for row in word_probs:
-            ids = [int(np.argmax(p)) for p in row]
-            tags, _ = repair([self.labels[i] for i in ids])
+            if self.decode == "viterbi":
+                tags = [self.labels[i] for i in viterbi(np.stack(row), *self._transitions)]
+            else:
+                tags, _ = repair([self.labels[int(np.argmax(p))] for p in row])
             scores = [float(p[self.label2id[t]]) for p, t in zip(row, tags, strict=True)]
             results.append((tags, scores))
         return results
