@@ -48,11 +48,13 @@ def test_csv_quoted_newlines_keep_record_lines(tmp_path):
     [
         ([("where is my card", "card_arrival"), ("", "top_up")], "text,category", ["train.csv:3", "empty 'text'"]),
         ([("where is my card", "card_arrival")], "text,intent", ["train.csv:1", "missing column(s) category"]),
+        ([("where is my card", "card_arrival"), ("top up", None)], "text,category", ["train.csv:3", "expected 2"]),
     ],
-    ids=["empty-text", "missing-label-column"],
+    ids=["empty-text", "missing-label-column", "row-without-label"],
 )
 def test_bad_csv(tmp_path, capsys, tiny_model, rows, header, fragments):
-    train = write_csv(tmp_path / "train.csv", rows, header)
+    train = tmp_path / "train.csv"
+    train.write_text(header + "\n" + "\n".join(f'"{t}"' + (f",{label}" if label else "") for t, label in rows) + "\n")
     config = text_config(tmp_path, tiny_model, train=train)
     code, err = run_cli(capsys, "train", str(config))
     assert_clean_failure(code, err, tmp_path, *fragments)
