@@ -25,4 +25,7 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainingConfig) -> torch.optim.
     groups = parameter_groups(model, cfg.weight_decay)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
-    return torch.optim.AdamW(groups, lr=cfg.lr)
+    # The fused kernel updates each tensor in one pass: on 2 CPU cores it steps MiniLM's 22.7M
+    # parameters in about a sixth of the time of the default multi-tensor path (benchmarks.md).
+    fused = all(p.dtype in (torch.float32, torch.float16, torch.bfloat16) for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=cfg.lr, fused=fused or None)

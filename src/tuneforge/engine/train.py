@@ -6,9 +6,9 @@ accelerate, so ``accelerate launch -m tuneforge train CONFIG`` needs no code cha
 
 An optimizer step consumes one *step batch* of ``batch_size x grad_accum x processes`` examples
 (length-grouped, seeded). Each process takes its slice and runs it as micro-batches of at most
-``batch_size``. Losses are summed per labelled item and the gradient divided by the step's item
-count over all micro-batches and processes, so accumulation and data parallelism give the gradient
-of the one big batch — not an average of averages.
+``batch_size``. Losses are summed per labelled item and scaled by one over the step's item count
+over all micro-batches and processes (counted before the forward passes), so accumulation and data
+parallelism give the gradient of the one big batch — not an average of averages.
 """
 
 from __future__ import annotations
@@ -90,21 +90,23 @@ def train_loop(
         first = state.step_in_epoch if epoch == state.epoch else 0
         for index in range(first, len(steps)):
             started = time.perf_counter()
-            step_loss, step_items, step_tokens, step_slots = 0.0, 0, 0, 0
-            micro_batches = steps[index]
-            for j, ids in enumerate(micro_batches):
-                batch = collate([features[i] for i in ids])
+            step_loss, step_tokens, step_slots = 0.0, 0, 0
+            batches = [collate([features[i] for i in ids]) for ids in steps[index]]
+            # Every labelled item of the step (all micro-batches, all processes) is counted before the
+            # forward passes, so each micro-batch's summed loss is scaled once and the gradients come
+            # out as the mean over the whole step batch, with no extra pass over them.
+            step_items = sum(labelled_items(b) for b in batches)
+            scale = _loss_scale(accelerator, step_items)
+            for j, batch in enumerate(batches):
                 step_tokens += int(batch["attention_mask"].sum())
                 step_slots += batch["attention_mask"].numel()
                 batch = {k: v.to(accelerator.device) for k, v in batch.items()}
                 # Gradients are all-reduced once per step, on the last micro-batch.
-                with _no_sync_unless(j == len(micro_batches) - 1, accelerator, model):
-                    loss_sum, items = compute_loss(model, batch)
-                    accelerator.backward(loss_sum)
+                with _no_sync_unless(j == len(batches) - 1, accelerator, model):
+                    loss_sum, _ = compute_loss(model, batch)
+                    accelerator.backward(loss_sum * scale)
                 step_loss += loss_sum.item()
-                step_items += items
 
-            _divide_gradients(model, accelerator, step_items)
             if cfg.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
@@ -166,7 +168,7 @@ def train_loop(
 
 def summed_model_loss(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """The model's mean loss turned into a sum over labelled items (labels != -100)."""
-    items = int((batch["labels"] != IGNORE_INDEX).sum())
+    items = labelled_items(batch)
     outputs = model(**batch)
     # A micro-batch with nothing labelled (rare) still takes part, with zero gradient.
     return (outputs.loss * items if items else outputs.logits.sum() * 0.0), items
@@ -197,18 +199,19 @@ def _no_sync_unless(sync: bool, accelerator: Accelerator, model):
     return accelerator.no_sync(model)
 
 
-def _divide_gradients(model, accelerator: Accelerator, local_items: int) -> None:
-    """Turn summed per-item gradients into the mean over every labelled item of the step."""
+def labelled_items(batch: dict[str, torch.Tensor]) -> int:
+    """Items the loss sums over: labelled tokens, labelled examples, or example x label (multi-label)."""
+    return int((batch["labels"] != IGNORE_INDEX).sum())
+
+
+def _loss_scale(accelerator: Accelerator, local_items: int) -> float:
+    """The factor that turns summed losses into the mean over every labelled item of the step."""
     items: float = local_items
     if accelerator.num_processes > 1:
-        # DDP already averaged the gradients over processes, i.e. divided the sum by their number.
+        # DDP averages gradients over processes, i.e. divides their sum by the number of processes.
         total = accelerator.reduce(torch.tensor([local_items], device=accelerator.device), reduction="sum")
         items = int(total.item()) / accelerator.num_processes
-    if items <= 0:
-        return
-    for param in model.parameters():
-        if param.grad is not None:
-            param.grad.div_(items)
+    return 1.0 / items if items > 0 else 0.0
 
 
 def _evaluate(evaluate, model, cfg: TrainingConfig, state: LoopState, log: MetricsLog, epoch: int,
