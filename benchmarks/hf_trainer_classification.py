@@ -216,7 +216,9 @@ def main() -> None:
     if mode == "auto":
         from tuneforge.tasks.out_of_scope import tune_threshold
 
-        threshold = tune_threshold(dev_probs, [e.label for e in dev], labels, oos)["threshold"]
+        o = cfg.task_options  # the same calibration rule tuneforge applies
+        threshold = tune_threshold(dev_probs, [e.label for e in dev], labels, oos, o.oos_calibration,
+                                   o.oos_in_scope_budget)["threshold"]
     elif isinstance(mode, float):
         threshold = mode
     if threshold is not None:

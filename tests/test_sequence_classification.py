@@ -84,8 +84,13 @@ def test_out_of_scope_threshold_tuning_and_scores():
     labels = ["a", "b"]
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.55, 0.45], [0.6, 0.4], [0.52, 0.48]])
     gold = ["a", "b", "oos", "a", "oos"]
-    best = tune_threshold(probs, gold, labels, "oos")
+    best = tune_threshold(probs, gold, labels, "oos", "balanced")
     assert best["threshold"] == 0.6 and best["in_scope_accuracy"] == 1.0 and best["oos_recall"] == 1.0
+    # with no in-scope accuracy to spare, the threshold may only reject what costs nothing
+    costly = np.array([[0.9, 0.1], [0.2, 0.8], [0.55, 0.45], [0.53, 0.47], [0.52, 0.48]])
+    best = tune_threshold(costly, gold, labels, "oos", "in-scope-budget", budget=0.0)
+    assert best["threshold"] == 0.53 and best["in_scope_accuracy"] == 1.0 and best["oos_recall"] == 0.5
+    assert tune_threshold(costly, gold, labels, "oos", "in-scope-budget", budget=0.5)["oos_recall"] == 1.0
     predicted = decide(probs, labels, "oos", 0.6)
     assert predicted == ["a", "b", "oos", "a", "oos"]
     scores = oos_scores(gold, ["a", "oos", "oos", "a", "b"], "oos")
@@ -144,3 +149,23 @@ def test_text_pairs_are_encoded_together_and_predicted(tmp_path, tiny_model):
     assert feature.input_ids.count(run.tokenizer.sep_token_id) == 2 and 1 in feature.token_type_ids
     [result] = tuneforge.predict(run, [("a cat sat", "the sun rose")])
     assert result["text_pair"] == "the sun rose" and result["label"] in ("same", "different")
+
+
+def test_calibrate_retunes_the_threshold_without_retraining(tmp_path, capsys, tiny_model):
+    train = write_csv(tmp_path / "train.csv", INTENTS * 3)
+    dev = write_csv(tmp_path / "dev.csv", [*INTENTS, ("what is the weather", "oos"), ("sing me a song", "oos")])
+    config = text_config(tmp_path, tiny_model, train=train, dev=dev, test=dev)
+    run_dir = tuneforge.train(config, ["task_options.out_of_scope_label=oos", "task_options.oos_threshold=auto",
+                                       "training.max_steps=3"])
+    weights = (run_dir / "model" / "model.safetensors").read_bytes()
+    assert main(["calibrate", str(run_dir), "--set", "task_options.oos_calibration=balanced"]) == 0
+    run = tuneforge.load_run(run_dir)
+    examples = run.task.read(str(dev), run.config).examples
+    probs = run.task.probabilities(run.model, examples)
+    expected = tune_threshold(probs, [e.label for e in examples], run.labels, "oos", "balanced")
+    assert json.loads((run_dir / "model" / "task.json").read_text())["oos_threshold"] == expected["threshold"]
+    assert run.config.task_options.oos_calibration == "balanced"
+    assert json.loads((run_dir / "report.json").read_text())["dev"]["oos_recall"] == expected["oos_recall"]
+    assert (run_dir / "model" / "model.safetensors").read_bytes() == weights
+    assert main(["calibrate", str(run_dir), "--set", "training.lr=1"]) == 2
+    assert "only task_options" in capsys.readouterr().err

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config import RunConfig, load_config
+from tuneforge.config import RunConfig, load_config, parse_overrides
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.runs import Run, finish_run, load_run, new_run_dir, run_info, start_run
 
@@ -102,16 +103,9 @@ def train(
         return run_dir
 
     report: dict[str, Any] = {"task": task.name, "labels": labels}
-    markdown = [f"# Run report: {cfg.name}", "", f"Model `{cfg.model.name}`, method `{cfg.method}`.", ""]
     model.eval()
     with torch.inference_mode():
-        if dev:  # thresholds are tuned on dev with the final weights, then fixed for test
-            task.calibrate(model, dev.examples, **batching)
-        for name in ("dev", "test"):
-            if name in splits:
-                scores = task.evaluate(model, splits[name].examples, **batching)
-                report[name] = scores
-                markdown.append(task.markdown(scores, f"{name} set"))
+        report.update(_calibrate_and_score(task, model, splits, batching))
     trainable, total = trainable_parameters(model)
     report["training"] = {
         "method": cfg.method,
@@ -128,10 +122,50 @@ def train(
         "peak_rss_mb": round(peak_rss_mb(), 1),
         **state.extra,
     }
-    finish_run(run_dir, cfg, model, tokenizer, labels, report, "\n".join(markdown), {"steps": state.step},
-               task.state())
+    finish_run(run_dir, cfg, model, tokenizer, labels, report, report_markdown(cfg, task, report),
+               {"steps": state.step}, task.state())
     dist.wait_for_everyone()
     return run_dir
+
+
+def _calibrate_and_score(task, model, splits, batching: dict[str, Any]) -> dict[str, Any]:
+    """Tune thresholds on dev with the final weights (then fixed), and score dev and test."""
+    if "dev" in splits:
+        task.calibrate(model, splits["dev"].examples, **batching)
+    return {name: task.evaluate(model, splits[name].examples, **batching) for name in ("dev", "test") if name in splits}
+
+
+def report_markdown(cfg: RunConfig, task, report: dict[str, Any]) -> str:
+    lines = [f"# Run report: {cfg.name}", "", f"Model `{cfg.model.name}`, method `{cfg.method}`.", ""]
+    lines += [task.markdown(report[name], f"{name} set") for name in ("dev", "test") if name in report]
+    return "\n".join(lines)
+
+
+def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Re-tune a finished run's dev thresholds (``task_options`` may change) without retraining.
+
+    Rewrites ``model/task.json``, the report and the saved config; returns the new scores.
+    """
+    from tuneforge.atomic import write_json, write_text
+    from tuneforge.config import dump_config
+
+    run = load_run(run_dir)
+    if any(not key.startswith("task_options.") for key, _ in parse_overrides(overrides)):
+        raise ConfigError("calibrate: only task_options.* can change without retraining")
+    cfg = load_config(run.path / "config.yaml", overrides)
+    task = type(run.task).from_config(run.tokenizer, run.labels, cfg)
+    splits = type(task).load_splits(cfg, strict=True)
+    if "dev" not in splits:
+        raise ConfigError(f"{run.path}: the run has no dev split to calibrate on")
+    t = cfg.training
+    report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
+    report.update(_calibrate_and_score(task, run.model, splits, {"batch_size": t.eval_batch_size,
+                                                                   "batch_tokens": t.batch_tokens}))
+    write_json(run.path / "model" / "task.json", task.state())
+    write_json(run.path / "report.json", report)
+    write_text(run.path / "report.md", report_markdown(cfg, task, report))
+    write_text(run.path / "config.yaml", dump_config(cfg))
+    return report
 
 
 def evaluate(run: str | Path | Run, data: str | Path) -> dict[str, Any]:

@@ -110,6 +110,12 @@ class TaskOptions(Strict):
     oos_threshold: float | Literal["auto"] | None = Field(
         None, description="Below this top probability the answer is out_of_scope_label; auto: tuned on dev."
     )
+    oos_calibration: Literal["in-scope-budget", "balanced"] = Field(
+        "in-scope-budget", description="How oos_threshold: auto is tuned on dev (see tasks/out_of_scope.py)."
+    )
+    oos_in_scope_budget: float = Field(
+        0.02, ge=0, le=1, description="in-scope-budget: in-scope accuracy the threshold may cost on dev."
+    )
     top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
 
     @field_validator("oos_threshold")

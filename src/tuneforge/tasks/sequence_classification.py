@@ -206,7 +206,9 @@ class SequenceClassification:
             gold = np.array([self._target(e) for e in examples], dtype=np.float32)
             self.thresholds = tune_label_thresholds(probs, gold)
         elif self.options.oos_threshold == "auto":
-            self.oos_threshold = tune_threshold(probs, [e.label for e in examples], self.labels, self.oos)["threshold"]
+            o = self.options
+            self.oos_threshold = tune_threshold(probs, [e.label for e in examples], self.labels, self.oos,
+                                                o.oos_calibration, o.oos_in_scope_budget)["threshold"]
 
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, examples: list[TextExample], tune: bool = False, **batching: Any) -> dict[str, Any]:
