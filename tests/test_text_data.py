@@ -118,3 +118,31 @@ def test_check_data_reports_texts(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)["splits"]["test"]
     assert info["unseen_labels"] == ["nope"] and info["shared_with_train"] == 1
     assert any("test.csv:3" in p and "empty 'text'" in p for p in info["malformed"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragments"),
+    [
+        ("train.jsonl", '{"text": "hi", "label": "greet"}\n{"text": "bye", \n', ["train.jsonl:2", "invalid JSON"]),
+        ("train.jsonl", '{"text": "hi", "label": "greet"}\n{"text": "bye"}\n', ["train.jsonl:2", "field 'label'"]),
+        ("train.jsonl", '{"text": "hi", "label": ["a", "b"]}\n', ["train.jsonl:1: a list", "multi_label is off"]),
+        ("TRAIN.TXT", '1\t"A <e1>cup</e1> of <e2>tea</e2>."\n\n', ["TRAIN.TXT:2", "relation label missing"]),
+        ("data.json#val", '{"train": [["hi", "greet"]]}', ["data.json", "no list 'val'"]),
+    ],
+    ids=["jsonl-invalid", "jsonl-no-label", "list-label-single", "semeval-no-label", "json-splits-no-list"],
+)
+def test_bad_text_files(tmp_path, capsys, tiny_model, name, content, fragments):
+    path = tmp_path / name.split("#")[0]
+    path.write_text(content, encoding="utf-8")
+    task = "relation-extraction" if name.endswith(".TXT") else "sequence-classification"
+    config = text_config(tmp_path, tiny_model, task=task, train=tmp_path / name)
+    config.write_text(config.read_text().replace("label_field: category", "label_field: label"))
+    code, err = run_cli(capsys, "train", str(config))
+    assert_clean_failure(code, err, tmp_path, *fragments)
+
+
+def test_compare_rejects_unknown_methods_before_training(tmp_path, capsys, tiny_model):
+    train = write_csv(tmp_path / "train.csv", INTENTS)
+    config = text_config(tmp_path, tiny_model, train=train)
+    code, err = run_cli(capsys, "compare", str(config), "--methods", "full,lorra", "--output", str(tmp_path / "c"))
+    assert code == 2 and "unknown method(s) lorra" in err and not (tmp_path / "c").exists()

@@ -47,11 +47,14 @@ def read_texts(path: str, cfg: DataConfig, strict: bool = True, labelled: bool =
     else:
         raise DataError(f"{path}: format '{fmt}' holds tagged words, not labelled texts; use csv, jsonl, "
                         "json-splits or semeval for this task")
-    for example in examples:
+    for example in list(examples):
         if labelled and multi_label and isinstance(example.label, str):
             example.label = [example.label]
         elif labelled and not multi_label and isinstance(example.label, list):
-            problems.add(None, f"{example.source}: a list of labels, but task_options.multi_label is off")
+            if problems.strict:
+                raise DataError(f"{example.source}: a list of labels, but task_options.multi_label is off")
+            problems.items.append(f"{example.source}: a list of labels, but task_options.multi_label is off")
+            examples.remove(example)
     if not examples and not problems.items:
         problems.add(None, "no examples found")
     return ReadResult(examples, problems.items)
