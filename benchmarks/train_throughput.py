@@ -1,8 +1,9 @@
 """Training throughput: tuneforge vs Hugging Face Trainer on the same model, data, batch size and epochs.
 
 Real (non-pad) tokens per second of training steps, samples/s, peak memory and dev F1 for:
-HF Trainer with default dynamic padding, HF Trainer with length grouping, and tuneforge (length-grouped
-batches; optionally a token budget). Each runs in its own process, one after another. Also measures the
+HF Trainer with default dynamic padding, HF Trainer with length grouping (also with malloc keeping freed
+memory, as tuneforge does), and tuneforge (length-grouped batches, with and without ``retain_memory``;
+optionally a token budget). Each runs in its own process, one after another. Also measures the
 machine's fp32 matmul peak and reports each run's useful work as a fraction of it.
 
     .venv/bin/python benchmarks/train_throughput.py --epochs 1 --batch-size 32
@@ -46,9 +47,21 @@ def flops_per_trained_token(model_dir: str, seq_len: float) -> float:
 
 
 
-def hf(args, work: Path, name: str, extra: list[str]) -> dict:
+# The HF script run with glibc's malloc told to keep freed memory, as tuneforge's training.retain_memory does:
+# the peer gets the same allocator setting, so the comparison isolates everything else.
+_RETAINED_MALLOC = """
+import runpy, sys
+from tuneforge.engine.allocator import retain_freed_memory
+assert retain_freed_memory()
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def hf(args, work: Path, name: str, extra: list[str], retain_memory: bool = False) -> dict:
     out = work / f"{name}.json"
-    run_timed([sys.executable, "benchmarks/hf_trainer_ner.py", "--train", str(WNUT / "wnut17train.conll"),
+    launcher = [sys.executable, "-c", _RETAINED_MALLOC] if retain_memory else [sys.executable]
+    run_timed([*launcher, "benchmarks/hf_trainer_ner.py", "--train", str(WNUT / "wnut17train.conll"),
          "--dev", str(WNUT / "emerging.dev.conll"), "--test", str(WNUT / "emerging.dev.conll"),
          "--epochs", str(args.epochs), "--lr", str(args.lr), "--batch-size", str(args.batch_size),
          "--seed", str(args.seed), "--output", str(out), *extra])
@@ -96,7 +109,11 @@ def main() -> None:
     rows = {
         "HF Trainer, dynamic padding": hf(args, work, "hf_dynamic", []),
         "HF Trainer, group_by_length": hf(args, work, "hf_grouped", ["--group-by-length"]),
+        "HF Trainer, group_by_length, malloc keeps freed memory": hf(
+            args, work, "hf_grouped_retain", ["--group-by-length"], retain_memory=True),
         "tuneforge (length-grouped)": tuneforge(args, work, "tf", []),
+        "tuneforge (length-grouped, retain_memory=false)": tuneforge(
+            args, work, "tf_no_retain", ["training.retain_memory=false"]),
         f"tuneforge (batch_tokens={args.batch_tokens})": tuneforge(
             args, work, "tf_tokens", [f"training.batch_tokens={args.batch_tokens}"]),
     }

@@ -84,6 +84,9 @@ class TrainingConfig(Strict):
     restore_best: bool = True
     seed: int = 42
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
+    retain_memory: bool = Field(
+        True, description="Keep freed memory for the next step instead of page-faulting it back in (glibc)."
+    )
     log_every: int = Field(10, ge=1)
     progress: bool | None = Field(None, description="Progress bar; default: when stderr is a terminal.")
 

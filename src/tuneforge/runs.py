@@ -99,6 +99,7 @@ def load_run(path: str | Path, merge: bool = True) -> Run:
     """A finished run, ready to predict; LoRA/IA3 weights are merged into the base unless ``merge=False``."""
     from transformers import AutoTokenizer
 
+    from tuneforge.engine.allocator import retain_freed_memory
     from tuneforge.methods.saving import load_adapted
     from tuneforge.tasks import task_class
 
@@ -108,6 +109,8 @@ def load_run(path: str | Path, merge: bool = True) -> Run:
         raise RunError(f"{path}: the run did not finish (status: {info.get('status')}); "
                        f"continue it with `tuneforge train --resume {path}`")
     cfg = load_config(path / "config.yaml")
+    if cfg.training.retain_memory:  # prediction, too, frees and re-allocates the same blocks every batch
+        retain_freed_memory()
     labels = json.loads((path / "model" / "labels.json").read_text(encoding="utf-8"))
     state_file = path / "model" / "task.json"
     state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}

@@ -30,6 +30,7 @@ from transformers import get_scheduler
 
 from tuneforge.config import TrainingConfig
 from tuneforge.data.batching import padding_fraction, split_batches, train_batches
+from tuneforge.engine.allocator import retain_freed_memory
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
@@ -56,6 +57,8 @@ def train_loop(
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if cfg.retain_memory:
+        retain_freed_memory()
     accelerator = Accelerator(cpu=not torch.accelerator.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     lengths = [len(f) for f in features]
