@@ -51,6 +51,22 @@ def test_method_trains_saves_and_reloads(tmp_path, tiny_model, small_data, metho
     assert tuneforge.evaluate(run, small_data["dev"]) == recorded
 
 
+def test_lora_adapts_every_backbone_linear_layer_by_default(tiny_model):
+    from tuneforge.config import validate
+    from tuneforge.methods import apply_method
+    from tuneforge.models import load_tokenizer
+    from tuneforge.tasks.token_classification import TokenClassification
+
+    cfg = validate({"method": "lora", "data": {"train": "x"}, "model": {"name": tiny_model}})
+    task = TokenClassification(load_tokenizer(tiny_model), ["O", "B-x", "I-x"], 32, 8)
+    model = apply_method(task.build_model(tiny_model, None), cfg)
+    adapted = {n.split(".lora_A")[0].split("encoder.")[-1] for n, _ in model.named_parameters() if ".lora_A." in n}
+    per_layer = {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                 "intermediate.dense", "output.dense"}
+    assert adapted == {f"layer.{i}.{m}" for i in range(2) for m in per_layer}  # attention and feed-forward
+    assert not any("classifier" in n and "lora" in n for n, _ in model.named_parameters())  # the head trains whole
+
+
 def test_head_trains_under_every_peft_method(tiny_model):
     from tuneforge.config import validate
     from tuneforge.methods import apply_method
