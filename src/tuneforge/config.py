@@ -170,6 +170,7 @@ class AdapterOptions(Strict):
     )
     reduction_factor: int = Field(16, ge=1, description="hidden size / bottleneck size.")
     non_linearity: Literal["relu", "gelu", "tanh"] = "relu"
+    train_layer_norm: bool = Field(True, description="Also train the layers' LayerNorm weights (Houlsby et al.).")
 
 
 # Learning rates that suit each method when the config gives none: fewer trained parameters take larger steps.

@@ -3,7 +3,8 @@
 An adapter is down-projection → non-linearity → up-projection with a residual connection, inserted
 after a sub-layer's output projection: after the feed-forward output (``pfeiffer``), or after both
 the attention output and the feed-forward output (``houlsby``). The up-projection starts at zero,
-so training starts from exactly the pretrained model. Only adapters and the head train.
+so training starts from exactly the pretrained model. Only adapters, the layers' normalization
+weights (``adapter.train_layer_norm``) and the head train.
 
 Saved format (see methods/saving.py): ``tuneforge_adapter.json`` (method and options) and
 ``tuneforge_adapter.safetensors`` holding the trainable tensors under their model names, e.g.
@@ -82,4 +83,9 @@ def apply_adapter(model, cfg):
     for name, param in model.named_parameters():
         if ".adapter." in name:
             param.requires_grad_(True)
+    if options.train_layer_norm:  # as Houlsby et al. do: a few thousand parameters, and adapters fit much faster
+        for layer in layers:
+            for module in layer.modules():
+                if "norm" in type(module).__name__.lower():
+                    module.requires_grad_(True)
     return model
