@@ -33,7 +33,7 @@ def ner_logits(model, tokenizer, text="Alice lives in Paris ."):
 @pytest.mark.parametrize("method", list(SAVED))
 def test_method_trains_saves_and_reloads(tmp_path, tiny_model, small_data, method):
     config = make_config(tmp_path, tiny_model, small_data, epochs=1)
-    extra = ["adapter.placement=houlsby"] if method == "adapter" else []
+    extra = ["adapter.placement=pfeiffer"] if method == "adapter" else []  # houlsby is the default
     run_dir = tuneforge.train(config, [f"method={method}", *extra])
     saved = {p.name for p in (run_dir / "model").iterdir()}
     assert SAVED[method] <= saved and "model.safetensors" not in saved  # only the adapter, not a model copy
