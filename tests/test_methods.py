@@ -81,12 +81,18 @@ def test_head_trains_under_every_peft_method(tiny_model):
         assert any("classifier" in n for n in trained), method
 
 
-def test_lora_adapter_loads_in_plain_peft_and_merged_export_in_plain_transformers(tmp_path, tiny_model, small_data):
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_lora_adapter_loads_in_plain_peft_and_merged_export_in_plain_transformers(tmp_path, tiny_model, small_data,
+                                                                                   layer_norm):
     from peft import PeftModel
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     config = make_config(tmp_path, tiny_model, small_data, epochs=2)
-    run_dir = tuneforge.train(config, ["method=lora", "lora.r=4"])
+    run_dir = tuneforge.train(config, ["method=lora", "lora.r=4", f"lora.train_layer_norm={str(layer_norm).lower()}"])
+    if layer_norm:  # the trained LayerNorms are in the peft checkpoint, so the base's own would give other logits
+        from safetensors.torch import load_file
+
+        assert any("LayerNorm" in k for k in load_file(run_dir / "model" / "adapter_model.safetensors"))
     ours = tuneforge.load_run(run_dir, merge=False)
     labels = json.loads((run_dir / "model" / "labels.json").read_text())
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")

@@ -2,7 +2,8 @@
 
 Without ``lora.target_modules`` every linear layer of the backbone is adapted (attention and feed-forward),
 not peft's query/value default: on small encoders that is what brings LoRA level with full fine-tuning
-(as QLoRA found for LLMs), at r=8 still about 1.5% of MiniLM's parameters.
+(as QLoRA found for LLMs), at r=8 still about 1.5% of MiniLM's parameters. ``lora.train_layer_norm``
+also trains the normalization weights (peft's ``modules_to_save``, so plain peft still loads the run).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def apply_lora(model, cfg):
     o = cfg.lora
     targets = o.target_modules or backbone_linear_names(model) or None  # None: peft's default for the model
     config = LoraConfig(task_type=peft_task_type(model), r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout,
-                        target_modules=targets, use_dora=o.use_dora)
+                        target_modules=targets, use_dora=o.use_dora,
+                        modules_to_save=norm_names(model) if o.train_layer_norm else None)
     return wrap(model, config, cfg, f"lora.target_modules={targets or config.target_modules}")
 
 
@@ -29,3 +31,9 @@ def backbone_linear_names(model) -> list[str]:
     return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
                    if isinstance(module, nn.Linear) and not name.startswith(heads)
                    and name.rsplit(".", 1)[-1] not in {h[:-1] for h in heads}})
+
+
+def norm_names(model) -> list[str]:
+    """Leaf names of the normalization layers (LayerNorm, input_layernorm, norm…)."""
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if name and "norm" in type(module).__name__.lower()})

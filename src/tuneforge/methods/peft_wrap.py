@@ -24,7 +24,7 @@ def wrap(model, peft_config, cfg, option: str):
     from peft import get_peft_model
 
     if peft_config.task_type is None:
-        peft_config.modules_to_save = head_module_names(model)
+        peft_config.modules_to_save = [*(peft_config.modules_to_save or []), *head_module_names(model)]
     try:
         return get_peft_model(model, peft_config)
     except ValueError as exc:
