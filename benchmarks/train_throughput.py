@@ -50,10 +50,11 @@ def flops_per_trained_token(model_dir: str, seq_len: float) -> float:
 # The HF script run with glibc's malloc told to keep freed memory, as tuneforge's training.retain_memory does:
 # the peer gets the same allocator setting, so the comparison isolates everything else.
 _RETAINED_MALLOC = """
-import runpy, sys
+import os, runpy, sys
 from tuneforge.engine.allocator import retain_freed_memory
 assert retain_freed_memory()
 sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
@@ -102,7 +103,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--batch-tokens", type=int, default=2048, help="token budget for the extra tuneforge row")
+    p.add_argument("--batch-tokens", type=int, default=2048, help="token budget for an extra tuneforge row (0: none)")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
     peak = matmul_peak_gflops()
@@ -114,9 +115,10 @@ def main() -> None:
         "tuneforge (length-grouped)": tuneforge(args, work, "tf", []),
         "tuneforge (length-grouped, retain_memory=false)": tuneforge(
             args, work, "tf_no_retain", ["training.retain_memory=false"]),
-        f"tuneforge (batch_tokens={args.batch_tokens})": tuneforge(
-            args, work, "tf_tokens", [f"training.batch_tokens={args.batch_tokens}"]),
     }
+    if args.batch_tokens:
+        rows[f"tuneforge (batch_tokens={args.batch_tokens})"] = tuneforge(
+            args, work, "tf_tokens", [f"training.batch_tokens={args.batch_tokens}"])
     from tuneforge.models import resolve
 
     flops = flops_per_trained_token(resolve("minilm"), seq_len=31.3)
