@@ -145,7 +145,7 @@ class LoraOptions(Strict):
     r: int = Field(8, ge=1)
     alpha: int = Field(16, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
-    target_modules: list[str] | None = Field(None, description="Module names to adapt; default: peft's for the model.")
+    target_modules: list[str] | None = Field(None, description="Module names to adapt; default: every backbone Linear.")
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
     train_layer_norm: bool = Field(False, description="Also train the LayerNorm weights (saved by peft).")
 

@@ -4,8 +4,9 @@ glibc serves big blocks (a 47 MB embedding gradient, 6 MB activations) with mmap
 with munmap, and trims the heap whenever its top is free. A training step frees and re-allocates
 the same sizes every time, so each step page-faults its memory in again: about 16,000 faults per
 MiniLM step at batch 32, each a kernel entry plus a page zeroed. Turning mmap off and raising the
-trim threshold lets malloc reuse the blocks; peak memory is unchanged, it just is not returned
-until the process ends. A no-op off glibc (macOS, Windows, musl).
+trim threshold lets malloc reuse the blocks. Memory is not returned until the process ends, and peak RSS
+can be a little higher (1464 vs 1358 MiB for MiniLM at batch 32, docs/benchmarks.md).
+A no-op off glibc (macOS, Windows, musl).
 """
 
 from __future__ import annotations
