@@ -159,3 +159,13 @@ def test_compare_writes_one_row_per_method(tmp_path, tiny_model, small_data):
     for r in rows.values():
         assert r["test"] is not None and r["inference_texts_per_s"] > 0 and r["peak_rss_mb"] > 0
     assert "| lora |" in (out / "compare.md").read_text() and (out / "compare.svg").read_text().startswith("<svg")
+
+
+def test_compare_keeps_finished_rows_when_a_later_method_fails(tmp_path, tiny_model, small_data, capsys):
+    config = make_config(tmp_path, tiny_model, small_data, epochs=1)
+    out = tmp_path / "cmp"
+    code = main(["compare", str(config), "--methods", "bitfit,lora", "--output", str(out),
+                 "--set", "lora.target_modules=[no_such_module]"])
+    assert code != 0 and "method 'lora' failed" in capsys.readouterr().err
+    rows = json.loads((out / "compare.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["bitfit"] and rows[0]["test"] is not None

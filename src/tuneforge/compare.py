@@ -3,7 +3,10 @@
 Each method trains in its own process (so peak memory is that method's own), with the config's
 learning rate for full/freeze and the method's default (config.METHOD_LR) for the others unless
 given. The result is ``compare.json``, ``compare.md`` (one table) and ``compare.svg`` (test metric
-against trainable share), written atomically to the output folder.
+against trainable share), written atomically to the output folder after every method, so a failure
+or an interrupt keeps the rows already measured. Each row is read from the run's ``report.json`` and
+its inference speed is measured in a fresh process too: this process never loads a run's config, so
+a run written by newer code (a long compare while the code changes) cannot break it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tuneforge.atomic import write_json, write_text
 from tuneforge.config import METHOD_LR, load_config
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.plot_svg import scatter_svg
+from tuneforge.tasks import task_class
 
 KEEP_CONFIG_LR = ("full", "freeze")
 
@@ -31,7 +35,9 @@ def compare(config: str | Path, methods: list[str], output: str | Path, override
         raise ConfigError(f"--methods: unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHOD_LR)})")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    rows = []
+    metric = cfg.training.early_stopping.metric or task_class(cfg.task).main_metric(cfg)
+    rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"config": str(config), "metric": metric, "rows": rows}
     for method in methods:
         lr = (lrs or {}).get(method) or (cfg.training.lr if method in KEEP_CONFIG_LR else METHOD_LR[method])
         sets = [*(overrides or []), f"method={method}", f"name={cfg.name}-{method}",
@@ -43,41 +49,56 @@ def compare(config: str | Path, methods: list[str], output: str | Path, override
         if proc.returncode:
             raise RunError(f"method '{method}' failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else ''}")
         run_dir = Path(proc.stderr.split("tuneforge: done: ")[-1].split()[0])
-        rows.append(_row(method, lr, run_dir, cfg, time.perf_counter() - started, inference_texts))
-    metric = cfg.training.early_stopping.metric or rows[0]["metric"]
-    result = {"config": str(config), "metric": metric, "rows": rows}
+        rows.append(_row(method, lr, run_dir, metric, time.perf_counter() - started, inference_texts))
+        _write(output, cfg.name, result)
+    return result
+
+
+def _write(output: Path, name: str, result: dict[str, Any]) -> None:
+    metric, rows = result["metric"], result["rows"]
     write_json(output / "compare.json", result)
     write_text(output / "compare.md", markdown(result))
     points = [(r["method"], r["trainable_percent"], r["test"]) for r in rows if r["test"] is not None]
     if points:
         write_text(output / "compare.svg", scatter_svg(points, "trainable parameters (% of model, log scale)",
-                                                      f"test {metric}", f"{cfg.name}: methods compared"))
-    return result
+                                                      f"test {metric}", f"{name}: methods compared"))
 
 
-def _row(method: str, lr: float, run_dir: Path, cfg, wall: float, inference_texts: int) -> dict[str, Any]:
-    from tuneforge.api import predict
-    from tuneforge.runs import load_run
-
+def _row(method: str, lr: float, run_dir: Path, metric: str, wall: float, inference_texts: int) -> dict[str, Any]:
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    run_cfg = load_config(run_dir / "config.yaml")
-    metric = run_cfg.training.early_stopping.metric
     training = report["training"]
     size = sum(p.stat().st_size for p in (run_dir / "model").glob("*.safetensors"))
-    run = load_run(run_dir)
-    texts = _texts(run, inference_texts)
-    predict(run, texts[:8])  # warm-up
-    started = time.perf_counter()
-    predict(run, texts)
-    seconds = time.perf_counter() - started
     return {
         "method": method, "lr": lr, "run": str(run_dir), "metric": metric,
         "test": report.get("test", {}).get(metric), "dev": report.get("dev", {}).get(metric),
         "trainable_parameters": training["trainable_parameters"],
         "trainable_percent": 100 * training["trainable_parameters"] / training["total_parameters"],
         "saved_mb": size / 2**20, "train_seconds": training["train_seconds"], "wall_seconds": round(wall, 1),
-        "peak_rss_mb": training.get("peak_rss_mb"), "inference_texts_per_s": len(texts) / seconds,
+        "peak_rss_mb": training.get("peak_rss_mb"),
+        "inference_texts_per_s": _inference_speed_in_child(run_dir, inference_texts),
     }
+
+
+def _inference_speed_in_child(run_dir: Path, n: int) -> float:
+    code = f"from tuneforge.compare import inference_speed; print(inference_speed({str(run_dir)!r}, {n}))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode:
+        raise RunError(f"{run_dir}: measuring predict speed failed: "
+                       f"{proc.stderr.strip().splitlines()[-1] if proc.stderr else ''}")
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def inference_speed(run_dir: str | Path, n: int) -> float:
+    """``predict`` texts/s of a saved run on up to ``n`` texts of its test (or dev, or train) split."""
+    from tuneforge.api import predict
+    from tuneforge.runs import load_run
+
+    run = load_run(run_dir)
+    texts = _texts(run, n)
+    predict(run, texts[:8])  # warm-up
+    started = time.perf_counter()
+    predict(run, texts)
+    return len(texts) / (time.perf_counter() - started)
 
 
 def _texts(run, n: int) -> list[str]:
