@@ -2,9 +2,10 @@
 
 Real (non-pad) tokens per second of training steps, samples/s, peak memory and dev F1 for:
 HF Trainer with default dynamic padding, HF Trainer with length grouping (also with malloc keeping freed
-memory, as tuneforge does), and tuneforge (length-grouped batches, with and without ``retain_memory``;
-optionally a token budget). Each runs in its own process, one after another. Also measures the
-machine's fp32 matmul peak and reports each run's useful work as a fraction of it.
+memory, as tuneforge does), and tuneforge (length-grouped batches; also without ``retain_memory``, and
+with torch's dropout instead of ``fast_dropout``; optionally a token budget). Each runs in its own
+process, one after another. Also measures the machine's fp32 matmul peak and reports each run's useful
+work as a fraction of it.
 
     .venv/bin/python benchmarks/train_throughput.py --epochs 1 --batch-size 32
 
@@ -115,6 +116,8 @@ def main() -> None:
         "tuneforge (length-grouped)": tuneforge(args, work, "tf", []),
         "tuneforge (length-grouped, retain_memory=false)": tuneforge(
             args, work, "tf_no_retain", ["training.retain_memory=false"]),
+        "tuneforge (length-grouped, fast_dropout=false)": tuneforge(
+            args, work, "tf_torch_dropout", ["training.fast_dropout=false"]),
     }
     if args.batch_tokens:
         rows[f"tuneforge (batch_tokens={args.batch_tokens})"] = tuneforge(

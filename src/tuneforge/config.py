@@ -87,6 +87,9 @@ class TrainingConfig(Strict):
     retain_memory: bool = Field(
         True, description="Keep freed memory for the next step instead of page-faulting it back in (glibc)."
     )
+    fast_dropout: bool = Field(
+        True, description="On CPU, draw dropout masks from 16 random bits per element (3.5x cheaper than torch's)."
+    )
     log_every: int = Field(10, ge=1)
     progress: bool | None = Field(None, description="Progress bar; default: when stderr is a terminal.")
 

@@ -32,6 +32,7 @@ from tuneforge.config import TrainingConfig
 from tuneforge.data.batching import padding_fraction, split_batches, train_batches
 from tuneforge.engine.allocator import retain_freed_memory
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
+from tuneforge.engine.fast_dropout import use_fast_dropout
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
 
@@ -59,6 +60,8 @@ def train_loop(
         torch.set_num_threads(cfg.threads)
     if cfg.retain_memory:
         retain_freed_memory()
+    if cfg.fast_dropout:
+        use_fast_dropout(model)
     accelerator = Accelerator(cpu=not torch.accelerator.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     lengths = [len(f) for f in features]
