@@ -1,4 +1,4 @@
-"""One training-engine option at a time: SDPA vs eager attention, torch.compile, malloc keeping freed memory.
+"""One training-engine option at a time: SDPA vs eager attention, torch.compile, malloc, fast dropout.
 
 Every variant trains the bundled MiniLM on the same WNUT-17 step batches (the first steps of a seeded,
 length-grouped epoch at batch 32, as tuneforge builds them) with fused AdamW and gradient clipping, in
@@ -20,8 +20,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
-    "baseline (sdpa attention, retain_memory)": {},
+    "baseline (sdpa attention, retain_memory, fast_dropout)": {},
     "retain_memory=false": {"retain": False},
+    "fast_dropout=false": {"fast_dropout": False},
     "eager attention": {"attention": "eager"},
     "torch.compile (inductor, dynamic shapes)": {"compile": True},
 }
@@ -35,6 +36,7 @@ def child(options: dict, steps: int, warmup: int) -> dict:
 
     from tuneforge.config import load_config
     from tuneforge.engine.allocator import retain_freed_memory
+    from tuneforge.engine.fast_dropout import use_fast_dropout
     from tuneforge.engine.train import epoch_steps
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
@@ -52,6 +54,8 @@ def child(options: dict, steps: int, warmup: int) -> dict:
     if "attention" in options:
         model.set_attn_implementation(options["attention"])
     model.train()
+    if options.get("fast_dropout", True):
+        use_fast_dropout(model)
     if options.get("compile"):
         model.compile(dynamic=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
