@@ -69,7 +69,7 @@ def main() -> None:
                     device="cpu")
     pipe_rows = {}
     for batch_size in (1, 8, 32, 64):
-        seconds = timed(lambda bs=batch_size: pipe(texts, batch_size=bs))
+        seconds = timed(lambda bs=batch_size: pipe(texts, batch_size=bs), repeats=2)  # best of 2, as ours
         pipe_rows[batch_size] = round(len(texts) / seconds, 1)
     best_bs = max(pipe_rows, key=pipe_rows.get)
     ours = round(len(texts) / timed(lambda: run.predict(texts), repeats=2), 1)
