@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
-    "baseline (sdpa attention, retain_memory, fast_dropout)": {},
+    "baseline (sdpa attention + retain_memory + fast_dropout)": {},
     "retain_memory=false": {"retain": False},
     "fast_dropout=false": {"fast_dropout": False},
     "eager attention": {"attention": "eager"},
