@@ -24,7 +24,7 @@ VARIANTS = {
     "retain_memory=false": {"retain": False},
     "fast_dropout=false": {"fast_dropout": False},
     "eager attention": {"attention": "eager"},
-    "torch.compile (inductor, dynamic shapes)": {"compile": True},
+    "torch.compile (inductor with dynamic shapes)": {"compile": True},
 }
 
 
