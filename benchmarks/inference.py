@@ -51,14 +51,20 @@ def latency(fn, n: int = 200) -> dict:
 
 
 def main() -> None:
+    import argparse
+
     import torch
     from transformers import pipeline
 
     import tuneforge
 
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch-sizes", default="1,8,32,64", help="pipeline batch sizes to try")
+    p.add_argument("--set", dest="overrides", action="append", default=[], help="tuneforge config overrides")
+    args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-infer-"))
-    run_dir = tuneforge.train(REPO / "examples" / "ner-wnut17.yaml",
-                              ["training.max_steps=2", "data.dev=null", "data.test=null", f"output_dir={work}"])
+    run_dir = tuneforge.train(REPO / "examples" / "ner-wnut17.yaml", ["training.max_steps=2", "data.dev=null",
+                              "data.test=null", f"output_dir={work}", *args.overrides])
     run = tuneforge.load_run(run_dir)
     texts = texts_from_conll(WNUT / "emerging.test.annotated")
     words = sum(len(t.split()) for t in texts)
@@ -68,13 +74,13 @@ def main() -> None:
     pipe = pipeline("token-classification", model=str(run_dir / "model"), aggregation_strategy="simple",
                     device="cpu")
     pipe_rows = {}
-    for batch_size in (1, 8, 32, 64):
+    for batch_size in [int(b) for b in args.batch_sizes.split(",")]:
         seconds = timed(lambda bs=batch_size: pipe(texts, batch_size=bs), repeats=2)  # best of 2, as ours
         pipe_rows[batch_size] = round(len(texts) / seconds, 1)
     best_bs = max(pipe_rows, key=pipe_rows.get)
     ours = round(len(texts) / timed(lambda: run.predict(texts), repeats=2), 1)
     result = {
-        "texts": len(texts), "words": words, "threads": threads,
+        "args": vars(args), "texts": len(texts), "words": words, "threads": threads,
         "pipeline_texts_per_s_by_batch_size": pipe_rows,
         "pipeline_best": {"batch_size": best_bs, "texts_per_s": pipe_rows[best_bs]},
         "tuneforge_texts_per_s": ours,
