@@ -61,6 +61,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch-sizes", default="1,8,32,64", help="pipeline batch sizes to try")
     p.add_argument("--set", dest="overrides", action="append", default=[], help="tuneforge config overrides")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="then alternate one pipeline pass (its best batch size) and one predict pass this many "
+                        "times, and report the median of each: steadier on a shared machine")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-infer-"))
     run_dir = tuneforge.train(REPO / "examples" / "ner-wnut17.yaml", ["training.max_steps=2", "data.dev=null",
@@ -79,12 +82,21 @@ def main() -> None:
         pipe_rows[batch_size] = round(len(texts) / seconds, 1)
     best_bs = max(pipe_rows, key=pipe_rows.get)
     ours = round(len(texts) / timed(lambda: run.predict(texts), repeats=2), 1)
+    interleaved = None
+    if args.rounds:
+        pairs = [(timed(lambda: pipe(texts, batch_size=best_bs)), timed(lambda: run.predict(texts)))
+                 for _ in range(args.rounds)]
+        pipe_s, ours_s = (statistics.median(x) for x in zip(*pairs, strict=True))
+        interleaved = {"rounds": args.rounds, "pipeline_texts_per_s": round(len(texts) / pipe_s, 1),
+                       "tuneforge_texts_per_s": round(len(texts) / ours_s, 1), "ratio": round(pipe_s / ours_s, 2),
+                       "ratios_per_round": [round(a / b, 2) for a, b in pairs]}
     result = {
         "args": vars(args), "texts": len(texts), "words": words, "threads": threads,
         "pipeline_texts_per_s_by_batch_size": pipe_rows,
         "pipeline_best": {"batch_size": best_bs, "texts_per_s": pipe_rows[best_bs]},
         "tuneforge_texts_per_s": ours,
         "throughput_ratio": round(ours / pipe_rows[best_bs], 2),
+        "interleaved": interleaved,
         "latency_20_tokens": {
             "tuneforge": latency(lambda: run.predict([SENTENCE_20])),
             "pipeline": latency(lambda: pipe(SENTENCE_20)),
@@ -102,6 +114,10 @@ def main() -> None:
     print(f"| tuneforge predict | {ours} | {result['throughput_ratio']:.2f}x | "
           f"{lt['tuneforge']['p50_ms']} | {lt['tuneforge']['p99_ms']} |")
     print(f"\npipeline texts/s by batch size: {pipe_rows}")
+    if interleaved:
+        print(f"interleaved, {args.rounds} rounds, medians: pipeline {interleaved['pipeline_texts_per_s']} texts/s, "
+              f"tuneforge {interleaved['tuneforge_texts_per_s']} texts/s, ratio {interleaved['ratio']:.2f}x "
+              f"(per round: {interleaved['ratios_per_round']})")
 
 
 if __name__ == "__main__":
