@@ -3,7 +3,8 @@
 Real (non-pad) tokens per second of training steps, samples/s, peak memory and dev F1 for:
 HF Trainer with default dynamic padding, HF Trainer with length grouping (also with malloc keeping freed
 memory, as tuneforge does), and tuneforge (length-grouped batches; also without ``retain_memory``, and
-with torch's dropout instead of ``fast_dropout``; optionally a token budget). Each runs in its own
+with torch's dropout instead of ``fast_dropout``, and without ``embedding_row_grad``; optionally a
+token budget). Each runs in its own
 process, one after another. Also measures the machine's fp32 matmul peak and reports each run's useful
 work as a fraction of it.
 
@@ -118,6 +119,8 @@ def main() -> None:
             args, work, "tf_no_retain", ["training.retain_memory=false"]),
         "tuneforge (length-grouped, fast_dropout=false)": tuneforge(
             args, work, "tf_torch_dropout", ["training.fast_dropout=false"]),
+        "tuneforge (length-grouped, embedding_row_grad=false)": tuneforge(
+            args, work, "tf_dense_embedding_grad", ["training.embedding_row_grad=false"]),
     }
     if args.batch_tokens:
         rows[f"tuneforge (batch_tokens={args.batch_tokens})"] = tuneforge(

@@ -39,3 +39,13 @@ def test_eval_batches_sorted_longest_first():
     flat = [i for b in batches for i in b]
     assert sorted(flat) == list(range(100))
     assert [lens[i] for i in flat] == sorted(lens, reverse=True)
+
+
+def test_length_groups_have_no_short_last_group():
+    # 3,394 examples at batch 32 make 2.1 mega-batches of 50 batches: two equal groups pad 1.8% here,
+    # two full groups and a short third one 2.3% (on WNUT-17's real lengths, 2.1% against 3.0%).
+    rng = random.Random(0)
+    sizes = [rng.randint(5, 60) for _ in range(3394)]
+    batches = train_batches(sizes, 32, seed=42, epoch=0)
+    assert sorted(i for b in batches for i in b) == list(range(3394))
+    assert padding_fraction(batches, sizes) < 0.02

@@ -88,7 +88,12 @@ class TrainingConfig(Strict):
         True, description="Keep freed memory for the next step instead of page-faulting it back in (glibc)."
     )
     fast_dropout: bool = Field(
-        True, description="On CPU, draw dropout masks from 16 random bits per element (3.5x cheaper than torch's)."
+        True, description="On CPU, draw dropout masks (attention probabilities included) from 16 random bits per "
+        "element (3.5x cheaper than torch's)."
+    )
+    embedding_row_grad: bool = Field(
+        True, description="On one CPU process, keep the word-embedding gradient in one buffer and clear, add and "
+        "clip only the rows a step used (same values, less memory traffic).",
     )
     log_every: int = Field(10, ge=1)
     progress: bool | None = Field(None, description="Progress bar; default: when stderr is a terminal.")

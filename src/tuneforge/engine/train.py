@@ -31,7 +31,9 @@ from transformers import get_scheduler
 from tuneforge.config import TrainingConfig
 from tuneforge.data.batching import padding_fraction, split_batches, train_batches
 from tuneforge.engine.allocator import retain_freed_memory
+from tuneforge.engine.attention_dropout import restore_sdpa, use_fast_attention_dropout
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
+from tuneforge.engine.embedding_grad import clip_grad_norm, release_row_grad_embedding, use_row_grad_embedding
 from tuneforge.engine.fast_dropout import use_fast_dropout
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
@@ -60,10 +62,13 @@ def train_loop(
         torch.set_num_threads(cfg.threads)
     if cfg.retain_memory:
         retain_freed_memory()
-    if cfg.fast_dropout:
-        use_fast_dropout(model)
     accelerator = Accelerator(cpu=not torch.accelerator.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
+    on_cpu = accelerator.device.type == "cpu"
+    fast_attention = use_fast_attention_dropout(model) if cfg.fast_dropout and on_cpu else None
+    if cfg.fast_dropout:
+        use_fast_dropout(model)
+    row_grad = use_row_grad_embedding(model) if cfg.embedding_row_grad and world == 1 and on_cpu else None
     lengths = [len(f) for f in features]
     steps_per_epoch = len(epoch_steps(lengths, cfg, 0, world, rank))
     total_steps = math.ceil(cfg.epochs * steps_per_epoch)
@@ -113,7 +118,9 @@ def train_loop(
                     accelerator.backward(loss_sum * scale)
                 step_loss += loss_sum.item()
 
-            if cfg.max_grad_norm:
+            if cfg.max_grad_norm and row_grad is not None:
+                clip_grad_norm(model.parameters(), cfg.max_grad_norm, row_grad)
+            elif cfg.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
@@ -163,6 +170,10 @@ def train_loop(
                 break
         epoch += 1
     bar.close()
+    if row_grad is not None:
+        release_row_grad_embedding(row_grad)
+    if fast_attention is not None:
+        restore_sdpa(fast_attention)
     model = accelerator.unwrap_model(model)
     accelerator.wait_for_everyone()  # best.safetensors is written by the main process
     if cfg.restore_best and evaluate and best_file.is_file():
