@@ -1,4 +1,4 @@
-"""One training-engine option at a time: SDPA vs eager attention, torch.compile, malloc, fast dropout.
+"""One training-engine option at a time: SDPA vs eager attention, torch.compile, malloc, fast dropout, row grads.
 
 Every variant trains the bundled MiniLM on the same WNUT-17 step batches (the first steps of a seeded,
 length-grouped epoch at batch 32, as tuneforge builds them) with fused AdamW and gradient clipping, in
@@ -20,11 +20,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
-    "baseline (sdpa attention + retain_memory + fast_dropout)": {},
+    "baseline (sdpa attention + retain_memory + fast_dropout + embedding_row_grad)": {},
     "retain_memory=false": {"retain": False},
     "fast_dropout=false": {"fast_dropout": False},
+    "embedding_row_grad=false": {"row_grad": False},
     "eager attention": {"attention": "eager"},
-    "torch.compile (inductor with dynamic shapes)": {"compile": True},
+    "torch.compile (inductor with dynamic shapes)": {"compile": True, "row_grad": False},
 }
 
 
@@ -36,6 +37,8 @@ def child(options: dict, steps: int, warmup: int) -> dict:
 
     from tuneforge.config import load_config
     from tuneforge.engine.allocator import retain_freed_memory
+    from tuneforge.engine.attention_dropout import use_fast_attention_dropout
+    from tuneforge.engine.embedding_grad import clip_grad_norm, use_row_grad_embedding
     from tuneforge.engine.fast_dropout import use_fast_dropout
     from tuneforge.engine.train import epoch_steps
     from tuneforge.models import load_tokenizer
@@ -55,7 +58,9 @@ def child(options: dict, steps: int, warmup: int) -> dict:
         model.set_attn_implementation(options["attention"])
     model.train()
     if options.get("fast_dropout", True):
+        use_fast_attention_dropout(model)  # only switches SDPA models: not the eager row
         use_fast_dropout(model)
+    row_grad = use_row_grad_embedding(model) if options.get("row_grad", True) else None
     if options.get("compile"):
         model.compile(dynamic=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
@@ -66,7 +71,10 @@ def child(options: dict, steps: int, warmup: int) -> dict:
         batch = task.collate([features[i] for i in ids])
         loss, _ = task.compute_loss(model, batch)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if row_grad is not None:
+            clip_grad_norm(model.parameters(), 1.0, row_grad)
+        else:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         return int(batch["attention_mask"].sum())

@@ -98,3 +98,12 @@ def test_a_bad_embedding_row_grad_value_fails_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"training\.embedding_row_grad") as err:
         load_config(path)
     assert "\n" not in str(err.value)
+
+
+def test_clip_leaves_gradients_within_the_norm_untouched():
+    _, fast = _pair()
+    fast(torch.tensor([[4, 5, 0]])).backward()
+    before = [p.grad.clone() for p in fast.parameters()]
+    total = clip_grad_norm(fast.parameters(), 1e6, fast.emb)
+    assert 0 < float(total) < 1e6
+    assert all(torch.equal(a, p.grad) for a, p in zip(before, fast.parameters(), strict=True))

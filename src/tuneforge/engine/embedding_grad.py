@@ -83,22 +83,23 @@ def use_row_grad_embedding(model: nn.Module) -> RowGradEmbedding | None:
 
 def clip_grad_norm(parameters: Iterable[nn.Parameter], max_norm: float, embedding: RowGradEmbedding
                    ) -> torch.Tensor:
-    """torch's clip_grad_norm_ (L2), reading only the used rows of ``embedding``'s gradient."""
-    params = [p for p in parameters if p.grad is not None]
+    """torch's clip_grad_norm_ (L2), reading only the used rows of ``embedding``'s gradient.
+
+    Gradients already within ``max_norm`` are left alone rather than multiplied by 1.
+    """
     rows = embedding.grad_rows if embedding.weight.grad is embedding._grad_buffer else None
-    norms = []
-    for p in params:
-        if p is embedding.weight and rows is not None:
-            norms.append(torch.linalg.vector_norm(p.grad.index_select(0, rows)))
-        else:
-            norms.append(torch.linalg.vector_norm(p.grad))
+    sparse = embedding.weight if rows is not None else None
+    dense = [p.grad for p in parameters if p.grad is not None and p is not sparse]
+    norms = list(torch._foreach_norm(dense)) if dense else []
+    if sparse is not None:
+        used = sparse.grad.index_select(0, rows)
+        norms.append(torch.linalg.vector_norm(used))
     total = torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.tensor(0.0)
-    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-    for p in params:
-        if p is embedding.weight and rows is not None:
-            p.grad.index_copy_(0, rows, p.grad.index_select(0, rows).mul_(coef))
-        else:
-            p.grad.mul_(coef)
+    coef = max_norm / (float(total) + 1e-6)
+    if coef < 1:
+        torch._foreach_mul_(dense, coef)
+        if sparse is not None:
+            sparse.grad.index_copy_(0, rows, used.mul_(coef))
     return total
 
 
