@@ -27,15 +27,20 @@ from pathlib import Path
 from common import REPO, WNUT, run_timed
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 20) -> float:
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10, trials: int = 5) -> float:
+    """The best of ``trials`` timings of ``repeats`` fp32 matmuls: a slow moment of a shared machine
+    must not pass for its peak (one 20-matmul timing once read 75 GFLOP/s on a 110 GFLOP/s machine)."""
     import torch
 
     a, b = torch.randn(size, size), torch.randn(size, size)
     torch.mm(a, b)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        torch.mm(a, b)
-    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+    best = 0.0
+    for _ in range(trials):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.mm(a, b)
+        best = max(best, 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 def flops_per_trained_token(model_dir: str, seq_len: float) -> float:
@@ -142,6 +147,7 @@ def main() -> None:
     if args.batch_tokens:
         rows[f"tuneforge (batch_tokens={args.batch_tokens})"] = tuneforge(
             args, work, "tf_tokens", [f"training.batch_tokens={args.batch_tokens}"])
+    peak = max(peak, matmul_peak_gflops())  # measured again at the end: the better of the two
     from tuneforge.models import resolve
 
     flops = flops_per_trained_token(resolve("minilm"), seq_len=31.3)

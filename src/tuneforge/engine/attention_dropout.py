@@ -19,6 +19,7 @@ from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 from tuneforge.engine.fast_dropout import _MaskedScale
 
 NAME = "tuneforge_sdpa"
+_LEFT_TO_SDPA = ("position_bias", "cache", "softcap", "s_aux", "sinks")  # extras this math does not apply
 
 
 def fast_dropout_sdpa(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
@@ -26,7 +27,7 @@ def fast_dropout_sdpa(module: nn.Module, query: torch.Tensor, key: torch.Tensor,
                       is_causal: bool | None = None, **kwargs) -> tuple[torch.Tensor, None]:
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     plain = dropout == 0 or dropout >= 1 or query.device.type != "cpu" or (attention_mask is None and causal)
-    if plain or kwargs.get("position_bias") is not None or kwargs.get("cache") is not None:
+    if plain or any(kwargs.get(name) is not None for name in _LEFT_TO_SDPA):
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       is_causal=is_causal, **kwargs)
     groups = query.shape[1] // key.shape[1]
