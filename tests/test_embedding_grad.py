@@ -107,3 +107,16 @@ def test_clip_leaves_gradients_within_the_norm_untouched():
     total = clip_grad_norm(fast.parameters(), 1e6, fast.emb)
     assert 0 < float(total) < 1e6
     assert all(torch.equal(a, p.grad) for a, p in zip(before, fast.parameters(), strict=True))
+
+
+def test_a_gradient_put_there_by_hand_gets_added_to_and_the_buffer_stays_clean():
+    plain, fast = _pair()
+    for ids in (torch.tensor([[1, 2]]), torch.tensor([[3, 4]]), torch.tensor([[5, 6]])):
+        by_hand = ids[0, 0].item() == 3  # the middle step starts from a user's own gradient tensor
+        for model in (plain, fast):
+            if by_hand:
+                model.emb.weight.grad = torch.ones_like(model.emb.weight)
+            model(ids).backward()
+        assert torch.equal(plain.emb.weight.grad, fast.emb.weight.grad)
+        for model in (plain, fast):
+            model.zero_grad(set_to_none=True)

@@ -50,9 +50,8 @@ class RowGradEmbedding(nn.Embedding):
         elif weight.grad is buffer:  # accumulating micro-batches
             buffer.index_add_(0, ids, grad)
             self.grad_rows = torch.cat([self.grad_rows, ids]).unique()
-        else:  # a gradient someone else put there: add to it, and stop vouching for the rows
+        else:  # a gradient someone else put there: add to it (grad_rows still names the buffer's rows)
             weight.grad.index_add_(0, ids, grad)
-            self.grad_rows = None
 
 
 class _Lookup(torch.autograd.Function):
