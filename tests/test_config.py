@@ -50,3 +50,12 @@ def test_override_unknown_key_suggests(tmp_path):
 def test_invalid_yaml_names_line(tmp_path):
     with pytest.raises(ConfigError, match=r"c\.yaml:2: invalid YAML"):
         load_config(write(tmp_path, "name: x\ndata: a: b\n"))
+
+
+@pytest.mark.parametrize("option", ["fast_dropout", "embedding_row_grad", "retain_memory"])
+def test_a_bad_engine_switch_fails_in_one_line_and_false_is_taken(tmp_path, option):
+    path = write(tmp_path, f"data: {{train: a.conll}}\ntraining: {{{option}: sometimes}}\n")
+    with pytest.raises(ConfigError, match=rf"training\.{option}") as err:
+        load_config(path)
+    assert "\n" not in str(err.value)
+    assert getattr(load_config(path, [f"training.{option}=false"]).training, option) is False

@@ -87,19 +87,6 @@ def test_training_with_and_without_row_grad_ends_with_the_same_weights(tmp_path,
         torch.testing.assert_close(fast[key], plain[key], atol=1e-6, rtol=1e-5)
 
 
-def test_a_bad_embedding_row_grad_value_fails_in_one_line(tmp_path):
-    import pytest
-
-    from tuneforge.config import load_config
-    from tuneforge.errors import ConfigError
-
-    path = tmp_path / "c.yaml"
-    path.write_text("data: {train: a.conll}\ntraining: {embedding_row_grad: sometimes}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"training\.embedding_row_grad") as err:
-        load_config(path)
-    assert "\n" not in str(err.value)
-
-
 def test_clip_leaves_gradients_within_the_norm_untouched():
     _, fast = _pair()
     fast(torch.tensor([[4, 5, 0]])).backward()

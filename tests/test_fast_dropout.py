@@ -47,15 +47,3 @@ def test_use_fast_dropout_switches_plain_dropouts_only():
     assert use_fast_dropout(model) == 2
     assert [type(m) for m in model.modules() if isinstance(m, nn.Dropout)] == [FastDropout, FastDropout, Custom]
     assert model[2][0].p == 0.2
-
-
-def test_a_bad_fast_dropout_value_fails_in_one_line(tmp_path):
-    from tuneforge.config import load_config
-    from tuneforge.errors import ConfigError
-
-    path = tmp_path / "c.yaml"
-    path.write_text("data: {train: a.conll}\ntraining: {fast_dropout: maybe}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"training\.fast_dropout") as err:
-        load_config(path)
-    assert "\n" not in str(err.value)
-    assert load_config(path, ["training.fast_dropout=false"]).training.fast_dropout is False
