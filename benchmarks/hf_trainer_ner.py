@@ -171,6 +171,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--group-by-length", action="store_true")
     p.add_argument("--pad-to-max-length", action="store_true")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--device", choices=("cpu", "auto"), default="cpu", help="auto: a visible GPU if there is one")
     p.add_argument("--limit-train", type=int, default=None, help="use only the first N train sentences")
     p.add_argument("--output", required=True, help="JSON results file")
     return p.parse_args()
@@ -215,7 +216,7 @@ def main() -> None:
         logging_steps=50,
         seed=args.seed,
         data_seed=args.seed,
-        use_cpu=True,
+        use_cpu=args.device == "cpu",
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if args.group_by_length else "random",
     )  # transformers v5: group_by_length=True became train_sampling_strategy="group_by_length"

@@ -70,4 +70,5 @@ def test_bundled_minilm_on_wnut17_slice(tmp_path, capsys):
     assert main(["train", str(config), "--set", "model.max_length=128", "--set", "model.stride=32"]) == 0
     report = json.loads((tmp_path / "runs" / "t" / "report.json").read_text())
     assert report["training"]["steps"] == 6
+    assert (report["training"]["device"], report["training"]["processes"]) == ("cpu", 1)
     assert 0.0 <= report["dev"]["f1"] <= 1.0 and report["dev"]["entities"] == 836

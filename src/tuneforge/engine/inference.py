@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 from tuneforge.data.batching import eval_batches
+from tuneforge.engine.attention_backends import no_cudnn_attention
 
 
+@no_cudnn_attention()
 def predict_probs(
     model: torch.nn.Module,
     features: Sequence[Any],

@@ -31,6 +31,7 @@ from transformers import get_scheduler
 from tuneforge.config import TrainingConfig
 from tuneforge.data.batching import padding_fraction, split_batches, train_batches
 from tuneforge.engine.allocator import retain_freed_memory
+from tuneforge.engine.attention_backends import no_cudnn_attention
 from tuneforge.engine.attention_dropout import restore_sdpa, use_fast_attention_dropout
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
 from tuneforge.engine.embedding_grad import clip_grad_norm, release_row_grad_embedding, use_row_grad_embedding
@@ -41,6 +42,7 @@ from tuneforge.engine.optim import build_optimizer
 IGNORE_INDEX = -100  # labels the loss skips (sub-word continuations, padding)
 
 
+@no_cudnn_attention()
 def train_loop(
     model: torch.nn.Module,
     features: Sequence[Any],
@@ -180,6 +182,8 @@ def train_loop(
         load_model(model, str(best_file))
     first_epoch = [ids for step in epoch_steps(lengths, cfg, 0, world, rank) for ids in step]
     state.extra["padding_fraction"] = round(padding_fraction(first_epoch, lengths), 4)
+    state.extra |= {"device": accelerator.device.type, "processes": world,
+                    "mixed_precision": accelerator.mixed_precision}
     return state
 
 
