@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from tuneforge.engine.fast_dropout import FastDropout, keep_mask, use_fast_dropout
+from tuneforge.engine.fast_dropout import FastDropout, keep_mask, restore_dropout, use_fast_dropout
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
@@ -44,6 +44,36 @@ def test_use_fast_dropout_switches_plain_dropouts_only():
         pass
 
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1), nn.Sequential(nn.Dropout(0.2)), Custom(0.1))
-    assert use_fast_dropout(model) == 2
+    switched = use_fast_dropout(model)
+    assert switched == [model[1], model[2][0]]
     assert [type(m) for m in model.modules() if isinstance(m, nn.Dropout)] == [FastDropout, FastDropout, Custom]
     assert model[2][0].p == 0.2
+    restore_dropout(switched)
+    assert [type(m) for m in model.modules() if isinstance(m, nn.Dropout)] == [nn.Dropout, nn.Dropout, Custom]
+
+
+def test_training_uses_fast_dropout_and_hands_back_torch_dropout(tmp_path):
+    from tuneforge.config import TrainingConfig
+    from tuneforge.engine.train import train_loop
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear, self.drop, self.types = nn.Linear(1, 2), nn.Dropout(0.5), []
+
+        def forward(self, x):
+            self.types.append(type(self.drop))
+            return self.drop(self.linear(x.float().unsqueeze(-1)))
+
+    def collate(rows):
+        return {"x": torch.tensor(rows), "attention_mask": torch.ones(len(rows), 2), "labels": torch.ones(len(rows), 2)}
+
+    def loss(model, batch):
+        out = model(batch["x"])
+        return nn.functional.cross_entropy(out.flatten(0, 1), batch["labels"].long().flatten(), reduction="sum"), 1
+
+    model = Net()
+    train_loop(model, [[1, 2], [2, 1], [1, 1]], collate, None, TrainingConfig(epochs=1, batch_size=2, lr=1e-3,
+               progress=False), tmp_path, compute_loss=loss)
+    assert model.types and set(model.types) == {FastDropout}
+    assert type(model.drop) is nn.Dropout

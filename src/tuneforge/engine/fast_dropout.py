@@ -50,11 +50,15 @@ class FastDropout(nn.Dropout):
         return _MaskedScale.apply(x, self.p)
 
 
-def use_fast_dropout(model: nn.Module) -> int:
-    """Switch every plain ``nn.Dropout`` in ``model`` to FastDropout in place; returns how many."""
-    count = 0
-    for module in model.modules():
-        if type(module) is nn.Dropout:
-            module.__class__ = FastDropout  # same attributes, no parameters: nothing else changes
-            count += 1
-    return count
+def use_fast_dropout(model: nn.Module) -> list[nn.Dropout]:
+    """Switch every plain ``nn.Dropout`` in ``model`` to FastDropout in place; returns the switched ones."""
+    switched = [module for module in model.modules() if type(module) is nn.Dropout]
+    for module in switched:
+        module.__class__ = FastDropout  # same attributes, no parameters: nothing else changes
+    return switched
+
+
+def restore_dropout(switched: list[nn.Dropout]) -> None:
+    """Undo ``use_fast_dropout``: the model leaves training with torch's own dropout modules."""
+    for module in switched:
+        module.__class__ = nn.Dropout

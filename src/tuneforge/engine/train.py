@@ -35,7 +35,7 @@ from tuneforge.engine.attention_backends import no_cudnn_attention
 from tuneforge.engine.attention_dropout import restore_sdpa, use_fast_attention_dropout
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
 from tuneforge.engine.embedding_grad import clip_grad_norm, release_row_grad_embedding, use_row_grad_embedding
-from tuneforge.engine.fast_dropout import use_fast_dropout
+from tuneforge.engine.fast_dropout import restore_dropout, use_fast_dropout
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
 
@@ -68,8 +68,7 @@ def train_loop(
     world, rank = accelerator.num_processes, accelerator.process_index
     on_cpu = accelerator.device.type == "cpu"
     fast_attention = use_fast_attention_dropout(model) if cfg.fast_dropout and on_cpu else None
-    if cfg.fast_dropout:
-        use_fast_dropout(model)
+    fast_dropouts = use_fast_dropout(model) if cfg.fast_dropout else []
     row_grad = use_row_grad_embedding(model) if cfg.embedding_row_grad and world == 1 and on_cpu else None
     lengths = [len(f) for f in features]
     steps_per_epoch = len(epoch_steps(lengths, cfg, 0, world, rank))
@@ -176,6 +175,7 @@ def train_loop(
         release_row_grad_embedding(row_grad)
     if fast_attention is not None:
         restore_sdpa(fast_attention)
+    restore_dropout(fast_dropouts)
     model = accelerator.unwrap_model(model)
     accelerator.wait_for_everyone()  # best.safetensors is written by the main process
     if cfg.restore_best and evaluate and best_file.is_file():
