@@ -43,6 +43,30 @@ class TextExample:
 
 
 @dataclass
+class Answer:
+    """One gold answer: its text and the character offset where it starts in the context."""
+
+    text: str
+    start: int
+
+
+@dataclass
+class QAExample:
+    """One extractive-QA question on its context; ``answers`` is empty for an unanswerable (v2) question."""
+
+    id: str
+    question: str
+    context: str
+    answers: list[Answer]
+    source: str  # "file: data[i].paragraphs[j].qas[k] (id ...)", for error messages
+    title: str = ""  # the article; carved splits never put one article in two splits
+    is_impossible: bool = False
+
+    def where(self, word: int = 0) -> str:
+        return self.source
+
+
+@dataclass
 class ReadResult:
     examples: list
     problems: list[str] = field(default_factory=list)  # "file:line: message"
