@@ -51,7 +51,7 @@ def train(
     from tuneforge.engine.frozen_cache import build_cache
     from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method, trainable_parameters
-    from tuneforge.methods.freeze import frozen_prefix
+    from tuneforge.methods.freeze import cached_frozen_layers
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
 
@@ -62,13 +62,8 @@ def train(
         raise ConfigError(f"training.early_stopping.metric: '{es.metric}' is not a metric of {cfg.task} "
                           f"(choose from {', '.join(Task.metric_names(cfg))})")
     splits = Task.load_splits(cfg, strict=True)
-    labels = Task.label_set(splits["train"].examples, cfg)
-    for name in ("dev", "test"):
-        if name in splits:
-            Task.check_labels(name, splits[name], labels, cfg)
-    Task.validate(cfg, splits, labels)
     tokenizer = load_tokenizer(cfg.model.name)
-    task = Task.from_config(tokenizer, labels, cfg, train_examples=splits["train"].examples)
+    task = Task.for_training(tokenizer, cfg, splits)  # checks the splits against each other, learns labels
     features = task.encode(splits["train"].examples)
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes
     model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
@@ -91,18 +86,18 @@ def train(
     evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
     started = time.perf_counter()
     train_model, train_features, collate = model, features, task.collate
-    n_frozen = frozen_prefix(model, cfg)
-    if cfg.method == "freeze" and cfg.freeze.cache_frozen and n_frozen:
+    n_frozen = cached_frozen_layers(model, cfg)
+    if n_frozen:
         train_model, train_features, collate = build_cache(model, n_frozen, features, task.collate,
                                                            t.eval_batch_size)
     state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None,
-                       compute_loss=task.compute_loss)
+                       compute_loss=task.compute_loss, count_items=task.count_items)
     wall = time.perf_counter() - started
     if not dist.is_main_process:
         dist.wait_for_everyone()
         return run_dir
 
-    report: dict[str, Any] = {"task": task.name, "labels": labels}
+    report: dict[str, Any] = {"task": task.name, **task.summary()}
     model.eval()
     with torch.inference_mode():
         report.update(_calibrate_and_score(task, model, splits, batching))
@@ -122,8 +117,8 @@ def train(
         "peak_rss_mb": round(peak_rss_mb(), 1),
         **state.extra,
     }
-    finish_run(run_dir, cfg, model, tokenizer, labels, report, report_markdown(cfg, task, report),
-               {"steps": state.step}, task.state())
+    finish_run(run_dir, cfg, model, tokenizer, task, report, report_markdown(cfg, task, report),
+               {"steps": state.step})
     dist.wait_for_everyone()
     return run_dir
 
@@ -153,7 +148,7 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     if any(not key.startswith("task_options.") for key, _ in parse_overrides(overrides)):
         raise ConfigError("calibrate: only task_options.* can change without retraining")
     cfg = load_config(run.path / "config.yaml", overrides)
-    task = type(run.task).from_config(run.tokenizer, run.labels, cfg)
+    task = run.task.recalibrated(cfg)
     splits = type(task).load_splits(cfg, strict=True)
     if "dev" not in splits:
         raise ConfigError(f"{run.path}: the run has no dev split to calibrate on")
@@ -161,7 +156,7 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
     report.update(_calibrate_and_score(task, run.model, splits, {"batch_size": t.eval_batch_size,
                                                                    "batch_tokens": t.batch_tokens}))
-    write_json(run.path / "model" / "task.json", task.state())
+    task.save(run.path / "model")
     write_json(run.path / "report.json", report)
     write_text(run.path / "report.md", report_markdown(cfg, task, report))
     write_text(run.path / "config.yaml", dump_config(cfg))
@@ -172,13 +167,14 @@ def evaluate(run: str | Path | Run, data: str | Path) -> dict[str, Any]:
     """Scores of a finished run on a labelled file (read with the run's data settings)."""
     run = run if isinstance(run, Run) else load_run(run)
     result = run.task.read(str(data), run.config, strict=True)
-    run.task.check_labels("evaluation", result, run.labels, run.config)
+    run.task.check("evaluation", result)
     t = run.config.training
     return run.task.evaluate(run.model, result.examples, batch_size=t.eval_batch_size,
                              batch_tokens=t.batch_tokens)
 
 
 def predict(run: str | Path | Run, texts: list[Any]) -> list[dict[str, Any]]:
-    """Predictions for raw texts: entities for NER, label + probability + top-k for classification."""
+    """Predictions for raw inputs: entities for NER, label + probability + top-k for classification,
+    answer + character span + score for question answering ({"question", "context"} items)."""
     run = run if isinstance(run, Run) else load_run(run)
     return run.predict(texts)

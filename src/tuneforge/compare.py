@@ -1,7 +1,7 @@
 """``compare``: run several adaptation methods on the same config, data and seed, and tabulate them.
 
 Each method trains in its own process (so peak memory is that method's own), with the config's
-learning rate for full/freeze and the method's default (config.METHOD_LR) for the others unless
+learning rate for full/freeze and the method's default (its registry entry) for the others unless
 given. The result is ``compare.json``, ``compare.md`` (one table) and ``compare.svg`` (test metric
 against trainable share), written atomically to the output folder after every method, so a failure
 or an interrupt keeps the rows already measured. Each row is read from the run's ``report.json`` and
@@ -19,27 +19,27 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.atomic import write_json, write_text
-from tuneforge.config import METHOD_LR, load_config
+from tuneforge.config import load_config
 from tuneforge.errors import ConfigError, RunError
+from tuneforge.methods import METHODS
 from tuneforge.plot_svg import scatter_svg
 from tuneforge.tasks import task_class
-
-KEEP_CONFIG_LR = ("full", "freeze")
 
 
 def compare(config: str | Path, methods: list[str], output: str | Path, overrides: list[str] | None = None,
             lrs: dict[str, float] | None = None, inference_texts: int = 512) -> dict[str, Any]:
     cfg = load_config(config, overrides)  # fails now, not after the first method has trained
-    unknown = [m for m in methods if m not in METHOD_LR]
+    unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ConfigError(f"--methods: unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHOD_LR)})")
+        raise ConfigError(f"--methods: unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     metric = cfg.training.early_stopping.metric or task_class(cfg.task).main_metric(cfg)
     rows: list[dict[str, Any]] = []
     result: dict[str, Any] = {"config": str(config), "metric": metric, "rows": rows}
     for method in methods:
-        lr = (lrs or {}).get(method) or (cfg.training.lr if method in KEEP_CONFIG_LR else METHOD_LR[method])
+        spec = METHODS[method]
+        lr = (lrs or {}).get(method) or (cfg.training.lr if spec.keeps_config_lr else spec.default_lr)
         sets = [*(overrides or []), f"method={method}", f"name={cfg.name}-{method}",
                 f"output_dir={output / 'runs'}", f"training.lr={lr}"]
         command = [sys.executable, "-m", "tuneforge", "train", str(config)] + [x for s in sets for x in ("--set", s)]
@@ -101,11 +101,11 @@ def inference_speed(run_dir: str | Path, n: int) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def _texts(run, n: int) -> list[str]:
+def _texts(run, n: int) -> list[Any]:
     data = run.config.data
     path = data.test or data.dev or data.train
     examples = run.task.read(path, run.config).examples[:n]
-    return [" ".join(e.tokens) if hasattr(e, "tokens") else e.text for e in examples]
+    return [run.task.prediction_input(e) for e in examples]
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from tuneforge.errors import ConfigError
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+from tuneforge.methods import METHODS
+from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, LoraOptions, VirtualTokenOptions
+from tuneforge.options_base import Strict
+from tuneforge.tasks import TASKS
+from tuneforge.tasks.options import (
+    QuestionAnsweringOptions,
+    RelationExtractionOptions,
+    SequenceClassificationOptions,
+    TokenClassificationOptions,
+)
 
 
 class ModelConfig(Strict):
@@ -40,8 +46,9 @@ class DataConfig(Strict):
     train: str
     dev: str | None = None
     test: str | None = None
-    format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval"] = Field(
-        "auto", description="auto: by suffix (.jsonl, .csv, .txt for relations, a '#list' fragment for json-splits)."
+    format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval", "squad"] = Field(
+        "auto", description="auto: by suffix (.jsonl, .csv, .txt for relations, a '#list' fragment for json-splits); "
+        "question-answering reads SQuAD JSON."
     )
     scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files; iob1 is converted.")
     invalid_bio: Literal["repair", "error"] = Field(
@@ -66,7 +73,7 @@ class EarlyStoppingConfig(Strict):
 class TrainingConfig(Strict):
     epochs: float = Field(3, gt=0)
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
-    lr: float | None = Field(None, gt=0, description="Peak learning rate; default: the method's (see METHOD_LR).")
+    lr: float | None = Field(None, gt=0, description="Peak learning rate; default: the method's (methods.METHODS).")
     optimizer: Literal["adamw", "sgd"] = "adamw"
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD only.")
     weight_decay: float = Field(0.01, ge=0)
@@ -106,95 +113,17 @@ class TrainingConfig(Strict):
         return v
 
 
-class TaskOptions(Strict):
-    label_all_tokens: bool = Field(False, description="Token classification: label every sub-token.")
-    decode: Literal["viterbi", "argmax"] = Field(
-        "viterbi", description="Token classification: best valid BIO sequence, or per-word argmax then repair."
-    )
-    multi_label: bool = Field(False, description="Sequence classification: any number of labels per text.")
-    class_weights: Literal["none", "balanced"] = Field(
-        "none", description="Single-label: weight the loss by inverse label frequency."
-    )
-    out_of_scope_label: str | None = Field(
-        None, description="The label for inputs that fit no intent (e.g. oos); allowed in dev/test only."
-    )
-    oos_threshold: float | Literal["auto"] | None = Field(
-        None, description="Below this top probability the answer is out_of_scope_label; auto: tuned on dev."
-    )
-    oos_calibration: Literal["in-scope-budget", "balanced"] = Field(
-        "in-scope-budget", description="How oos_threshold: auto is tuned on dev (see tasks/out_of_scope.py)."
-    )
-    oos_in_scope_budget: float = Field(
-        0.02, ge=0, le=1, description="in-scope-budget: in-scope accuracy the threshold may cost on dev."
-    )
-    top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
-
-    @field_validator("oos_threshold")
-    @classmethod
-    def _probability(cls, v: float | str | None) -> float | str | None:
-        if isinstance(v, float) and not 0 < v < 1:
-            raise ValueError("must be a probability between 0 and 1, or 'auto'")
-        return v
-
-
-class FreezeConfig(Strict):
-    """Options of ``method: freeze``."""
-
-    trainable_layers: int = Field(2, ge=0, description="Top transformer layers that train (0: head only).")
-    train_embeddings: bool = False
-    cache_frozen: bool = Field(
-        False, description="Compute the frozen layers' outputs once and reuse them every epoch."
-    )
-
-
-class LoraOptions(Strict):
-    """Options of ``method: lora`` (peft's LoraConfig)."""
-
-    r: int = Field(8, ge=1)
-    alpha: int = Field(16, ge=1)
-    dropout: float = Field(0.1, ge=0, lt=1)
-    target_modules: list[str] | None = Field(None, description="Module names to adapt; default: every backbone Linear.")
-    use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
-    train_layer_norm: bool = Field(False, description="Also train the LayerNorm weights (saved by peft).")
-
-
-class IA3Options(Strict):
-    """Options of ``method: ia3`` (peft's IA3Config)."""
-
-    target_modules: list[str] | None = None
-    feedforward_modules: list[str] | None = None
-
-
-class VirtualTokenOptions(Strict):
-    """Options of ``method: prompt-tuning`` and ``method: prefix-tuning``."""
-
-    num_virtual_tokens: int = Field(20, ge=1)
-
-
-class AdapterOptions(Strict):
-    """Options of ``method: adapter`` (bottleneck adapters, written here: peft has none)."""
-
-    # Defaults from the Banking77 comparison (docs/benchmarks.md): pfeiffer at 16 ended 9 points under full
-    # fine-tuning in 5 epochs; houlsby at 8 with trained LayerNorms fits in the same budget.
-    placement: Literal["houlsby", "pfeiffer"] = Field(
-        "houlsby", description="houlsby: after attention and feed-forward; pfeiffer: after feed-forward only."
-    )
-    reduction_factor: int = Field(8, ge=1, description="hidden size / bottleneck size.")
-    non_linearity: Literal["relu", "gelu", "tanh"] = "relu"
-    train_layer_norm: bool = Field(True, description="Also train the layers' LayerNorm weights (Houlsby et al.).")
-
-
-# Learning rates that suit each method when the config gives none: fewer trained parameters take larger steps.
-# lora: 5e-4 (the LoRA paper's, for 30+ epochs) ended 9 points under full fine-tuning on Banking77 in 5 epochs;
-# 2e-3 ends within 1.2 (docs/benchmarks.md).
-METHOD_LR = {"full": 5e-5, "freeze": 1e-4, "bitfit": 1e-3, "adapter": 1e-3, "lora": 2e-3, "ia3": 3e-3,
-             "prompt-tuning": 3e-2, "prefix-tuning": 1e-2}
-Method = Literal["full", "freeze", "bitfit", "adapter", "lora", "ia3", "prompt-tuning", "prefix-tuning"]
+Method = Literal[tuple(METHODS)]  # type: ignore[valid-type]
+TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
+AnyTaskOptions = Annotated[
+    TokenClassificationOptions | SequenceClassificationOptions | RelationExtractionOptions | QuestionAnsweringOptions,
+    Field(discriminator="task"),
+]
 
 
 class RunConfig(Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    task: Literal["token-classification", "sequence-classification", "relation-extraction"] = "token-classification"
+    task: TaskName = "token-classification"
     method: Method = "full"
     freeze: FreezeConfig = Field(default_factory=FreezeConfig)
     lora: LoraOptions = Field(default_factory=LoraOptions)
@@ -204,24 +133,28 @@ class RunConfig(Strict):
     prefix_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
     model: ModelConfig = Field(default_factory=ModelConfig)
     data: DataConfig
-    task_options: TaskOptions = Field(default_factory=TaskOptions)
+    task_options: AnyTaskOptions = Field(default_factory=TokenClassificationOptions)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str = "runs"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _options_of_task(cls, data: Any) -> Any:
+        """Point ``task_options`` at the options model of ``task:`` (the union's hidden discriminator)."""
+        if isinstance(data, dict):
+            task = data.get("task", "token-classification")
+            options = data.get("task_options")
+            if options is None or isinstance(options, dict):
+                data = {**data, "task_options": {**(options or {}), "task": task}}
+            elif isinstance(options, BaseModel):
+                data = {**data, "task_options": {**options.model_dump(), "task": task}}
+        return data
+
     @model_validator(mode="after")
-    def _options_fit_task(self) -> RunConfig:
-        o, m = self.task_options, self.model
+    def _fill_and_cross_check(self) -> RunConfig:
         if self.training.lr is None:
-            self.training.lr = METHOD_LR[self.method]
-        if self.task == "token-classification" and m.stride >= m.max_length // 2:
-            raise ValueError(f"model.stride ({m.stride}) must be less than half of model.max_length ({m.max_length})")
-        if o.oos_threshold is not None and not o.out_of_scope_label:
-            raise ValueError("task_options.oos_threshold needs task_options.out_of_scope_label (e.g. oos)")
-        if self.task != "sequence-classification" and (o.multi_label or o.out_of_scope_label):
-            raise ValueError(f"task_options.multi_label / out_of_scope_label apply to sequence-classification, "
-                             f"not {self.task}")
-        if o.multi_label and (o.out_of_scope_label or o.class_weights != "none"):
-            raise ValueError("task_options.multi_label cannot be combined with out_of_scope_label or class_weights")
+            self.training.lr = METHODS[self.method].default_lr
+        self.task_options.check(self)
         return self
 
 
@@ -245,10 +178,20 @@ def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
 
 def _format_error(err: dict[str, Any], source: str) -> str:
     loc = tuple(err["loc"])
+    options_model = None
+    if len(loc) > 1 and loc[0] == "task_options" and loc[1] in TASKS:  # the union's tag is no key of the file
+        options_model, loc = TASKS[str(loc[1])].options, (loc[0], *loc[2:])
     path = ".".join(str(p) for p in loc)
     if err["type"] == "extra_forbidden":
-        parent = _submodel(RunConfig, loc[:-1])
-        valid = sorted(parent.model_fields) if parent else []
+        if options_model is not None and len(loc) == 2:
+            parent: type[BaseModel] | None = options_model
+            owners = [name for name, spec in TASKS.items() if loc[1] in spec.options.model_fields and name != "task"]
+            if owners and loc[1] != "task":
+                task = options_model.model_fields["task"].default
+                return f"{source}: '{path}' is an option of {' and '.join(owners)}, not of task {task}"
+        else:
+            parent = _submodel(RunConfig, loc[:-1])
+        valid = sorted(k for k in parent.model_fields if k != "task") if parent else []
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
         hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), close[0]])}'?)" if close else ""
         where = ".".join(map(str, loc[:-1])) or "the top level"
@@ -256,8 +199,9 @@ def _format_error(err: dict[str, Any], source: str) -> str:
     if err["type"] == "missing":
         return f"{source}: missing required key '{path}'"
     if not loc or isinstance(err.get("input"), dict) and err["type"] == "value_error":
-        where = f"'{path}': " if path else ""
-        return f"{source}: {where}{err['msg'].removeprefix('Value error, ')}"
+        message = err["msg"].removeprefix("Value error, ")
+        where = f"'{path}': " if path and not message.startswith(path) else ""
+        return f"{source}: {where}{message}"
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict) else "a mapping"
     return f"{source}: bad value for '{path}': {err['msg']} (got {shown})"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tuneforge.atomic import atomic_dir, write_json
+from tuneforge.atomic import atomic_dir
 from tuneforge.errors import RunError
+from tuneforge.methods import METHODS
 from tuneforge.runs import load_run
-
-UNMERGEABLE = ("adapter", "prompt-tuning", "prefix-tuning")
+from tuneforge.tasks import task_spec
 
 
 def export_run(run_dir: str | Path, output: str | Path, merge: bool = False) -> Path:
@@ -23,23 +23,20 @@ def export_run(run_dir: str | Path, output: str | Path, merge: bool = False) -> 
     if output.exists():
         raise RunError(f"{output}: already exists; choose a new folder")
     run = load_run(run_dir, merge=merge)
-    method = run.config.method
+    method = METHODS[run.config.method]
     if not merge:
         with atomic_dir(output) as tmp:
             shutil.copytree(run.path / "model", tmp, dirs_exist_ok=True)
         return output
-    if method in UNMERGEABLE:
-        raise RunError(f"method '{method}' cannot be merged into the base model (it adds "
-                       f"{'layers' if method == 'adapter' else 'virtual tokens'}); export without --merge")
-    if run.config.task == "relation-extraction":
-        raise RunError("relation-extraction models have a tuneforge head; export without --merge "
-                       "(the folder holds a plain transformers encoder plus relation_head.safetensors)")
+    if not method.mergeable:
+        raise RunError(f"method '{method.name}' cannot be merged into the base model (it adds layers or virtual "
+                       "tokens); export without --merge")
+    if not task_spec(run.config.task).plain_transformers:
+        raise RunError(f"{run.config.task} models have a tuneforge head; export without --merge (the folder holds "
+                       "a plain transformers encoder plus the head's own safetensors file)")
     model = run.model
     with atomic_dir(output) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         run.tokenizer.save_pretrained(tmp)
-        write_json(tmp / "labels.json", run.labels)
-        task_state = run.path / "model" / "task.json"
-        if task_state.is_file():
-            shutil.copy(task_state, tmp / "task.json")
+        run.task.save(tmp)
     return output

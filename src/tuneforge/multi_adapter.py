@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from tuneforge.errors import RunError
+from tuneforge.methods import METHODS
 from tuneforge.runs import Run, load_run
-
-MERGEABLE = ("lora", "ia3")
 
 
 class _TaskView(nn.Module):
@@ -56,8 +55,9 @@ class SharedBackbone:
 
         run = load_run(run_dir, merge=False)
         cfg = run.config
-        if cfg.method not in MERGEABLE:
-            raise RunError(f"{run_dir}: method '{cfg.method}' cannot share a backbone here (use lora or ia3)")
+        if not METHODS[cfg.method].shares_backbone:
+            sharing = " or ".join(name for name, spec in METHODS.items() if spec.shares_backbone)
+            raise RunError(f"{run_dir}: method '{cfg.method}' cannot share a backbone here (use {sharing})")
         if cfg.model.name != self.base_name:
             raise RunError(f"{run_dir}: trained on '{cfg.model.name}', but this backbone is '{self.base_name}'")
         if name in self.runs:

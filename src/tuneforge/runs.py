@@ -5,8 +5,8 @@ runs/<name>/
   run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
   metrics.jsonl      training log and dev evaluations
   report.json        final entity-level scores per split; report.md, the same as tables
-  model/             safetensors weights, tokenizer, labels.json, task.json (thresholds tuned on dev) —
-                     loadable by AutoModelForTokenClassification / AutoModelForSequenceClassification
+  model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
+                     set, labels.json — loadable by the task's transformers Auto class
   checkpoints/       last/ (resumable state) and best.safetensors; removed when the run completes
 """
 
@@ -62,15 +62,14 @@ def run_info(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, labels: list[str], report: dict[str, Any],
-               markdown: str, extra: dict[str, Any], task_state: dict[str, Any] | None = None) -> None:
+def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: dict[str, Any],
+               markdown: str, extra: dict[str, Any]) -> None:
     from tuneforge.methods.saving import save_adapted
 
     with atomic_dir(run_dir / "model") as tmp:
         save_adapted(model, tmp, cfg)
         tokenizer.save_pretrained(tmp)
-        write_json(tmp / "labels.json", labels)
-        write_json(tmp / "task.json", task_state or {})
+        task.save(tmp)
     write_json(run_dir / "report.json", report)
     write_text(run_dir / "report.md", markdown)
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -85,10 +84,14 @@ class Run:
 
     path: Path
     config: RunConfig
-    labels: list[str]
     model: Any
     tokenizer: Any
     task: Any
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The label set of a classification task; None for tasks without one (question answering)."""
+        return getattr(self.task, "labels", None)
 
     def predict(self, texts: list[Any]) -> list[dict[str, Any]]:
         t = self.config.training
@@ -105,17 +108,14 @@ def load_run(path: str | Path, merge: bool = True) -> Run:
 
     path = Path(path)
     info = run_info(path)
-    if info.get("status") != "complete" or not (path / "model" / "labels.json").is_file():
+    if info.get("status") != "complete" or not (path / "model").is_dir():
         raise RunError(f"{path}: the run did not finish (status: {info.get('status')}); "
                        f"continue it with `tuneforge train --resume {path}`")
     cfg = load_config(path / "config.yaml")
     if cfg.training.retain_memory:  # prediction, too, frees and re-allocates the same blocks every batch
         retain_freed_memory()
-    labels = json.loads((path / "model" / "labels.json").read_text(encoding="utf-8"))
-    state_file = path / "model" / "task.json"
-    state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
     tokenizer = AutoTokenizer.from_pretrained(path / "model")
-    task = task_class(cfg.task).from_config(tokenizer, labels, cfg, state=state)
+    task = task_class(cfg.task).load(tokenizer, cfg, path / "model")
     model = load_adapted(task, path / "model", cfg, merge=merge)
     model.eval()
-    return Run(path, cfg, labels, model, tokenizer, task)
+    return Run(path, cfg, model, tokenizer, task)

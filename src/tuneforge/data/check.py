@@ -16,10 +16,13 @@ from tuneforge.data.loading import label_set, load_splits
 
 
 def check_data(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
-    if cfg.task != "token-classification":
-        from tuneforge.data.check_texts import check_texts
+    """The task's own check (its registry entry names it)."""
+    from tuneforge.tasks import task_spec
 
-        return check_texts(cfg, tokenizer)
+    return task_spec(cfg.task).check_data(cfg, tokenizer)
+
+
+def check_tagged(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
     splits = load_splits(cfg.data, strict=False)
     train = splits["train"].examples
     known = set(label_set(train))
@@ -69,6 +72,10 @@ def format_report(report: dict[str, Any]) -> str:
         from tuneforge.data.check_texts import format_text_report
 
         return format_text_report(report)
+    if report.get("kind") == "questions":
+        from tuneforge.data.check_qa import format_qa_report
+
+        return format_qa_report(report)
     lines = []
     for name, info in report["splits"].items():
         lines.append(f"== {name}: {info['sentences']} sentences, {info['words']} words")

@@ -23,13 +23,11 @@ def check_texts(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
 
     Task = task_class(cfg.task)
     splits = Task.load_splits(cfg, strict=False)
-    if tokenizer is not None and cfg.task == "relation-extraction":
-        from tuneforge.tasks.relation_extraction import MARKERS
-
-        tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})  # count as training does
+    if tokenizer is not None:
+        Task.prepare_tokenizer(tokenizer)  # e.g. relation markers as one token each, counted as training does
     train = splits["train"].examples
     known = set(Task.label_set(train, cfg))
-    allowed = {cfg.task_options.out_of_scope_label} - {None}
+    allowed = {cfg.task_options.out_of_scope_label} - {None}  # relation options fix it to None
     train_keys = {_key(e) for e in train}
     report: dict[str, Any] = {"kind": "texts", "task": cfg.task, "splits": {}, "problems": 0}
     for name, result in splits.items():

@@ -11,7 +11,7 @@ from tuneforge.data.conll import read_conll
 from tuneforge.data.csv_reader import read_csv
 from tuneforge.data.examples import Problems, ReadResult, TaggedSentence
 from tuneforge.data.jsonl import read_jsonl
-from tuneforge.data.splits import carve, carve_stratified
+from tuneforge.data.splits import carve, carve_groups, carve_stratified
 from tuneforge.errors import DataError
 
 FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -87,11 +87,13 @@ def load_splits(
     strict: bool = True,
     read: Callable[[str, DataConfig, bool], ReadResult] | None = None,
     stratify_key: Callable | None = None,
+    group_key: Callable | None = None,
 ) -> dict[str, ReadResult]:
     """train/dev/test ReadResults; missing dev/test are carved from train if the config asks.
 
     ``read(path, cfg, strict)`` reads one file (tagged sentences by default); with ``stratify_key``
-    (and ``data.split.stratify``) carved splits keep each label's share of the examples.
+    (and ``data.split.stratify``) carved splits keep each label's share of the examples. With ``group_key``
+    carved splits take whole groups (e.g. QA articles), so no group is in two splits; it wins over stratify.
     """
     read = read or read_tagged
     splits = {"train": read(cfg.train, cfg, strict)}
@@ -104,7 +106,9 @@ def load_splits(
         fraction = getattr(cfg.split, name)
         if name not in splits and fraction > 0:
             seed = cfg.split.seed + (name == "dev")
-            if stratify_key is not None and cfg.split.stratify:
+            if group_key is not None:
+                kept, carved = carve_groups(train.examples, fraction, seed, group_key)
+            elif stratify_key is not None and cfg.split.stratify:
                 kept, carved = carve_stratified(train.examples, fraction, seed, stratify_key)
             else:
                 kept, carved = carve(train.examples, fraction, seed)

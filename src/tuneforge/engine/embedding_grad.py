@@ -9,11 +9,14 @@ gradient the optimizer sees is the same dense tensor, value for value; AdamW sti
 every row, so training is unchanged.
 
 The buffer is handed to ``weight.grad`` from inside backward, so no gradient hook fires for the
-weight: it is for single-process runs only (DDP reduces gradients from those hooks).
+weight: it is for single-process runs only (DDP reduces gradients from those hooks). Nor is it used
+when the weight is tied to an output layer (SmolLM2, GPT-2): that layer's gradient, added into the
+buffer by autograd, covers every row, which the next step's clearing of the used rows would miss.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 import torch
@@ -69,15 +72,48 @@ class _Lookup(torch.autograd.Function):
 
 
 def use_row_grad_embedding(model: nn.Module) -> RowGradEmbedding | None:
-    """Switch the model's trainable input embedding to RowGradEmbedding in place; None if not applicable."""
+    """Switch the model's trainable input embedding to RowGradEmbedding in place.
+
+    None, with the model untouched, if that embedding is not a plain trainable CPU nn.Embedding, or
+    if its weight is tied to an output layer (said on stderr, as the run then gets dense gradients).
+    """
     get = getattr(model, "get_input_embeddings", None)
     embedding = get() if callable(get) else None
     plain = type(embedding) is nn.Embedding and not (embedding.max_norm or embedding.scale_grad_by_freq
                                                       or embedding.sparse)
     if not plain or not embedding.weight.requires_grad or embedding.weight.device.type != "cpu":
         return None
+    if is_tied(model, embedding):
+        print("tuneforge: word embeddings are tied to an output layer; using dense embedding gradients",
+              file=sys.stderr, flush=True)
+        return None
     embedding.__class__ = RowGradEmbedding  # same parameters and state dict: nothing else changes
     return embedding
+
+
+def is_tied(model: nn.Module, embedding: nn.Embedding) -> bool:
+    """Whether ``embedding``'s weight is also (or shares storage with) a parameter of another module.
+
+    The output embeddings (``get_output_embeddings``) are checked, then every other module's own
+    parameters, so a tie made by hand (not through ``tie_word_embeddings``) is found too. The
+    embedding module itself may appear more than once (T5's encoder and decoder share it): its own
+    lookups add up correctly in the buffer.
+    """
+    weight = embedding.weight
+    get = getattr(model, "get_output_embeddings", None)
+    output = get() if callable(get) else None
+    others = [getattr(output, "weight", None)]
+    others += [p for module in model.modules() if module is not embedding for p in module.parameters(recurse=False)]
+    return any(_same_storage(p, weight) for p in others if isinstance(p, torch.Tensor))
+
+
+def _same_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a is b:
+        return True
+    if a.device != b.device:
+        return False
+    pointer = a.untyped_storage().data_ptr()
+    return pointer != 0 and pointer == b.untyped_storage().data_ptr()  # 0: no memory behind it (meta, empty)
 
 
 def clip_grad_norm(parameters: Iterable[nn.Parameter], max_norm: float, embedding: RowGradEmbedding

@@ -32,12 +32,11 @@ from tuneforge.config import TrainingConfig
 from tuneforge.data.batching import padding_fraction, split_batches, train_batches
 from tuneforge.engine.allocator import retain_freed_memory
 from tuneforge.engine.attention_backends import no_cudnn_attention
-from tuneforge.engine.attention_dropout import restore_sdpa, use_fast_attention_dropout
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
-from tuneforge.engine.embedding_grad import clip_grad_norm, release_row_grad_embedding, use_row_grad_embedding
-from tuneforge.engine.fast_dropout import restore_dropout, use_fast_dropout
+from tuneforge.engine.embedding_grad import clip_grad_norm
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
+from tuneforge.engine.patches import cpu_patches
 
 IGNORE_INDEX = -100  # labels the loss skips (sub-word continuations, padding)
 
@@ -52,13 +51,17 @@ def train_loop(
     run_dir: Path,
     resume: bool = False,
     compute_loss: Callable[[torch.nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, int]] | None = None,
+    count_items: Callable[[dict[str, torch.Tensor]], int] | None = None,
 ) -> LoopState:
     """Train ``model`` in place; on return it holds the best weights (if ``restore_best``).
 
     ``compute_loss(model, batch) -> (summed loss, items)`` is the task's loss; by default the
-    model's own mean loss times its labelled-item count.
+    model's own mean loss times its labelled-item count. ``count_items(batch)`` gives the items a
+    collated batch's summed loss covers (default: ``labelled_items``, for batches with ``labels``).
+    However training ends, the model leaves with its own modules (see patches.py).
     """
     compute_loss = compute_loss or summed_model_loss
+    count_items = count_items or labelled_items
     set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -67,9 +70,6 @@ def train_loop(
     accelerator = Accelerator(cpu=not torch.accelerator.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     on_cpu = accelerator.device.type == "cpu"
-    fast_attention = use_fast_attention_dropout(model) if cfg.fast_dropout and on_cpu else None
-    fast_dropouts = use_fast_dropout(model) if cfg.fast_dropout else []
-    row_grad = use_row_grad_embedding(model) if cfg.embedding_row_grad and world == 1 and on_cpu else None
     lengths = [len(f) for f in features]
     steps_per_epoch = len(epoch_steps(lengths, cfg, 0, world, rank))
     total_steps = math.ceil(cfg.epochs * steps_per_epoch)
@@ -88,94 +88,91 @@ def train_loop(
     if resume:
         state = load_checkpoint(ckpt_dir, model, optimizer, scheduler)
         log.truncate_after(state.step)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    model.train()
+    # Every patch of the model is undone when this block ends, however it ends (Ctrl-C included).
+    with cpu_patches(model, cfg, on_cpu, world) as row_grad:
+        model, optimizer = accelerator.prepare(model, optimizer)
+        model.train()
 
-    show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
-    bar = tqdm(total=total_steps, initial=state.step, disable=not (show and accelerator.is_main_process),
-               desc="train", unit="step", dynamic_ncols=True)
-    window = {"loss": 0.0, "steps": 0, "tokens": 0, "slots": 0, "seconds": 0.0}
-    done = state.step >= total_steps or state.stopped_early
-    epoch = state.epoch
-    while not done:
-        steps = epoch_steps(lengths, cfg, epoch, world, rank)
-        first = state.step_in_epoch if epoch == state.epoch else 0
-        for index in range(first, len(steps)):
-            started = time.perf_counter()
-            step_loss, step_tokens, step_slots = 0.0, 0, 0
-            batches = [collate([features[i] for i in ids]) for ids in steps[index]]
-            # Every labelled item of the step (all micro-batches, all processes) is counted before the
-            # forward passes, so each micro-batch's summed loss is scaled once and the gradients come
-            # out as the mean over the whole step batch, with no extra pass over them.
-            step_items = sum(labelled_items(b) for b in batches)
-            scale = _loss_scale(accelerator, step_items)
-            for j, batch in enumerate(batches):
-                step_tokens += int(batch["attention_mask"].sum())
-                step_slots += batch["attention_mask"].numel()
-                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                # Gradients are all-reduced once per step, on the last micro-batch.
-                with _no_sync_unless(j == len(batches) - 1, accelerator, model):
-                    loss_sum, _ = compute_loss(model, batch)
-                    accelerator.backward(loss_sum * scale)
-                step_loss += loss_sum.item()
+        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+        bar = tqdm(total=total_steps, initial=state.step, disable=not (show and accelerator.is_main_process),
+                   desc="train", unit="step", dynamic_ncols=True)
+        window = {"loss": 0.0, "steps": 0, "tokens": 0, "slots": 0, "seconds": 0.0}
+        done = state.step >= total_steps or state.stopped_early
+        epoch = state.epoch
+        while not done:
+            steps = epoch_steps(lengths, cfg, epoch, world, rank)
+            first = state.step_in_epoch if epoch == state.epoch else 0
+            for index in range(first, len(steps)):
+                started = time.perf_counter()
+                step_loss, step_tokens, step_slots = 0.0, 0, 0
+                batches = [collate([features[i] for i in ids]) for ids in steps[index]]
+                # Every labelled item of the step (all micro-batches, all processes) is counted before the
+                # forward passes, so each micro-batch's summed loss is scaled once and the gradients come
+                # out as the mean over the whole step batch, with no extra pass over them.
+                step_items = sum(count_items(b) for b in batches)
+                scale = _loss_scale(accelerator, step_items)
+                for j, batch in enumerate(batches):
+                    step_tokens += int(batch["attention_mask"].sum())
+                    step_slots += batch["attention_mask"].numel()
+                    batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+                    # Gradients are all-reduced once per step, on the last micro-batch.
+                    with _no_sync_unless(j == len(batches) - 1, accelerator, model):
+                        loss_sum, _ = compute_loss(model, batch)
+                        accelerator.backward(loss_sum * scale)
+                    step_loss += loss_sum.item()
 
-            if cfg.max_grad_norm and row_grad is not None:
-                clip_grad_norm(model.parameters(), cfg.max_grad_norm, row_grad)
-            elif cfg.max_grad_norm:
-                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            seconds = time.perf_counter() - started
-            state.step += 1
-            state.epoch, state.step_in_epoch = epoch, index + 1
-            state.train_tokens += step_tokens
-            state.train_seconds += seconds
-            for key, value in (("loss", step_loss / max(step_items, 1)), ("steps", 1), ("tokens", step_tokens),
-                               ("slots", step_slots), ("seconds", seconds)):
-                window[key] += value
-            bar.update(1)
-            if state.step % cfg.log_every == 0 or state.step == total_steps:
-                record = {
-                    "step": state.step,
-                    "epoch": round(epoch + (index + 1) / len(steps), 4),
-                    "loss": round(window["loss"] / window["steps"], 6),
-                    "lr": scheduler.get_last_lr()[0],
-                    "tokens_per_s": round(window["tokens"] / max(window["seconds"], 1e-9), 1),
-                    "padding_fraction": round(1 - window["tokens"] / max(window["slots"], 1), 4),
-                }
-                log.write(record)
-                bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}",
-                                pad=f"{record['padding_fraction']:.0%}")
-                window = dict.fromkeys(window, 0)
+                if cfg.max_grad_norm and row_grad is not None:
+                    clip_grad_norm(model.parameters(), cfg.max_grad_norm, row_grad)
+                elif cfg.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                seconds = time.perf_counter() - started
+                state.step += 1
+                state.epoch, state.step_in_epoch = epoch, index + 1
+                state.train_tokens += step_tokens
+                state.train_seconds += seconds
+                for key, value in (("loss", step_loss / max(step_items, 1)), ("steps", 1), ("tokens", step_tokens),
+                                   ("slots", step_slots), ("seconds", seconds)):
+                    window[key] += value
+                bar.update(1)
+                if state.step % cfg.log_every == 0 or state.step == total_steps:
+                    record = {
+                        "step": state.step,
+                        "epoch": round(epoch + (index + 1) / len(steps), 4),
+                        "loss": round(window["loss"] / window["steps"], 6),
+                        "lr": scheduler.get_last_lr()[0],
+                        "tokens_per_s": round(window["tokens"] / max(window["seconds"], 1e-9), 1),
+                        "padding_fraction": round(1 - window["tokens"] / max(window["slots"], 1), 4),
+                    }
+                    log.write(record)
+                    bar.set_postfix(loss=f"{record['loss']:.4f}", tok_s=f"{record['tokens_per_s']:.0f}",
+                                    pad=f"{record['padding_fraction']:.0%}")
+                    window = dict.fromkeys(window, 0)
 
-            end_of_epoch = index + 1 == len(steps)
-            done = state.step >= total_steps
-            if evaluate and (
-                (cfg.eval_every == "epoch" and (end_of_epoch or done))
-                or (isinstance(cfg.eval_every, int) and (state.step % cfg.eval_every == 0 or done))
-            ):
-                _evaluate(evaluate, accelerator.unwrap_model(model), cfg, state, log, epoch,
-                          best_file if accelerator.is_main_process else None, bar)
-                done = done or state.stopped_early
-            if done or (
-                (cfg.checkpoint_every == "epoch" and end_of_epoch)
-                or (isinstance(cfg.checkpoint_every, int) and state.step % cfg.checkpoint_every == 0)
-            ):
-                if end_of_epoch:  # the next step to run is the first of the next epoch
-                    state.epoch, state.step_in_epoch = epoch + 1, 0
-                if accelerator.is_main_process:
-                    save_checkpoint(ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
-                accelerator.wait_for_everyone()
-            if done:
-                break
-        epoch += 1
-    bar.close()
-    if row_grad is not None:
-        release_row_grad_embedding(row_grad)
-    if fast_attention is not None:
-        restore_sdpa(fast_attention)
-    restore_dropout(fast_dropouts)
+                end_of_epoch = index + 1 == len(steps)
+                done = state.step >= total_steps
+                if evaluate and (
+                    (cfg.eval_every == "epoch" and (end_of_epoch or done))
+                    or (isinstance(cfg.eval_every, int) and (state.step % cfg.eval_every == 0 or done))
+                ):
+                    _evaluate(evaluate, accelerator.unwrap_model(model), cfg, state, log, epoch,
+                              best_file if accelerator.is_main_process else None, bar)
+                    done = done or state.stopped_early
+                if done or (
+                    (cfg.checkpoint_every == "epoch" and end_of_epoch)
+                    or (isinstance(cfg.checkpoint_every, int) and state.step % cfg.checkpoint_every == 0)
+                ):
+                    if end_of_epoch:  # the next step to run is the first of the next epoch
+                        state.epoch, state.step_in_epoch = epoch + 1, 0
+                    if accelerator.is_main_process:
+                        save_checkpoint(ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
+                    accelerator.wait_for_everyone()
+                if done:
+                    break
+            epoch += 1
+        bar.close()
     model = accelerator.unwrap_model(model)
     accelerator.wait_for_everyone()  # best.safetensors is written by the main process
     if cfg.restore_best and evaluate and best_file.is_file():

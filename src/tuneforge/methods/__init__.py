@@ -1,38 +1,86 @@
-"""Adaptation methods: each one takes a model with its task head and decides what trains.
+"""Adaptation methods: one registry entry per ``method:`` name, carrying the method's facts.
 
-A registry from the config's ``method:`` name to a function ``apply(model, cfg) -> model``; tasks
-know nothing of methods and methods nothing of tasks. peft provides lora, ia3, prompt-tuning and
-prefix-tuning; freeze, bitfit and bottleneck adapters are written here. The head always trains.
+A method takes a model with its task head and decides what trains (``apply(model, cfg) -> model``);
+tasks know nothing of methods and methods nothing of tasks. peft provides lora, ia3, prompt-tuning
+and prefix-tuning; freeze, bitfit and bottleneck adapters are written here. The head always trains.
+The entry is all that config validation, saving, export, compare and the multi-adapter backbone read
+about a method, so none of them compares its name; ``apply`` is imported only when it is called.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Literal
 
-from tuneforge.methods.adapter import apply_adapter
-from tuneforge.methods.bitfit import apply_bitfit
-from tuneforge.methods.freeze import apply_freeze
-from tuneforge.methods.full import apply_full
-from tuneforge.methods.ia3 import apply_ia3
-from tuneforge.methods.lora import apply_lora
-from tuneforge.methods.virtual_tokens import apply_prefix_tuning, apply_prompt_tuning
+from pydantic import BaseModel
 
-METHODS: dict[str, Callable] = {
-    "full": apply_full,
-    "freeze": apply_freeze,
-    "bitfit": apply_bitfit,
-    "adapter": apply_adapter,
-    "lora": apply_lora,
-    "ia3": apply_ia3,
-    "prompt-tuning": apply_prompt_tuning,
-    "prefix-tuning": apply_prefix_tuning,
-}
-PEFT_METHODS = ("lora", "ia3", "prompt-tuning", "prefix-tuning")  # saved in peft's adapter format
-DELTA_METHODS = ("bitfit", "adapter")  # saved as tuneforge_adapter.{json,safetensors}
+from tuneforge.methods.options import (
+    AdapterOptions,
+    FreezeConfig,
+    IA3Options,
+    LoraOptions,
+    VirtualTokenOptions,
+)
+
+SaveFormat = Literal["model", "peft", "delta"]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    apply_path: str  # "module:function", imported on demand
+    default_lr: float  # the peak learning rate when the config gives none
+    save_format: SaveFormat  # model: save_pretrained; peft: peft's adapter files; delta: tuneforge_adapter.*
+    mergeable: bool  # folds into the base weights (one plain model to export or serve)
+    options_key: str | None = None  # the config section with this method's options
+    options: type[BaseModel] | None = None
+    shares_backbone: bool = False  # one backbone, many such adapters switched per call (multi_adapter.py)
+    keeps_config_lr: bool = False  # compare: trains at the config's lr, not the method's default
+    loaded_wrapper_path: str | None = None  # "module:function" applied to the model peft loads back
+
+    def apply(self, model, cfg):
+        module, _, attr = self.apply_path.partition(":")
+        return getattr(import_module(module), attr)(model, cfg)
+
+    def wrap_loaded(self, model, cfg):
+        if self.loaded_wrapper_path is None:
+            return model
+        module, _, attr = self.loaded_wrapper_path.partition(":")
+        return getattr(import_module(module), attr)(model, cfg)
+
+    def options_of(self, cfg) -> BaseModel | None:
+        return getattr(cfg, self.options_key) if self.options_key else None
+
+
+# Learning rates that suit each method when the config gives none: fewer trained parameters take larger steps.
+# lora: 5e-4 (the LoRA paper's, for 30+ epochs) ended 9 points under full fine-tuning on Banking77 in 5 epochs;
+# 2e-3 ends within 1.2 (docs/benchmarks.md).
+METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
+    MethodSpec("full", "tuneforge.methods.full:apply_full", 5e-5, "model", mergeable=True, keeps_config_lr=True),
+    MethodSpec("freeze", "tuneforge.methods.freeze:apply_freeze", 1e-4, "model", mergeable=True,
+               options_key="freeze", options=FreezeConfig, keeps_config_lr=True),
+    MethodSpec("bitfit", "tuneforge.methods.bitfit:apply_bitfit", 1e-3, "delta", mergeable=True),
+    MethodSpec("adapter", "tuneforge.methods.adapter:apply_adapter", 1e-3, "delta", mergeable=False,
+               options_key="adapter", options=AdapterOptions),
+    MethodSpec("lora", "tuneforge.methods.lora:apply_lora", 2e-3, "peft", mergeable=True,
+               options_key="lora", options=LoraOptions, shares_backbone=True),
+    MethodSpec("ia3", "tuneforge.methods.ia3:apply_ia3", 3e-3, "peft", mergeable=True,
+               options_key="ia3", options=IA3Options, shares_backbone=True),
+    MethodSpec("prompt-tuning", "tuneforge.methods.virtual_tokens:apply_prompt_tuning", 3e-2, "peft",
+               mergeable=False, options_key="prompt_tuning", options=VirtualTokenOptions,
+               loaded_wrapper_path="tuneforge.methods.virtual_tokens:wrap_loaded_prompt"),
+    MethodSpec("prefix-tuning", "tuneforge.methods.virtual_tokens:apply_prefix_tuning", 1e-2, "peft",
+               mergeable=False, options_key="prefix_tuning", options=VirtualTokenOptions),
+)}
+
+
+def method_spec(name: str) -> MethodSpec:
+    return METHODS[name]
 
 
 def apply_method(model, cfg):
-    return METHODS[cfg.method](model, cfg)
+    return METHODS[cfg.method].apply(model, cfg)
 
 
 def trainable_parameters(model) -> tuple[int, int]:

@@ -33,8 +33,9 @@ def apply_freeze(model, cfg):
     return model
 
 
-def frozen_prefix(model, cfg) -> int:
-    """How many bottom layers are frozen (0 when embeddings train: nothing can be cached)."""
-    if cfg.method != "freeze" or cfg.freeze.train_embeddings:
+def cached_frozen_layers(model, cfg) -> int:
+    """How many bottom layers are frozen and to be cached (0 unless ``freeze.cache_frozen``; 0 when the
+    embeddings train, since then nothing below the trained layers is fixed)."""
+    if cfg.method != "freeze" or not cfg.freeze.cache_frozen or cfg.freeze.train_embeddings:
         return 0
     return len(layer_stack(model)) - cfg.freeze.trainable_layers

@@ -19,7 +19,7 @@ def apply_lora(model, cfg):
 
     o = cfg.lora
     targets = o.target_modules or backbone_linear_names(model) or None  # None: peft's default for the model
-    config = LoraConfig(task_type=peft_task_type(model), r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout,
+    config = LoraConfig(task_type=peft_task_type(cfg), r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout,
                         target_modules=targets, use_dora=o.use_dora,
                         modules_to_save=norm_names(model) if o.train_layer_norm else None)
     return wrap(model, config, cfg, f"lora.target_modules={targets or config.target_modules}")

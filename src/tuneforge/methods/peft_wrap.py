@@ -11,13 +11,11 @@ from tuneforge.errors import ConfigError
 from tuneforge.methods.heads import head_module_names
 
 
-def peft_task_type(model) -> str | None:
-    name = type(model).__name__
-    if name.endswith("ForTokenClassification"):
-        return "TOKEN_CLS"
-    if name.endswith("ForSequenceClassification"):
-        return "SEQ_CLS"
-    return None  # a tuneforge head (e.g. relation extraction): modules_to_save lists it explicitly
+def peft_task_type(cfg) -> str | None:
+    """The task's peft TaskType (its registry entry); None for a tuneforge head, which modules_to_save lists."""
+    from tuneforge.tasks import task_spec
+
+    return task_spec(cfg.task).peft_task_type
 
 
 def wrap(model, peft_config, cfg, option: str):

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from tuneforge.errors import RunError
-from tuneforge.methods import DELTA_METHODS, PEFT_METHODS, apply_method
+from tuneforge.methods import METHODS, apply_method
 
 DELTA_CONFIG, DELTA_WEIGHTS = "tuneforge_adapter.json", "tuneforge_adapter.safetensors"
 
@@ -25,10 +25,11 @@ DELTA_CONFIG, DELTA_WEIGHTS = "tuneforge_adapter.json", "tuneforge_adapter.safet
 def save_adapted(model, folder: Path, cfg) -> None:
     from safetensors.torch import save_file
 
-    if cfg.method in DELTA_METHODS:
+    spec = METHODS[cfg.method]
+    if spec.save_format == "delta":
         tensors = {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
         save_file(tensors, str(folder / DELTA_WEIGHTS))
-        options = getattr(cfg, cfg.method, None)
+        options = spec.options_of(cfg)
         (folder / DELTA_CONFIG).write_text(json.dumps({
             "format": "tuneforge-adapter/1", "method": cfg.method, "base_model": cfg.model.name,
             "task": cfg.task, "options": options.model_dump() if options is not None else {},
@@ -40,17 +41,14 @@ def save_adapted(model, folder: Path, cfg) -> None:
 def load_adapted(task, folder: Path, cfg, merge: bool = True) -> torch.nn.Module:
     """The run's model; lora/ia3 weights are merged into the base for inference unless ``merge`` is off."""
     folder = Path(folder)
+    spec = METHODS[cfg.method]
     if (folder / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        from tuneforge.methods.virtual_tokens import DropVirtualTokens
-
         model = PeftModel.from_pretrained(task.build_model(cfg.model.name, None), folder)
-        if merge and cfg.method in ("lora", "ia3"):
+        if merge and spec.mergeable:
             return model.merge_and_unload()  # one plain model: no adapter overhead per call
-        if cfg.method == "prompt-tuning" and type(model).__name__ == "PeftModelForTokenClassification":
-            return DropVirtualTokens(model, cfg.prompt_tuning.num_virtual_tokens)
-        return model
+        return spec.wrap_loaded(model, cfg)
     if (folder / DELTA_CONFIG).is_file():
         from safetensors.torch import load_file
 
@@ -61,6 +59,6 @@ def load_adapted(task, folder: Path, cfg, merge: bool = True) -> torch.nn.Module
             raise RunError(f"{folder / DELTA_WEIGHTS}: tensors that do not fit the model: "
                            f"{', '.join(result.unexpected_keys[:5])}")
         return model
-    if cfg.method in PEFT_METHODS or cfg.method in DELTA_METHODS:
+    if spec.save_format != "model":
         raise RunError(f"{folder}: no adapter files for method '{cfg.method}'")
-    return type(task).load_model(folder)
+    return task.load_model(folder)

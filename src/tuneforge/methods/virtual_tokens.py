@@ -36,7 +36,7 @@ class DropVirtualTokens(nn.Module):
 
 
 def _check(model, cfg) -> str:
-    task_type = peft_task_type(model)
+    task_type = peft_task_type(cfg)
     if task_type is None:
         raise ConfigError(f"method '{cfg.method}' does not apply to task {cfg.task} with model '{cfg.model.name}' "
                           f"({type(model).__name__}): peft's virtual tokens need a transformers task model; "
@@ -51,6 +51,13 @@ def apply_prompt_tuning(model, cfg):
     config = PromptTuningConfig(task_type=_check(model, cfg), num_virtual_tokens=n)
     wrapped = wrap(model, config, cfg, f"prompt_tuning.num_virtual_tokens={n}")
     return DropVirtualTokens(wrapped, n) if config.task_type == "TOKEN_CLS" else wrapped
+
+
+def wrap_loaded_prompt(model, cfg):
+    """A prompt-tuned token classifier loaded back by peft gets its virtual-token positions dropped again."""
+    if model.peft_config[model.active_adapter].task_type == "TOKEN_CLS":
+        return DropVirtualTokens(model, cfg.prompt_tuning.num_virtual_tokens)
+    return model
 
 
 def apply_prefix_tuning(model, cfg):

@@ -1,25 +1,75 @@
-"""Tasks: a registry from ``task:`` names to small classes: encode → head → loss → decode → metrics.
+"""Tasks: one registry entry per ``task:`` name, carrying the task's facts.
 
-Every task class offers the same few members, used by ``api`` and ``runs``:
-  read / load_splits / label_set / check_labels / validate   data in, checked before training
-  main_metric / metric_names                                  what dev selection can use
-  from_config(tokenizer, labels, cfg, state, train_examples)  the task object; ``state()`` is saved with the model
-  build_model(name, dropout) / load_model(folder)            the backbone with its head
-  encode / collate / compute_loss                             training
-  calibrate / evaluate / markdown / predict_texts             tuning on dev, scores, use
+The entry is all that the rest of tuneforge reads about a task — the config its options model, peft
+its task type, ``export`` whether the saved model is one plain transformers model — so no other
+module compares a task's name. The task class itself (``tasks/base.py`` is its protocol) is
+imported only when it is needed, since it brings torch with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 
-TASKS = {
-    "token-classification": "tuneforge.tasks.token_classification:TokenClassification",
-    "sequence-classification": "tuneforge.tasks.sequence_classification:SequenceClassification",
-    "relation-extraction": "tuneforge.tasks.relation_extraction:RelationExtraction",
-}
+from tuneforge.tasks.options import (
+    QuestionAnsweringOptions,
+    RelationExtractionOptions,
+    SequenceClassificationOptions,
+    TaskOptions,
+    TokenClassificationOptions,
+)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    task_class_path: str  # "module:Class", imported on demand
+    options: type[TaskOptions]
+    has_labels: bool  # a label set learnt from train, saved as model/labels.json
+    peft_task_type: str | None  # peft's TaskType of the task model; None: a tuneforge head (modules_to_save)
+    inference: str  # the engine's scoring path (engine/inference.py): what is read from the model's output
+    plain_transformers: bool  # model/ loads with one transformers Auto class, so it can be exported merged
+    check_data_path: str  # "module:function" of check-data: (cfg, tokenizer) -> report
+    input_fields: tuple[str, ...]  # predict --input: the string fields one JSONL item must have
+    optional_input_fields: tuple[str, ...] = ()  # … and may have
+
+    def task_class(self):
+        return _load(self.task_class_path)
+
+    def check_data(self, cfg, tokenizer=None) -> dict:
+        return _load(self.check_data_path)(cfg, tokenizer)
+
+
+def _load(path: str):
+    module, _, attr = path.partition(":")
+    return getattr(import_module(module), attr)
+
+
+
+TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
+    TaskSpec("token-classification", "tuneforge.tasks.token_classification:TokenClassification",
+             TokenClassificationOptions, has_labels=True, peft_task_type="TOKEN_CLS",
+             inference="token-probabilities", plain_transformers=True,
+             check_data_path="tuneforge.data.check:check_tagged", input_fields=("text",)),
+    TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification:SequenceClassification",
+             SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
+             inference="class-probabilities", plain_transformers=True,
+             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
+             optional_input_fields=("text_pair",)),
+    TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction:RelationExtraction",
+             RelationExtractionOptions, has_labels=True, peft_task_type=None,
+             inference="class-probabilities", plain_transformers=False,
+             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",)),
+    TaskSpec("question-answering", "tuneforge.tasks.question_answering:QuestionAnswering",
+             QuestionAnsweringOptions, has_labels=False, peft_task_type="QUESTION_ANS",
+             inference="span-logits", plain_transformers=True,
+             check_data_path="tuneforge.data.check_qa:check_qa", input_fields=("question", "context")),
+)}
+
+
+def task_spec(name: str) -> TaskSpec:
+    return TASKS[name]
 
 
 def task_class(name: str):
-    module, _, attr = TASKS[name].partition(":")
-    return getattr(import_module(module), attr)
+    return TASKS[name].task_class()

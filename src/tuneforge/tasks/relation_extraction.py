@@ -72,12 +72,12 @@ class RelationExtraction(SequenceClassification):
         return ("official_f1", "accuracy", "macro_f1")
 
     @staticmethod
-    def validate(cfg: RunConfig, splits: dict[str, ReadResult], labels: list[str]) -> None:
-        pass
-
-    def __init__(self, tokenizer, labels: list[str], cfg: RunConfig, state: dict[str, Any] | None = None) -> None:
+    def prepare_tokenizer(tokenizer) -> None:
         if any(m not in tokenizer.get_vocab() for m in MARKERS):
             tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
+
+    def __init__(self, tokenizer, labels: list[str], cfg: RunConfig, state: dict[str, Any] | None = None) -> None:
+        self.prepare_tokenizer(tokenizer)
         super().__init__(tokenizer, labels, cfg, state)
         self.e1_id, self.e2_id = tokenizer.convert_tokens_to_ids(["<e1>", "<e2>"])
 
@@ -122,8 +122,7 @@ class RelationExtraction(SequenceClassification):
         head_dropout = dropout if dropout is not None else getattr(config, "hidden_dropout_prob", 0.1)
         return EntityMarkerClassifier(encoder, len(self.labels), head_dropout)
 
-    @staticmethod
-    def load_model(folder):
+    def load_model(self, folder):
         return EntityMarkerClassifier.from_pretrained(folder)
 
     # metrics ----------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ from tuneforge.data.loading import load_splits
 from tuneforge.data.text_loading import check_unseen_texts, read_texts, text_label_set
 from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import ConfigError
+from tuneforge.tasks.classification import IGNORE, ClassificationTask
 from tuneforge.tasks.classification_metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
-from tuneforge.tasks.dropout import set_dropout
+from tuneforge.tasks.collate import padded_inputs
 from tuneforge.tasks.label_thresholds import apply_thresholds, tune_label_thresholds
 from tuneforge.tasks.out_of_scope import decide, oos_scores, tune_threshold
 
@@ -37,8 +38,9 @@ class TextFeature:
         return len(self.input_ids)
 
 
-class SequenceClassification:
+class SequenceClassification(ClassificationTask):
     name = "sequence-classification"
+    auto_model = "AutoModelForSequenceClassification"
 
     # data -------------------------------------------------------------------------------------
     @staticmethod
@@ -129,21 +131,11 @@ class SequenceClassification:
             for label in example.labels:
                 hot[self.label2id[label]] = 1.0
             return hot
-        return self.label2id.get(example.label, -100)  # an out-of-scope label the model lacks: not trained on
+        return self.label2id.get(example.label, IGNORE)  # an out-of-scope label the model lacks: not trained on
 
     def collate(self, features: list[TextFeature]) -> dict[str, torch.Tensor]:
-        width = max(len(f) for f in features)
-        ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        for row, f in enumerate(features):
-            ids[row, : len(f)] = torch.tensor(f.input_ids)
-            mask[row, : len(f)] = 1
-        batch = {"input_ids": ids, "attention_mask": mask}
-        if features[0].token_type_ids is not None:
-            types = torch.zeros((len(features), width), dtype=torch.long)
-            for row, f in enumerate(features):
-                types[row, : len(f)] = torch.tensor(f.token_type_ids)
-            batch["token_type_ids"] = types
+        types = [f.token_type_ids for f in features] if features[0].token_type_ids is not None else None
+        batch = padded_inputs([f.input_ids for f in features], self.pad_id, types)
         if features[0].label is not None:
             dtype = torch.float if self.multi else torch.long
             batch["labels"] = torch.tensor([f.label for f in features], dtype=dtype)
@@ -151,26 +143,16 @@ class SequenceClassification:
 
     # head and loss ----------------------------------------------------------------------------
     def build_model(self, name: str, dropout: float | None):
-        from transformers import AutoConfig, AutoModelForSequenceClassification
+        from transformers import AutoModelForSequenceClassification
 
         from tuneforge.models import load_pretrained
 
-        config = load_pretrained(
-            name, AutoConfig, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
-            label2id=self.label2id,
-            problem_type="multi_label_classification" if self.multi else "single_label_classification",
-        )
-        set_dropout(config, dropout)
+        problem = "multi_label_classification" if self.multi else "single_label_classification"
+        config = self.labelled_config(name, dropout, problem_type=problem)
         model = load_pretrained(name, AutoModelForSequenceClassification, config=config)
         if model.config.pad_token_id is None:  # decoder models need it to find each row's last token
             model.config.pad_token_id = self.pad_id
         return model
-
-    @staticmethod
-    def load_model(folder):
-        from transformers import AutoModelForSequenceClassification
-
-        return AutoModelForSequenceClassification.from_pretrained(folder)
 
     def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """Summed loss and item count (examples; example×label for multi-label)."""
@@ -178,9 +160,9 @@ class SequenceClassification:
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits.float()
         if self.multi:
             return F.binary_cross_entropy_with_logits(logits, labels, reduction="sum"), labels.numel()
-        keep = labels != -100
+        keep = labels != IGNORE
         weight = torch.tensor(self.class_weights, device=logits.device) if self.class_weights else None
-        loss = F.cross_entropy(logits, labels, weight=weight, reduction="sum", ignore_index=-100)
+        loss = F.cross_entropy(logits, labels, weight=weight, reduction="sum", ignore_index=IGNORE)
         return loss, int(keep.sum())
 
     # decode -----------------------------------------------------------------------------------
@@ -246,6 +228,10 @@ class SequenceClassification:
         return text
 
     # use --------------------------------------------------------------------------------------
+    @staticmethod
+    def prediction_input(example: TextExample) -> str | tuple[str, str]:
+        return example.text if example.text_pair is None else (example.text, example.text_pair)
+
     def predict_texts(self, model, texts: list[str | tuple[str, str]], **batching: Any) -> list[dict[str, Any]]:
         """Label (or labels), probability and the top-k labels with probabilities for each text."""
         examples = [TextExample(t, None, f"input:{i + 1}") if isinstance(t, str)

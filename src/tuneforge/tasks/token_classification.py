@@ -20,12 +20,11 @@ from tuneforge.data.loading import check_unseen, label_set, load_splits, read_ta
 from tuneforge.engine.inference import predict_probs
 from tuneforge.engine.train import summed_model_loss
 from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
-from tuneforge.tasks.dropout import set_dropout
+from tuneforge.tasks.classification import IGNORE, ClassificationTask
+from tuneforge.tasks.collate import pad_rows, padded_inputs
 from tuneforge.tasks.ner_metrics import entity_scores, markdown_table
 from tuneforge.tasks.windows import Window, make_windows, word_pieces
 from tuneforge.text_words import split_words
-
-IGNORE = -100
 
 
 @dataclass
@@ -37,8 +36,9 @@ class Feature:
         return len(self.window.input_ids)
 
 
-class TokenClassification:
+class TokenClassification(ClassificationTask):
     name = "token-classification"
+    auto_model = "AutoModelForTokenClassification"
 
     # data -------------------------------------------------------------------------------------
     @staticmethod
@@ -58,10 +58,6 @@ class TokenClassification:
         check_unseen(split, result, labels)
 
     @staticmethod
-    def validate(cfg: RunConfig, splits: dict[str, ReadResult], labels: list[str]) -> None:
-        pass
-
-    @staticmethod
     def main_metric(cfg: RunConfig) -> str:
         return "f1"
 
@@ -72,10 +68,9 @@ class TokenClassification:
     @classmethod
     def from_config(cls, tokenizer, labels: list[str], cfg: RunConfig, state=None, train_examples=None):
         o = cfg.task_options
-        return cls(tokenizer, labels, cfg.model.max_length, cfg.model.stride, o.label_all_tokens, o.decode)
-
-    def state(self) -> dict[str, Any]:
-        return {}
+        task = cls(tokenizer, labels, cfg.model.max_length, cfg.model.stride, o.label_all_tokens, o.decode)
+        task.cfg = cfg
+        return task
 
     def __init__(
         self, tokenizer, labels: list[str], max_length: int, stride: int, label_all_tokens: bool = False,
@@ -119,48 +114,13 @@ class TokenClassification:
         return labels
 
     def collate(self, features: list[Feature]) -> dict[str, torch.Tensor]:
-        width = max(len(f) for f in features)
-        ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
-        for row, feature in enumerate(features):
-            n = len(feature)
-            ids[row, :n] = torch.tensor(feature.window.input_ids)
-            mask[row, :n] = 1
-            if feature.labels is not None:
-                labels[row, :n] = torch.tensor(feature.labels)
-        batch = {"input_ids": ids, "attention_mask": mask}
+        batch = padded_inputs([f.window.input_ids for f in features], self.pad_id)
         if features[0].labels is not None:
-            batch["labels"] = labels
+            batch["labels"] = pad_rows([f.labels for f in features], IGNORE)
         return batch
-
-    # head -------------------------------------------------------------------------------------
-    def build_model(self, model_name: str, dropout: float | None):
-        from transformers import AutoConfig, AutoModelForTokenClassification
-
-        from tuneforge.models import load_pretrained
-
-        config = load_pretrained(
-            model_name,
-            AutoConfig,
-            num_labels=len(self.labels),
-            id2label=dict(enumerate(self.labels)),
-            label2id=self.label2id,
-        )
-        set_dropout(config, dropout)
-        return load_pretrained(model_name, AutoModelForTokenClassification, config=config)
-
-    @staticmethod
-    def load_model(folder):
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification.from_pretrained(folder)
 
     def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         return summed_model_loss(model, batch)
-
-    def calibrate(self, model, examples, **batching) -> None:
-        """Nothing is tuned on dev for NER."""
 
     # decode -----------------------------------------------------------------------------------
     def word_predictions(
@@ -194,6 +154,10 @@ class TokenClassification:
         return markdown_table(scores, title)
 
     # use --------------------------------------------------------------------------------------
+    @staticmethod
+    def prediction_input(example: TaggedSentence) -> str:
+        return " ".join(example.tokens)
+
     def predict_texts(self, model, texts: list[str], **batching: Any) -> list[dict[str, Any]]:
         """Entities with type, character offsets, text and score for each raw text."""
         words = [split_words(t) for t in texts]

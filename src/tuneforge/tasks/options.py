@@ -1,0 +1,110 @@
+"""One options model per task (the config's ``task_options:``), each validated against its own task.
+
+The config picks the model by ``task:`` (a discriminated union on the hidden ``task`` field), so an
+option of another task fails with a line naming the task it belongs to. ``check(cfg)`` holds the
+checks that need the rest of the config (the window and stride of ``model:``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from tuneforge.options_base import Strict
+
+
+class TaskOptions(Strict):
+    """What every task's options share: the hidden discriminator, filled in from ``task:``."""
+
+    task: str = Field(exclude=True)
+
+    def check(self, cfg: Any) -> None:
+        """Checks against the rest of the config; raise ValueError with the keys named."""
+
+
+class TokenClassificationOptions(TaskOptions):
+    task: Literal["token-classification"] = Field("token-classification", exclude=True)
+    label_all_tokens: bool = Field(False, description="Label every sub-token, not only a word's first.")
+    decode: Literal["viterbi", "argmax"] = Field(
+        "viterbi", description="Best valid BIO sequence, or per-word argmax then repair."
+    )
+
+    def check(self, cfg: Any) -> None:
+        m = cfg.model
+        if m.stride >= m.max_length // 2:
+            raise ValueError(f"model.stride ({m.stride}) must be less than half of model.max_length ({m.max_length})")
+
+
+class SequenceClassificationOptions(TaskOptions):
+    task: Literal["sequence-classification"] = Field("sequence-classification", exclude=True)
+    multi_label: bool = Field(False, description="Any number of labels per text.")
+    class_weights: Literal["none", "balanced"] = Field(
+        "none", description="Single-label: weight the loss by inverse label frequency."
+    )
+    out_of_scope_label: str | None = Field(
+        None, description="The label for inputs that fit no intent (e.g. oos); allowed in dev/test only."
+    )
+    oos_threshold: float | Literal["auto"] | None = Field(
+        None, description="Below this top probability the answer is out_of_scope_label; auto: tuned on dev."
+    )
+    oos_calibration: Literal["in-scope-budget", "balanced"] = Field(
+        "in-scope-budget", description="How oos_threshold: auto is tuned on dev (see tasks/out_of_scope.py)."
+    )
+    oos_in_scope_budget: float = Field(
+        0.02, ge=0, le=1, description="in-scope-budget: in-scope accuracy the threshold may cost on dev."
+    )
+    top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
+
+    @field_validator("oos_threshold")
+    @classmethod
+    def _probability(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, float) and not 0 < v < 1:
+            raise ValueError("must be a probability between 0 and 1, or 'auto'")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SequenceClassificationOptions:
+        if self.oos_threshold is not None and not self.out_of_scope_label:
+            raise ValueError("task_options.oos_threshold needs task_options.out_of_scope_label (e.g. oos)")
+        if self.multi_label and (self.out_of_scope_label or self.class_weights != "none"):
+            raise ValueError("task_options.multi_label cannot be combined with out_of_scope_label or class_weights")
+        return self
+
+
+class RelationExtractionOptions(TaskOptions):
+    task: Literal["relation-extraction"] = Field("relation-extraction", exclude=True)
+    class_weights: Literal["none", "balanced"] = Field(
+        "none", description="Weight the loss by inverse label frequency."
+    )
+    top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
+
+    # Relation extraction runs on the sequence-classification code, where these are options; a relation
+    # has exactly one label and no out-of-scope answer, so here they are fixed, not settable.
+    multi_label = property(lambda self: False)
+    out_of_scope_label = property(lambda self: None)
+    oos_threshold = property(lambda self: None)
+
+
+class QuestionAnsweringOptions(TaskOptions):
+    task: Literal["question-answering"] = Field("question-answering", exclude=True)
+    squad_version: Literal["auto", "1.1", "2.0"] = Field(
+        "auto", description="1.1: every question has an answer; 2.0: unanswerable ones allowed; auto: the file's."
+    )
+    max_answer_length: int = Field(30, ge=1, description="Longest answer, in sub-word tokens.")
+    n_best: int = Field(20, ge=1, description="Start and end candidates per window in post-processing.")
+    max_question_length: int = Field(64, ge=4, description="Longer questions are cut to this many sub-words.")
+    null_threshold: float | Literal["auto"] = Field(
+        "auto", description="SQuAD 2.0: answer nothing when the null score beats the best span by more than "
+        "this; auto: tuned on dev for F1 (0 without a dev set)."
+    )
+
+    def check(self, cfg: Any) -> None:
+        m = cfg.model
+        room = m.max_length - self.max_question_length - 3  # [CLS] question [SEP] context [SEP]
+        if room < 16:
+            raise ValueError(f"model.max_length ({m.max_length}) leaves {room} tokens of context after "
+                             f"task_options.max_question_length ({self.max_question_length}); raise max_length")
+        if m.stride >= room:
+            raise ValueError(f"model.stride ({m.stride}) must be less than the context room of a window "
+                             f"({room} = max_length - max_question_length - 3)")
