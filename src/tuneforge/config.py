@@ -14,10 +14,10 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from tuneforge.errors import ConfigError
-from tuneforge.methods import METHODS
+from tuneforge.methods import DEFAULT_METHOD, METHODS
 from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, LoraOptions, VirtualTokenOptions
 from tuneforge.options_base import Strict
-from tuneforge.tasks import TASKS
+from tuneforge.tasks import DEFAULT_TASK, TASKS
 from tuneforge.tasks.options import (
     QuestionAnsweringOptions,
     RelationExtractionOptions,
@@ -123,8 +123,8 @@ AnyTaskOptions = Annotated[
 
 class RunConfig(Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    task: TaskName = "token-classification"
-    method: Method = "full"
+    task: TaskName = DEFAULT_TASK
+    method: Method = DEFAULT_METHOD
     freeze: FreezeConfig = Field(default_factory=FreezeConfig)
     lora: LoraOptions = Field(default_factory=LoraOptions)
     ia3: IA3Options = Field(default_factory=IA3Options)
@@ -142,7 +142,7 @@ class RunConfig(Strict):
     def _options_of_task(cls, data: Any) -> Any:
         """Point ``task_options`` at the options model of ``task:`` (the union's hidden discriminator)."""
         if isinstance(data, dict):
-            task = data.get("task", "token-classification")
+            task = data.get("task", DEFAULT_TASK)
             options = data.get("task_options")
             if options is None or isinstance(options, dict):
                 data = {**data, "task_options": {**(options or {}), "task": task}}

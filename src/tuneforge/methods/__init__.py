@@ -74,6 +74,8 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
                mergeable=False, options_key="prefix_tuning", options=VirtualTokenOptions),
 )}
 
+DEFAULT_METHOD = "full"  # what a config without ``method:`` uses
+
 
 def method_spec(name: str) -> MethodSpec:
     return METHODS[name]

@@ -66,6 +66,8 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              check_data_path="tuneforge.data.check_qa:check_qa", input_fields=("question", "context")),
 )}
 
+DEFAULT_TASK = "token-classification"  # what a config without ``task:`` trains
+
 
 def task_spec(name: str) -> TaskSpec:
     return TASKS[name]
