@@ -6,10 +6,8 @@ The path selects lists with a fragment: ``data_full.json#train+oos_train``. Each
 
 from __future__ import annotations
 
-import json
-
 from tuneforge.data.examples import Problems, TextExample
-from tuneforge.data.text_file import open_source
+from tuneforge.data.text_file import read_json
 from tuneforge.data.text_jsonl import record_example
 from tuneforge.errors import DataError
 
@@ -18,14 +16,7 @@ def read_json_splits(
     path: str, problems: Problems, text_field: str, label_field: str, pair_field: str | None, labelled: bool = True
 ) -> list[TextExample]:
     file, _, selector = path.partition("#")
-    name, raw = open_source(file)
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{name}:{line}: not valid UTF-8; re-save the file as UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    name, data = read_json(file)
     if not isinstance(data, dict):
         raise DataError(f"{name}: expected a JSON object mapping split names to lists")
     if not selector:

@@ -6,13 +6,11 @@ the context at its offset, and each problem names the file and the record (``dat
 
 from __future__ import annotations
 
-import json
-
 from tuneforge.config import DataConfig
 from tuneforge.data.examples import Answer, Problems, QAExample, ReadResult
 from tuneforge.data.loading import load_splits
-from tuneforge.data.text_file import open_source
-from tuneforge.errors import ConfigError, DataError
+from tuneforge.data.text_file import read_json
+from tuneforge.errors import ConfigError
 
 VERSIONS = ("auto", "1.1", "2.0")
 SNIPPET = 40  # characters of answer / context quoted in a message, so that it stays one readable line
@@ -28,7 +26,7 @@ def read_squad(path: str, version: str = "auto", strict: bool = True, labelled: 
     if version not in VERSIONS:
         raise ConfigError(f"task_options.squad_version must be one of {', '.join(VERSIONS)}, not {version!r}")
     problems = Problems(path, strict)
-    data = _load_json(path)
+    _, data = read_json(path)
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
         problems.add(None, "expected a SQuAD JSON object with a 'data' list of articles")
@@ -75,23 +73,6 @@ def load_qa_splits(data_cfg: DataConfig, version: str, strict: bool = True) -> d
     return load_splits(
         data_cfg, strict, lambda path, _cfg, s: read_squad(path, version, s), group_key=lambda e: e.title
     )
-
-
-def _load_json(path: str) -> object:
-    name, raw = open_source(path)
-    if not raw.strip():
-        raise DataError(f"{name}: file is empty")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8"
-        ) from None
-    try:
-        return json.loads(text.removeprefix("\ufeff"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
 
 
 def _declares_v2(data: dict, articles: list) -> bool:

@@ -24,8 +24,8 @@ def open_source(path: str) -> tuple[str, bytes]:
     return path, real.read_bytes()
 
 
-def read_lines(path: str) -> list[str]:
-    """Lines without their line endings; a UTF-8 BOM at the start is dropped."""
+def read_text(path: str) -> tuple[str, str]:
+    """(name for messages, text) of a UTF-8 file; a BOM at the start is dropped, an empty file refused."""
     name, raw = open_source(path)
     if not raw.strip():
         raise DataError(f"{name}: file is empty")
@@ -36,7 +36,23 @@ def read_lines(path: str) -> list[str]:
         raise DataError(
             f"{name}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8"
         ) from None
-    return text.removeprefix("\ufeff").splitlines()
+    return name, text.removeprefix("\ufeff")
+
+
+def read_lines(path: str) -> list[str]:
+    """Lines without their line endings; a UTF-8 BOM at the start is dropped."""
+    return read_text(path)[1].splitlines()
+
+
+def read_json(path: str) -> tuple[str, object]:
+    """(name for messages, parsed document) of one JSON file; a syntax error names its line."""
+    import json
+
+    name, text = read_text(path)
+    try:
+        return name, json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})") from None
 
 
 def json_objects(path: str, problems) -> list[tuple[int, dict]]:
