@@ -71,13 +71,19 @@ def top_confusions(scores: dict[str, Any], n: int = 10) -> list[tuple[str, str, 
     return sorted(pairs, key=lambda x: (-x[2], x[0], x[1]))[:n]
 
 
+def per_label_table(rows: dict[str, dict[str, Any]], first_column: str = "label") -> list[str]:
+    """Markdown lines of a precision / recall / F1 / support table, one row per label (entity type, relation)."""
+    lines = [f"| {first_column} | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {label} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |"
+              for label, r in rows.items()]
+    return lines
+
+
 def markdown_report(scores: dict[str, Any], title: str, headline: list[tuple[str, str]]) -> str:
     """A headline table of the main numbers, the per-label table and the top confusions."""
     lines = [f"### {title}", "", "| metric | value |", "|---|---:|"]
     lines += [f"| {name} | {scores[key]:.4f} |" for key, name in headline if key in scores]
-    lines += ["", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-    for label, r in scores["per_label"].items():
-        lines.append(f"| {label} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |")
+    lines += ["", *per_label_table(scores["per_label"])]
     if "confusion" in scores:
         pairs = top_confusions(scores)
         if pairs:

@@ -11,6 +11,8 @@ from typing import Any
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
+from tuneforge.tasks.classification_metrics import per_label_table
+
 
 def entity_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[str, Any]:
     report = classification_report(
@@ -47,11 +49,8 @@ def markdown_table(scores: dict[str, Any], title: str) -> str:
         "",
         "Entity-level, strict IOB2 (seqeval).",
         "",
-        "| type | precision | recall | F1 | support |",
-        "|---|---:|---:|---:|---:|",
+        *per_label_table(scores["per_type"], "type"),
     ]
-    for kind, r in scores["per_type"].items():
-        lines.append(f"| {kind} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |")
     lines.append(
         f"| **overall (micro)** | **{scores['precision']:.4f}** | **{scores['recall']:.4f}** | "
         f"**{scores['f1']:.4f}** | **{scores['entities']}** |"

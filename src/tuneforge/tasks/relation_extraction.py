@@ -18,7 +18,7 @@ import torch
 from tuneforge.config import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.errors import DataError
-from tuneforge.tasks.classification_metrics import markdown_report
+from tuneforge.tasks.classification_metrics import markdown_report, per_label_table
 from tuneforge.tasks.relation_metrics import relation_scores
 from tuneforge.tasks.relation_model import EntityMarkerClassifier
 from tuneforge.tasks.sequence_classification import SequenceClassification, TextFeature
@@ -134,9 +134,7 @@ class RelationExtraction(SequenceClassification):
     def markdown(self, scores: dict[str, Any], title: str) -> str:
         headline = [("official_f1", "official macro-F1 (9 relations, directed, Other excluded)"),
                     ("accuracy", "accuracy (19 labels)"), ("macro_f1", "macro F1 (19 labels)")]
-        lines = ["| relation | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-        for kind, r in scores["per_relation"].items():
-            lines.append(f"| {kind} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |")
+        lines = per_label_table(scores["per_relation"], "relation")
         return markdown_report(scores, title, headline) + "\nPer relation (direction must match):\n\n" + \
             "\n".join(lines) + "\n"
 
