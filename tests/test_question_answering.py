@@ -147,6 +147,16 @@ def test_train_v2_saves_threshold_and_no_labels_and_predicts(tmp_path, tiny_mode
     assert code == 0 and set(out) == {"question", "answer", "start", "end", "score"}
     if out["answer"] is not None:
         assert context[out["start"]:out["end"]] == out["answer"]
+    # inference.precision: bf16 runs the model under bf16 autocast; fp32 (the default) does not.
+    loaded = tuneforge.load_run(run)
+    seen: list[torch.dtype] = []
+    loaded.model.qa_outputs.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
+    item = {"question": "Who was the composer?", "context": context}
+    fp32 = loaded.predict([item])
+    loaded.config.inference.precision = "bf16"
+    bf16 = loaded.predict([item])
+    assert seen[0] == torch.float32 and seen[-1] == torch.bfloat16
+    assert set(bf16[0]) == set(fp32[0])
 
 
 def test_lora_trains_a_qa_head_through_peft(tmp_path, tiny_model):

@@ -81,7 +81,7 @@ def train(
     if repairs and dist.is_main_process:
         say(f"repaired {repairs} tag(s) from I-X without a preceding B-X/I-X to B-X (data.invalid_bio)")
     t = cfg.training
-    batching = {"batch_size": t.eval_batch_size, "batch_tokens": t.batch_tokens}
+    batching = cfg.eval_batching()
     dev = splits.get("dev")
     evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
     started = time.perf_counter()
@@ -152,10 +152,8 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     splits = type(task).load_splits(cfg, strict=True)
     if "dev" not in splits:
         raise ConfigError(f"{run.path}: the run has no dev split to calibrate on")
-    t = cfg.training
     report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
-    report.update(_calibrate_and_score(task, run.model, splits, {"batch_size": t.eval_batch_size,
-                                                                   "batch_tokens": t.batch_tokens}))
+    report.update(_calibrate_and_score(task, run.model, splits, cfg.eval_batching()))
     task.save(run.path / "model")
     write_json(run.path / "report.json", report)
     write_text(run.path / "report.md", report_markdown(cfg, task, report))
@@ -165,12 +163,13 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
 
 def evaluate(run: str | Path | Run, data: str | Path) -> dict[str, Any]:
     """Scores of a finished run on a labelled file (read with the run's data settings)."""
+    from tuneforge.engine.inference import inference_precision
+
     run = run if isinstance(run, Run) else load_run(run)
     result = run.task.read(str(data), run.config, strict=True)
     run.task.check("evaluation", result)
-    t = run.config.training
-    return run.task.evaluate(run.model, result.examples, batch_size=t.eval_batch_size,
-                             batch_tokens=t.batch_tokens)
+    with inference_precision(run.config.inference.precision, run.model):
+        return run.task.evaluate(run.model, result.examples, **run.config.eval_batching())
 
 
 def predict(run: str | Path | Run, texts: list[Any]) -> list[dict[str, Any]]:

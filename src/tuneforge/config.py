@@ -113,6 +113,19 @@ class TrainingConfig(Strict):
         return v
 
 
+class InferenceConfig(Strict):
+    """How evaluation and prediction batch and compute."""
+
+    batch_tokens: int | None = Field(
+        4096, ge=64, description="Padded-token budget of one evaluation/prediction batch (besides "
+        "training.eval_batch_size): long windows go in smaller batches, which run faster on CPU; null: no budget."
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="predict and evaluate: bf16 autocast (fast on CPUs with AVX512-BF16/AMX and on GPUs; "
+        "answers can differ slightly). Scores written while training are always fp32."
+    )
+
+
 Method = Literal[tuple(METHODS)]  # type: ignore[valid-type]
 TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
 AnyTaskOptions = Annotated[
@@ -135,7 +148,12 @@ class RunConfig(Strict):
     data: DataConfig
     task_options: AnyTaskOptions = Field(default_factory=TokenClassificationOptions)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
     output_dir: str = "runs"
+
+    def eval_batching(self) -> dict[str, int | None]:
+        """batch_size / batch_tokens of evaluation and prediction batches."""
+        return {"batch_size": self.training.eval_batch_size, "batch_tokens": self.inference.batch_tokens}
 
     @model_validator(mode="before")
     @classmethod

@@ -94,8 +94,10 @@ class Run:
         return getattr(self.task, "labels", None)
 
     def predict(self, texts: list[Any]) -> list[dict[str, Any]]:
-        t = self.config.training
-        return self.task.predict_texts(self.model, texts, batch_size=t.eval_batch_size)
+        from tuneforge.engine.inference import inference_precision
+
+        with inference_precision(self.config.inference.precision, self.model):
+            return self.task.predict_texts(self.model, texts, **self.config.eval_batching())
 
 
 def load_run(path: str | Path, merge: bool = True) -> Run:

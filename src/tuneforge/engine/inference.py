@@ -7,6 +7,7 @@ runs any path; ``predict_probs`` adds softmax or sigmoid for the classification 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +38,14 @@ SCORING_PATHS: dict[str, Callable[[Any, list[int]], list[Any]]] = {
     "class-probabilities": _class_logits,
     "span-logits": _span_logits,
 }
+
+
+def inference_precision(precision: str, model: torch.nn.Module):
+    """bf16 autocast on the model's device for "bf16" (outputs are read back as float32); nothing for "fp32"."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    device = next(model.parameters()).device.type
+    return torch.autocast(device, dtype=torch.bfloat16)
 
 
 @no_cudnn_attention()
