@@ -39,12 +39,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-def make_pipeline(model_dir: str) -> tuple[Any, str]:
+def make_pipeline(model_dir: str, dtype: str = "float32") -> tuple[Any, str]:
     """The question-answering pipeline of the installed transformers, else ``QAPipeline`` on the same model."""
     from transformers import pipeline
 
     try:
-        return pipeline("question-answering", model=model_dir, tokenizer=model_dir, device=-1), "transformers"
+        return pipeline("question-answering", model=model_dir, tokenizer=model_dir, device=-1,
+                        dtype=dtype), "transformers"
     except KeyError:  # transformers >= 5: "The task question-answering has been removed from transformers"
         pass
     import torch
@@ -131,7 +132,7 @@ def make_pipeline(model_dir: str) -> tuple[Any, str]:
             answers = sorted(answers, key=lambda a: a["score"], reverse=True)[:top_k]
             return answers[0] if len(answers) == 1 else answers
 
-    model = AutoModelForQuestionAnswering.from_pretrained(model_dir)
+    model = AutoModelForQuestionAnswering.from_pretrained(model_dir, dtype=getattr(torch, dtype))
     model.eval()
     return QAPipeline(model=model, tokenizer=AutoTokenizer.from_pretrained(model_dir), device=-1), \
         "re-implementation of transformers 4.57's QuestionAnsweringPipeline on transformers 5's ChunkPipeline"
@@ -142,12 +143,14 @@ def answer_text(out: Any) -> str:
     return out.get("answer") or ""
 
 
-def worker(model_dir: str, items_path: str, params: str) -> None:
+def worker(model_dir: str, items_path: str, params: str, dtype: str = "float32") -> None:
     """``--worker``: the real pipeline of the transformers on PYTHONPATH; one timed pass per batch size on stdin."""
+    import torch
     from transformers import __version__, pipeline
 
     items, kwargs = json.loads(Path(items_path).read_text()), json.loads(params)
-    pipe = pipeline("question-answering", model=model_dir, tokenizer=model_dir, device=-1)
+    pipe = pipeline("question-answering", model=model_dir, tokenizer=model_dir, device=-1,
+                    torch_dtype=getattr(torch, dtype))
     pipe(question=[i["question"] for i in items[:8]], context=[i["context"] for i in items[:8]], **kwargs)
     print(json.dumps({"transformers": __version__}), flush=True)
     for line in sys.stdin:
@@ -161,13 +164,13 @@ def worker(model_dir: str, items_path: str, params: str) -> None:
 class Reference:
     """The real pipeline (transformers from ``site``) in a child process, timed there, one pass per call."""
 
-    def __init__(self, site: str, model_dir: str, items: list[dict], kwargs: dict) -> None:
+    def __init__(self, site: str, model_dir: str, items: list[dict], kwargs: dict, dtype: str = "float32") -> None:
         fd, self.items_path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as fh:
             json.dump(items, fh)
         env = {**os.environ, "PYTHONPATH": site, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--worker", model_dir, self.items_path, json.dumps(kwargs)],
+            [sys.executable, __file__, "--worker", model_dir, self.items_path, json.dumps(kwargs), dtype],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )
         self.version = json.loads(self.proc.stdout.readline())["transformers"]
@@ -191,9 +194,12 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
     p.add_argument("--reference", default=None, metavar="DIR",
                    help="also time the real pipeline of the transformers installed in DIR (pip --target)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="both sides: tuneforge's inference.precision, the pipeline's model dtype")
+    p.add_argument("--engine", choices=("torch", "onnx"), default="torch", help="tuneforge's inference.engine")
     p.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "qa-inference.json"))
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(*sys.argv[2:5])
+        worker(*sys.argv[2:6])
         return
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -217,12 +223,14 @@ def main() -> None:
               "handle_impossible_answer": any(e.is_impossible for r in splits.values() for e in r.examples)}
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
 
-    run = tuneforge.load_run(run_dir)
-    pipe, implementation = make_pipeline(str(run_dir / "model"))
+    run = tuneforge.load_run(run_dir, overrides=[f"inference.engine={args.engine}",
+                                                 f"inference.precision={args.precision}"])
+    dtype = {"fp32": "float32", "bf16": "bfloat16"}[args.precision]
+    pipe, implementation = make_pipeline(str(run_dir / "model"), dtype)
     windows = len(pipe.tokenizer([i["question"] for i in items], [i["context"] for i in items],
                                  truncation="only_second", max_length=kwargs["max_seq_len"],
                                  stride=kwargs["doc_stride"], return_overflowing_tokens=True)["input_ids"])
-    reference = Reference(args.reference, str(run_dir / "model"), items, kwargs) if args.reference else None
+    reference = Reference(args.reference, str(run_dir / "model"), items, kwargs, dtype) if args.reference else None
 
     def call_pipe(batch_size: int) -> list:
         return pipe(items, batch_size=batch_size, **kwargs)

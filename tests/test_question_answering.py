@@ -159,6 +159,25 @@ def test_train_v2_saves_threshold_and_no_labels_and_predicts(tmp_path, tiny_mode
     assert set(bf16[0]) == set(fp32[0])
 
 
+def test_onnx_engine_answers_like_pytorch_and_caches_the_graph(tmp_path, tiny_model, monkeypatch):
+    import tuneforge
+    from tuneforge.engine.onnx_model import OnnxEngine
+
+    monkeypatch.setenv("TUNEFORGE_CACHE", str(tmp_path / "cache"))
+    cfg = qa_config(tmp_path, tiny_model, small_squad(tmp_path, "1.1") | {"dev": None})
+    cfg["training"]["epochs"] = 1
+    run = tuneforge.train(cfg)
+    context, _ = long_context(3)
+    items = [{"question": q, "context": context} for q in ("Who was the composer?", "Where did they meet?")]
+    torch_answers = tuneforge.load_run(run).predict(items)
+    loaded = tuneforge.load_run(run, overrides=["inference.engine=onnx"])
+    assert isinstance(loaded.model, OnnxEngine)
+    assert loaded.predict(items) == torch_answers  # exported at the first batch, then checked against PyTorch
+    assert loaded.model.engine is not None and len(list((tmp_path / "cache" / "onnx").glob("*/model.onnx"))) == 1
+    with pytest.raises(tuneforge.errors.ConfigError, match="only change inference"):
+        tuneforge.load_run(run, overrides=["training.lr=0.1"])
+
+
 def test_lora_trains_a_qa_head_through_peft(tmp_path, tiny_model):
     import tuneforge
 

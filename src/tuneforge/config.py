@@ -124,6 +124,16 @@ class InferenceConfig(Strict):
         "fp32", description="predict and evaluate: bf16 autocast (fast on CPUs with AVX512-BF16/AMX and on GPUs; "
         "answers can differ slightly). Scores written while training are always fp32."
     )
+    engine: Literal["torch", "onnx"] = Field(
+        "torch", description="predict and evaluate: onnx runs the run's model in ONNX Runtime (CPU; exported "
+        "and checked against PyTorch at the first batch, cached under $TUNEFORGE_CACHE/onnx)."
+    )
+
+    @model_validator(mode="after")
+    def _engine_precision(self) -> InferenceConfig:
+        if self.engine == "onnx" and self.precision != "fp32":
+            raise ValueError("inference.engine: onnx runs fp32; set inference.precision: fp32")
+        return self
 
 
 Method = Literal[tuple(METHODS)]  # type: ignore[valid-type]

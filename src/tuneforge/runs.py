@@ -100,8 +100,16 @@ class Run:
             return self.task.predict_texts(self.model, texts, **self.config.eval_batching())
 
 
-def load_run(path: str | Path, merge: bool = True) -> Run:
-    """A finished run, ready to predict; LoRA/IA3 weights are merged into the base unless ``merge=False``."""
+def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None = None) -> Run:
+    """A finished run, ready to predict; LoRA/IA3 weights are merged into the base unless ``merge=False``.
+
+    ``overrides`` may change how it predicts (``inference.*``, e.g. ``inference.engine=onnx``), nothing else.
+    """
+    from tuneforge.config import parse_overrides
+    from tuneforge.errors import ConfigError
+
+    if any(not key.startswith("inference.") for key, _ in parse_overrides(overrides)):
+        raise ConfigError("a finished run can only change inference.* (how it predicts), not what it learnt")
     from transformers import AutoTokenizer
 
     from tuneforge.engine.allocator import retain_freed_memory
@@ -113,11 +121,16 @@ def load_run(path: str | Path, merge: bool = True) -> Run:
     if info.get("status") != "complete" or not (path / "model").is_dir():
         raise RunError(f"{path}: the run did not finish (status: {info.get('status')}); "
                        f"continue it with `tuneforge train --resume {path}`")
-    cfg = load_config(path / "config.yaml")
+    cfg = load_config(path / "config.yaml", overrides)
     if cfg.training.retain_memory:  # prediction, too, frees and re-allocates the same blocks every batch
         retain_freed_memory()
     tokenizer = AutoTokenizer.from_pretrained(path / "model")
     task = task_class(cfg.task).load(tokenizer, cfg, path / "model")
     model = load_adapted(task, path / "model", cfg, merge=merge)
     model.eval()
+    if cfg.inference.engine == "onnx":
+        from tuneforge.engine.onnx_model import OnnxEngine
+        from tuneforge.models import cache_dir
+
+        model = OnnxEngine(model, path / "model", cache_dir())
     return Run(path, cfg, model, tokenizer, task)

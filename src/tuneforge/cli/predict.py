@@ -20,6 +20,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help='JSONL file, one item per line: a "text" field (and "text_pair" for pair '
                              'classification), or "question" and "context" for question answering')
     parser.add_argument("--output", metavar="FILE", help="write JSONL here (atomically) instead of stdout")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="how to predict: inference.engine=onnx, inference.precision=bf16, inference.batch_tokens")
 
 
 def read_inputs(path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.atomic import write_text
     from tuneforge.config import load_config
     from tuneforge.errors import ConfigError
-    from tuneforge.runs import run_info
+    from tuneforge.runs import load_run, run_info
     from tuneforge.tasks import task_spec
 
     run_info(Path(args.run))  # a missing run fails before anything else
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         items += read_inputs(args.input, spec.input_fields, spec.optional_input_fields)
     if not items:
         raise ConfigError("nothing to predict: give texts, --question with --context, or --input FILE.jsonl")
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predict(args.run, items))
+    run = load_run(args.run, overrides=args.overrides)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predict(run, items))
     if args.output:
         write_text(args.output, lines)
     else:

@@ -1,0 +1,113 @@
+"""ONNX Runtime as the inference engine of a finished run (``inference.engine: onnx``).
+
+The run's model (LoRA/IA3 merged) is exported once to ONNX with dynamic batch and sequence axes and
+cached under ``$TUNEFORGE_CACHE/onnx``, keyed by the weights' content, so a retrained run never
+reuses a stale graph. ONNX Runtime then runs it with all graph optimizations (fused attention,
+LayerNorm and GELU): on 2 CPU cores that is where eager PyTorch spends the time the matrix
+products leave. ``OnnxModel`` answers like the PyTorch model (the task's scoring path reads the same
+output names), and loading checks the two agree on a real batch before it is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+from torch import nn
+
+from tuneforge.atomic import atomic_dir
+from tuneforge.errors import ModelError
+
+PARITY_ATOL = 2e-3  # fp32 graph rewrites reorder sums; anything larger is a wrong graph, not rounding
+
+
+class OnnxModel(nn.Module):
+    """Callable like the task model: ``model(**batch)`` gives the named outputs as float tensors."""
+
+    def __init__(self, path: Path, input_names: list[str], output_names: list[str], threads: int | None = None):
+        super().__init__()
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names, self.output_names = input_names, output_names
+        self.path = path
+
+    def forward(self, **batch: torch.Tensor) -> SimpleNamespace:
+        missing = [n for n in self.input_names if n not in batch]
+        if missing:
+            raise ModelError(f"{self.path}: the ONNX graph needs inputs {', '.join(missing)}")
+        feeds = {n: batch[n].cpu().numpy() for n in self.input_names}
+        outputs = self.session.run(self.output_names, feeds)
+        return SimpleNamespace(**{n: torch.from_numpy(o) for n, o in zip(self.output_names, outputs, strict=True)})
+
+
+class _NamedOutputs(nn.Module):
+    """The task model with positional inputs and a tuple of its named outputs, as the exporter needs."""
+
+    def __init__(self, model: nn.Module, input_names: list[str], output_names: list[str]) -> None:
+        super().__init__()
+        self.model, self.input_names, self.output_names = model, input_names, output_names
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.model(**dict(zip(self.input_names, inputs, strict=True)))
+        return tuple(getattr(out, n) for n in self.output_names)
+
+
+class OnnxEngine(nn.Module):
+    """The run's model served by ONNX Runtime: exported (or found in the cache) at the first batch, which
+    also checks ONNX Runtime against PyTorch; every later batch runs in ONNX Runtime alone."""
+
+    def __init__(self, model: nn.Module, model_dir: Path, cache: Path) -> None:
+        super().__init__()
+        self.torch_model, self.model_dir, self.cache = model.eval(), Path(model_dir), Path(cache)
+        self.engine: OnnxModel | None = None
+
+    def forward(self, **batch: torch.Tensor):
+        if self.engine is None:
+            self.engine = onnx_model(self.torch_model, batch, self.model_dir, self.cache)
+        return self.engine(**batch)
+
+
+def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Path, cache: Path) -> OnnxModel:
+    """The run's model under ONNX Runtime, exported on first use; ``sample`` is one collated batch."""
+    model.eval()
+    input_names = list(sample)
+    with torch.inference_mode():
+        reference = model(**sample)
+    output_names = [k for k in ("logits", "start_logits", "end_logits") if getattr(reference, k, None) is not None]
+    digest = hashlib.sha256(",".join(input_names).encode())
+    for weights in sorted(Path(model_dir).glob("*.safetensors")):
+        digest.update(weights.name.encode())
+        digest.update(weights.read_bytes())
+    folder = cache / "onnx" / digest.hexdigest()[:24]
+    path = folder / "model.onnx"
+    if not path.is_file():
+        _export(model, sample, input_names, output_names, folder)
+    engine = OnnxModel(path, input_names, output_names)
+    got = engine(**sample)
+    worst = max(float((getattr(got, n) - getattr(reference, n).float()).abs().max()) for n in output_names)
+    if worst > PARITY_ATOL:
+        raise ModelError(f"{path}: ONNX Runtime and PyTorch disagree by {worst:.2e} on a real batch; "
+                         "use inference.engine: torch")
+    return engine
+
+
+def _export(model: nn.Module, sample: dict[str, Any], input_names: list[str], output_names: list[str],
+            folder: Path) -> None:
+    axes = {n: {0: "batch", 1: "sequence"} for n in input_names if sample[n].dim() == 2}
+    axes |= {n: {0: "batch"} for n in input_names if sample[n].dim() == 1}
+    axes |= {n: {0: "batch", 1: "sequence"} for n in output_names}
+    with atomic_dir(folder) as tmp:  # a crash mid-export leaves no half graph to load next time
+        try:
+            torch.onnx.export(_NamedOutputs(model, input_names, output_names), tuple(sample[n] for n in input_names),
+                              str(tmp / "model.onnx"), input_names=input_names, output_names=output_names,
+                              dynamic_axes=axes, opset_version=17, dynamo=False)
+        except Exception as exc:  # the exporter raises many kinds; the user needs one line and a way out
+            raise ModelError(f"cannot export this model to ONNX ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else ''}); use inference.engine: torch") from None
