@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import resource
 import tempfile
 import time
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,11 +39,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from common import package_versions, train_with_trainer, write_results  # noqa: E402
 from transformers import (  # noqa: E402
     AutoConfig,
     AutoModelForQuestionAnswering,
     AutoTokenizer,
-    DataCollatorWithPadding,
     Trainer,
     TrainingArguments,
     set_seed,
@@ -268,28 +265,12 @@ def main() -> None:
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if hyper["group_by_length"] else "random",
     )  # transformers v5: group_by_length=True became train_sampling_strategy="group_by_length"
-    trainer = Trainer(
-        model=model,
-        args=targs,
-        data_collator=DataCollatorWithPadding(tok),
-        train_dataset=train_feats,
-        processing_class=tok,
-    )
-
-    t0 = time.perf_counter()
-    train_out = trainer.train()
-    train_seconds = time.perf_counter() - t0
-    trainer.args.train_sampling_strategy = "random"  # v5 would length-group (shuffle) eval batches too
+    trainer, train_out, train_seconds = train_with_trainer(model, targs, tok, train_feats)
 
     dev_res = evaluate(trainer, dev, tok, hyper, version_2) if dev else None
     test_res = evaluate(trainer, test, tok, hyper, version_2) if test else None
 
-    versions = {}
-    for m in ("torch", "transformers", "tokenizers", "tuneforge"):
-        try:
-            versions[m] = version(m)
-        except PackageNotFoundError:
-            versions[m] = None
+    versions = package_versions("torch", "transformers", "tokenizers", "tuneforge")
     results = {
         "recipe": "hf-trainer run_qa",
         "config": args.config,
@@ -326,11 +307,7 @@ def main() -> None:
         f"peak RSS {results['peak_rss_mb']:.0f} MB"
     )
     if args.output:
-        out = Path(args.output)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(results, fh, indent=2, default=str)
-        os.replace(tmp, out)
+        write_results(args.output, results)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,10 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import tempfile
 import time
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,11 +41,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from common import default_model  # noqa: E402
+from common import default_model, package_versions, train_with_trainer, write_results  # noqa: E402
 from transformers import (  # noqa: E402
     AutoModelForSequenceClassification,
     AutoTokenizer,
-    DataCollatorWithPadding,
     Trainer,
     TrainingArguments,
     set_seed,
@@ -195,18 +191,7 @@ def main() -> None:
         dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if args.group_by_length else "random",
     )  # transformers v5: group_by_length=True became train_sampling_strategy="group_by_length"
-    trainer = Trainer(
-        model=model,
-        args=targs,
-        data_collator=DataCollatorWithPadding(tok),
-        train_dataset=train_feats,
-        processing_class=tok,
-    )
-
-    t0 = time.perf_counter()
-    train_out = trainer.train()
-    train_seconds = time.perf_counter() - t0
-    trainer.args.train_sampling_strategy = "random"  # v5 would length-group (shuffle) eval batches too
+    trainer, train_out, train_seconds = train_with_trainer(model, targs, tok, train_feats)
 
     test_probs, predict_seconds = predict_probs(trainer, test_feats)
     dev_probs, _ = predict_probs(trainer, dev_feats) if dev_feats else (np.zeros((0, len(labels))), 0.0)
@@ -232,12 +217,7 @@ def main() -> None:
     dev_res = score(cfg, [e.label for e in dev], dev_pred, labels) if dev else None
     test_res = score(cfg, [e.label for e in test], test_pred, labels)
 
-    versions = {}
-    for m in ("torch", "transformers", "tuneforge"):
-        try:
-            versions[m] = version(m)
-        except PackageNotFoundError:
-            versions[m] = None
+    versions = package_versions("torch", "transformers", "tuneforge")
     results = {
         "recipe": "hf-trainer run_classification",
         "config": args.config,
@@ -274,11 +254,7 @@ def main() -> None:
         f"peak RSS {results['peak_rss_mb']:.0f} MB"
     )
     if args.output:
-        out = Path(args.output)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(results, fh, indent=2, default=str)
-        os.replace(tmp, out)
+        write_results(args.output, results)
 
 
 if __name__ == "__main__":
