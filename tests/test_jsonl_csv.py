@@ -46,3 +46,13 @@ def test_csv_bad_input_names_row(tmp_path, text, fragment):
     with pytest.raises(DataError) as err:
         read(tmp_path, "d.csv", text)
     assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\u2029", "\x0c"])
+def test_only_newline_ends_a_line(tmp_path, separator):
+    """A JSON string or a CoNLL token may hold U+2028, NEL and the like; they must not split the record."""
+    from tuneforge.data.text_file import read_lines
+
+    path = tmp_path / "lines.txt"
+    path.write_text(f'{{"text": "a{separator}b"}}\r\nsecond\n', encoding="utf-8")
+    assert read_lines(str(path)) == [f'{{"text": "a{separator}b"}}', "second"]

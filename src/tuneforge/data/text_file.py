@@ -40,8 +40,15 @@ def read_text(path: str) -> tuple[str, str]:
 
 
 def read_lines(path: str) -> list[str]:
-    """Lines without their line endings; a UTF-8 BOM at the start is dropped."""
-    return read_text(path)[1].splitlines()
+    """Lines without their line endings (\n or \r\n); a UTF-8 BOM at the start is dropped.
+
+    Only \n ends a line: ``str.splitlines`` would also split at U+2028, U+0085 and other characters
+    that are valid inside a JSON string or a token.
+    """
+    lines = read_text(path)[1].split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def read_json(path: str) -> tuple[str, object]:
