@@ -231,3 +231,42 @@ def test_an_option_of_another_task_names_its_task(tmp_path, tiny_model):
     with pytest.raises(ConfigError, match=r"model\.stride \(50\) must be less than the context room"):
         model = {"name": tiny_model, "max_length": 64, "stride": 50}
         validate({**cfg, "task_options": {"max_question_length": 16}, "model": model})
+
+
+def test_long_question_is_cut_at_a_token_boundary_and_the_answer_still_found(task):
+    context, start = long_context(1)
+    question = "Who " + "really " * 60 + "was the composer?"
+    example = QAExample("q", question, context, [Answer(ANSWER, start)], "f: q")
+    [feature, *_] = [f for f in task.encode([example]) if f.start]
+    question_tokens = feature.token_type_ids.index(1) - 2  # [CLS] question [SEP]
+    assert question_tokens == task.options.max_question_length == 16
+    assert task.tokenizer.decode(feature.input_ids[feature.start: feature.end + 1]).lower() == ANSWER.lower()
+
+
+def test_bad_inference_settings_are_one_line_errors(tmp_path, tiny_model, capsys):
+    from tuneforge.errors import ConfigError
+
+    cfg = qa_config(tmp_path, tiny_model, {"train": "a.json"})
+    with pytest.raises(ConfigError, match="inference.engine: onnx runs fp32") as err:
+        validate({**cfg, "inference": {"engine": "onnx", "precision": "bf16"}})
+    assert "\n" not in str(err.value)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text('{"status": "complete"}', encoding="utf-8")
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    code = main(["predict", str(run), "--question", "Who?"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "--question and --context go together" in lines[0]
+    code = main(["predict", str(run), "a bare text"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "takes --question and --context" in lines[0]
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{not json"])
+def test_a_damaged_task_json_is_a_one_line_error(tmp_path, task, content):
+    from tuneforge.errors import RunError
+
+    (tmp_path / "task.json").write_text(content, encoding="utf-8")
+    with pytest.raises(RunError, match=r"task\.json: .*damaged") as err:
+        type(task).load(task.tokenizer, task.cfg, tmp_path)
+    assert "\n" not in str(err.value)

@@ -62,10 +62,10 @@ class ClassificationTask:
 
     @classmethod
     def load(cls, tokenizer, cfg: Any, folder: Path):
-        labels = _read_json(Path(folder) / LABELS_FILE, required=True)
+        labels = read_model_json(Path(folder) / LABELS_FILE, required=True)
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise RunError(f"{Path(folder) / LABELS_FILE}: expected a JSON list of label names")
-        state = _read_json(Path(folder) / STATE_FILE, required=False) or {}
+        state = read_model_json(Path(folder) / STATE_FILE, required=False) or {}
         return cls.from_config(tokenizer, labels, cfg, state=state)
 
     def save(self, folder: Path) -> None:
@@ -116,7 +116,8 @@ class ClassificationTask:
         return getattr(transformers, self.auto_model).from_pretrained(folder)
 
 
-def _read_json(path: Path, required: bool) -> Any:
+def read_model_json(path: Path, required: bool) -> Any:
+    """A JSON file of a run's model folder; missing (when required) or damaged is a one-line RunError."""
     if not path.is_file():
         if required:
             raise RunError(f"{path}: missing; the run's model folder is incomplete")

@@ -26,13 +26,12 @@ from tuneforge.data.squad import load_qa_splits, read_squad
 from tuneforge.engine.inference import predict_outputs
 from tuneforge.errors import DataError, RunError
 from tuneforge.tasks import task_spec
+from tuneforge.tasks.classification import STATE_FILE, read_model_json
 from tuneforge.tasks.collate import padded_inputs
 from tuneforge.tasks.dropout import set_dropout
 from tuneforge.tasks.qa_decode import decode_example, tune_null_threshold
 from tuneforge.tasks.squad_metrics import f1 as span_f1
 from tuneforge.tasks.squad_metrics import squad_scores
-
-STATE_FILE = "task.json"
 
 
 @dataclass
@@ -80,15 +79,9 @@ class QuestionAnswering:
 
     @classmethod
     def load(cls, tokenizer, cfg: Any, folder: Path) -> QuestionAnswering:
-        import json
-
-        path = Path(folder) / STATE_FILE
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunError(f"{path}: missing; the run's model folder is incomplete") from None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise RunError(f"{path}: not valid JSON; the run's model folder is damaged") from None
+        state = read_model_json(Path(folder) / STATE_FILE, required=True)
+        if not isinstance(state, dict):
+            raise RunError(f"{Path(folder) / STATE_FILE}: expected a JSON object; the run's model folder is damaged")
         return cls(tokenizer, cfg, state)
 
     def __init__(self, tokenizer, cfg: Any, state: dict[str, Any] | None = None) -> None:
@@ -125,7 +118,7 @@ class QuestionAnswering:
     def encode(self, examples: list[QAExample], with_labels: bool = True) -> list[SpanFeature]:
         if not examples:
             return []
-        questions = [self._question(e.question) for e in examples]
+        questions = self._questions([e.question for e in examples])
         encoded = self.tokenizer(
             questions, [e.context for e in examples], truncation="only_second", max_length=self.cfg.model.max_length,
             stride=self.cfg.model.stride, return_overflowing_tokens=True, return_offsets_mapping=True,
@@ -142,12 +135,13 @@ class QuestionAnswering:
             features.append(feature)
         return features
 
-    def _question(self, question: str) -> str:
-        """The question, left-stripped and cut to ``max_question_length`` sub-words at a token boundary."""
-        question = question.lstrip()
+    def _questions(self, questions: list[str]) -> list[str]:
+        """Each question left-stripped and cut to ``max_question_length`` sub-words at a token boundary
+        (one tokenizer call for all of them)."""
+        questions = [q.lstrip() for q in questions]
         limit = self.options.max_question_length
-        pieces = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-        return question[: pieces[limit - 1][1]] if len(pieces) > limit else question
+        pieces = self.tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return [q[: p[limit - 1][1]] if len(p) > limit else q for q, p in zip(questions, pieces, strict=True)]
 
     @staticmethod
     def _target(example: QAExample, offsets: list[tuple[int, int] | None]) -> tuple[int, int]:
