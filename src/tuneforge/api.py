@@ -53,7 +53,7 @@ def train(
     from tuneforge.methods import apply_method, trainable_parameters
     from tuneforge.methods.freeze import cached_frozen_layers
     from tuneforge.models import load_tokenizer
-    from tuneforge.tasks import task_class
+    from tuneforge.tasks import task_class, task_spec
 
     Task = task_class(cfg.task)
     es = cfg.training.early_stopping
@@ -67,6 +67,7 @@ def train(
     features = task.encode(splits["train"].examples)
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes
     model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
+    spec = task_spec(cfg.task)
 
     # Under a distributed launcher every process runs this function; only the main one writes files.
     dist = PartialState(cpu=not torch.accelerator.is_available())  # CPU-only: gloo across processes
@@ -82,6 +83,10 @@ def train(
         say(f"repaired {repairs} tag(s) from I-X without a preceding B-X/I-X to B-X (data.invalid_bio)")
     t = cfg.training
     batching = cfg.eval_batching()
+    zero_shot: dict[str, Any] = {}
+    if spec.zero_shot_baseline and dist.is_main_process:
+        zero_shot = _zero_shot(task, model, splits, batching, run_dir)
+        set_seed(cfg.training.seed)  # sampled decoding must not shift what training draws
     dev = splits.get("dev")
     evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
     started = time.perf_counter()
@@ -101,6 +106,10 @@ def train(
     model.eval()
     with torch.inference_mode():
         report.update(_calibrate_and_score(task, model, splits, batching))
+    predictions = _take_predictions(report, "fine-tuned")
+    if zero_shot:
+        report["zero_shot"] = {name: dict(scores) for name, scores in zero_shot.items()}
+        predictions = _take_predictions(report["zero_shot"], "zero-shot") + predictions
     trainable, total = trainable_parameters(model)
     report["training"] = {
         "method": cfg.method,
@@ -117,10 +126,53 @@ def train(
         "peak_rss_mb": round(peak_rss_mb(), 1),
         **state.extra,
     }
+    if predictions:
+        write_jsonl(run_dir / "predictions.jsonl", predictions)
     finish_run(run_dir, cfg, model, tokenizer, task, report, report_markdown(cfg, task, report),
                {"steps": state.step})
     dist.wait_for_everyone()
     return run_dir
+
+
+def _zero_shot(task, model, splits, batching: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Scores of the model before any training, on the split the report leads with (test, else dev).
+
+    Kept in ``zero_shot.json`` so a resumed run does not decode them again.
+    """
+    import torch
+
+    from tuneforge.atomic import write_json
+    from tuneforge.methods import unadapted
+
+    saved = run_dir / "zero_shot.json"
+    if saved.is_file():
+        return json.loads(saved.read_text(encoding="utf-8"))
+    name = "test" if "test" in splits else "dev" if "dev" in splits else None
+    if name is None:
+        return {}
+    say(f"scoring the untrained model on {name} (zero-shot baseline)")
+    model.eval()
+    with torch.inference_mode(), unadapted(model):
+        scores = {name: task.evaluate(model, splits[name].examples, **batching)}
+    model.train()
+    write_json(saved, scores)
+    return scores
+
+
+def _take_predictions(scores_by_split: dict[str, Any], model_name: str) -> list[dict[str, Any]]:
+    """Remove the (input, reference, output) records from the scores, labelled with split and model."""
+    records = []
+    for split in ("dev", "test"):
+        scores = scores_by_split.get(split)
+        if isinstance(scores, dict) and "predictions" in scores:
+            records += [{"split": split, "model": model_name, **r} for r in scores.pop("predictions")]
+    return records
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    from tuneforge.atomic import write_text
+
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 def _calibrate_and_score(task, model, splits, batching: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +185,18 @@ def _calibrate_and_score(task, model, splits, batching: dict[str, Any]) -> dict[
 def report_markdown(cfg: RunConfig, task, report: dict[str, Any]) -> str:
     lines = [f"# Run report: {cfg.name}", "", f"Model `{cfg.model.name}`, method `{cfg.method}`.", ""]
     lines += [task.markdown(report[name], f"{name} set") for name in ("dev", "test") if name in report]
+    for name, before in report.get("zero_shot", {}).items():
+        lines += [side_by_side(before, report.get(name, {}), f"{name} set: zero-shot beside fine-tuned")]
     return "\n".join(lines)
+
+
+def side_by_side(before: dict[str, Any], after: dict[str, Any], title: str) -> str:
+    """The same model and prompts before and after training, on the same examples."""
+    keys = [k for k, v in after.items() if isinstance(v, float) and isinstance(before.get(k), float)]
+    lines = [f"### {title}", "", f"{after.get('examples', 0)} examples, the same prompts and decoding.", "",
+             "| metric | zero-shot | fine-tuned | change |", "|---|---:|---:|---:|"]
+    lines += [f"| {k} | {before[k]:.4f} | {after[k]:.4f} | {after[k] - before[k]:+.4f} |" for k in keys]
+    return "\n".join(lines) + "\n"
 
 
 def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
@@ -161,15 +224,22 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     return report
 
 
-def evaluate(run: str | Path | Run, data: str | Path) -> dict[str, Any]:
-    """Scores of a finished run on a labelled file (read with the run's data settings)."""
+def evaluate(run: str | Path | Run, data: str | Path, predictions: str | Path | None = None) -> dict[str, Any]:
+    """Scores of a finished run on a labelled file (read with the run's data settings).
+
+    Tasks that keep what they generated (generation) write it as JSONL to ``predictions`` when given.
+    """
     from tuneforge.engine.inference import inference_precision
 
     run = run if isinstance(run, Run) else load_run(run)
     result = run.task.read(str(data), run.config, strict=True)
     run.task.check("evaluation", result)
     with inference_precision(run.config.inference.precision, run.model):
-        return run.task.evaluate(run.model, result.examples, **run.config.eval_batching())
+        scores = run.task.evaluate(run.model, result.examples, **run.config.eval_batching())
+    records = scores.pop("predictions", None)
+    if records is not None and predictions is not None:
+        write_jsonl(Path(predictions), records)
+    return scores
 
 
 def predict(run: str | Path | Run, texts: list[Any]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, 
 from tuneforge.options_base import Strict
 from tuneforge.tasks import DEFAULT_TASK, TASKS
 from tuneforge.tasks.options import (
+    GenerationOptions,
     QuestionAnsweringOptions,
     RelationExtractionOptions,
     SequenceClassificationOptions,
@@ -27,7 +28,8 @@ from tuneforge.tasks.options import (
 
 
 class ModelConfig(Strict):
-    name: str = Field("minilm", description="Registry name (minilm, smollm2-135m), local folder or hub id.")
+    name: str = Field("minilm", description="Registry name (minilm, smollm2-135m), local folder or hub id; "
+                             "default: the task's (minilm; smollm2-135m for generation).")
     max_length: int = Field(128, ge=8, le=8192, description="Window length in sub-word tokens.")
     stride: int = Field(32, ge=0, description="Sub-word tokens shared by neighbouring windows.")
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="Overrides every dropout probability of the model.")
@@ -46,9 +48,12 @@ class DataConfig(Strict):
     train: str
     dev: str | None = None
     test: str | None = None
-    format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval", "squad"] = Field(
+    format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval", "squad", "sgd",
+                    "squad-translation"] = Field(
         "auto", description="auto: by suffix (.jsonl, .csv, .txt for relations, a '#list' fragment for json-splits); "
-        "question-answering reads SQuAD JSON."
+        "question-answering reads SQuAD JSON. generation: jsonl (prompt/completion or chat messages), sgd "
+        "(Schema-Guided Dialogue: the conversation so far -> the assistant's next turn), squad-translation "
+        "(a SQuAD file's questions -> the same questions, by id, in data.translation_target)."
     )
     scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files; iob1 is converted.")
     invalid_bio: Literal["repair", "error"] = Field(
@@ -60,6 +65,15 @@ class DataConfig(Strict):
     label_field: str = "label"
     text_pair_field: str | None = Field(None, description="Column/field of the second text of a text pair.")
     label_separator: str | None = Field(None, description="CSV multi-label: separator inside the label column.")
+    prompt_field: str = Field("prompt", description="generation: the prompt (a string, or a list of strings "
+                              "joined with spaces).")
+    completion_field: str = Field("completion", description="generation: the reply (a string, or a list of "
+                                  "reference strings: the first trains, all score).")
+    messages_field: str = Field("messages", description="generation: chat records, a list of {role, content}.")
+    values_field: str | None = Field(None, description="generation: a list of strings a right reply must contain "
+                                     "(scored as slot_recall).")
+    translation_target: str | None = Field(None, description="squad-translation: the SQuAD file whose questions "
+                                           "(matched by id) are the translations.")
     split: SplitConfig = Field(default_factory=SplitConfig)
 
 
@@ -113,6 +127,27 @@ class TrainingConfig(Strict):
         return v
 
 
+class DecodingConfig(Strict):
+    """How a generation run writes its replies (evaluation and predict)."""
+
+    strategy: Literal["greedy", "beam", "sample"] = "greedy"
+    max_new_tokens: int = Field(64, ge=1, le=4096)
+    num_beams: int = Field(4, ge=2, description="beam: beams kept per input.")
+    temperature: float = Field(1.0, gt=0, le=10, description="sample: divides the logits.")
+    top_p: float = Field(1.0, gt=0, le=1, description="sample: nucleus probability mass.")
+    top_k: int = Field(50, ge=0, description="sample: candidates kept (0: all).")
+    seed: int = Field(0, description="sample: the same inputs, seed and batching give the same replies.")
+    stop: list[str] = Field(default_factory=list, description="Strings that end a reply (not included in it).")
+    repetition_penalty: float = Field(1.0, gt=0, le=10, description="Above 1 discourages repeating tokens.")
+
+    @field_validator("stop")
+    @classmethod
+    def _non_empty(cls, v: list[str]) -> list[str]:
+        if any(not s for s in v):
+            raise ValueError("stop strings must not be empty")
+        return v
+
+
 class InferenceConfig(Strict):
     """How evaluation and prediction batch and compute."""
 
@@ -128,6 +163,8 @@ class InferenceConfig(Strict):
         "torch", description="predict and evaluate: onnx runs the run's model in ONNX Runtime (CPU; exported "
         "and checked against PyTorch at the first batch, cached under $TUNEFORGE_CACHE/onnx)."
     )
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig, description="generation: how replies are "
+                                     "decoded.")
 
     @model_validator(mode="after")
     def _engine_precision(self) -> InferenceConfig:
@@ -139,7 +176,8 @@ class InferenceConfig(Strict):
 Method = Literal[tuple(METHODS)]  # type: ignore[valid-type]
 TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
 AnyTaskOptions = Annotated[
-    TokenClassificationOptions | SequenceClassificationOptions | RelationExtractionOptions | QuestionAnsweringOptions,
+    TokenClassificationOptions | SequenceClassificationOptions | RelationExtractionOptions | QuestionAnsweringOptions
+    | GenerationOptions,
     Field(discriminator="task"),
 ]
 
@@ -147,7 +185,8 @@ AnyTaskOptions = Annotated[
 class RunConfig(Strict):
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     task: TaskName = DEFAULT_TASK
-    method: Method = DEFAULT_METHOD
+    method: Method = Field(DEFAULT_METHOD, description="Adaptation method; default: the task's (lora for generation, "
+                                  "else full).")
     freeze: FreezeConfig = Field(default_factory=FreezeConfig)
     lora: LoraOptions = Field(default_factory=LoraOptions)
     ia3: IA3Options = Field(default_factory=IA3Options)
@@ -176,6 +215,13 @@ class RunConfig(Strict):
                 data = {**data, "task_options": {**(options or {}), "task": task}}
             elif isinstance(options, BaseModel):
                 data = {**data, "task_options": {**options.model_dump(), "task": task}}
+            spec = TASKS.get(task) if isinstance(task, str) else None
+            if spec is not None:  # the task's defaults: its usual method and backbone
+                if data.get("method") is None:
+                    data = {**data, "method": spec.default_method or DEFAULT_METHOD}
+                model = data.get("model")
+                if model is None or isinstance(model, dict) and model.get("name") is None:
+                    data = {**data, "model": {**(model or {}), "name": spec.default_model}}
         return data
 
     @model_validator(mode="after")
@@ -186,7 +232,7 @@ class RunConfig(Strict):
         return self
 
 
-PATH_KEYS = ("data.train", "data.dev", "data.test", "output_dir")
+PATH_KEYS = ("data.train", "data.dev", "data.test", "data.translation_target", "output_dir")
 
 
 def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

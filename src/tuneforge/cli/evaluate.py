@@ -12,13 +12,21 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory")
     parser.add_argument("--data", required=True, help="labelled file in the run's data format")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.add_argument("--predictions", metavar="FILE", help="generation: where to write (input, reference, "
+                        "output) JSONL; default RUN/predictions.DATA-NAME.jsonl")
 
 
 def run(args: argparse.Namespace) -> int:
     from tuneforge.api import evaluate
     from tuneforge.runs import load_run
 
+    import sys
+    from pathlib import Path
+
     run = load_run(args.run)
-    scores = evaluate(run, args.data)
+    predictions = args.predictions or Path(args.run) / f"predictions.{Path(args.data).stem}.jsonl"
+    scores = evaluate(run, args.data, predictions)
+    if Path(predictions).is_file():
+        print(f"tuneforge: outputs written to {predictions}", file=sys.stderr)
     print(json.dumps(scores, indent=2) if args.json else run.task.markdown(scores, args.data))
     return 0

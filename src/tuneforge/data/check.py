@@ -72,6 +72,10 @@ def format_report(report: dict[str, Any]) -> str:
         from tuneforge.data.check_texts import format_text_report
 
         return format_text_report(report)
+    if report.get("kind") == "generation":
+        from tuneforge.data.check_generation import format_generation_report
+
+        return format_generation_report(report)
     if report.get("kind") == "questions":
         from tuneforge.data.check_qa import format_qa_report
 

@@ -66,6 +66,36 @@ class QAExample:
         return self.source
 
 
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass
+class GenerationExample:
+    """One prompt for a causal LM and the reply it should give.
+
+    ``messages`` is the conversation up to the reply, as chat messages ({"role", "content"}, roles
+    system / user / assistant); a plain prompt is one user message. ``references`` are the wanted
+    replies: the first one trains, all of them score (several references: each output is scored against
+    its best-matching one); empty when unlabelled (predict).
+    """
+
+    messages: list[dict[str, str]]
+    references: list[str]
+    source: str  # "file:line" (or "file: record") of the record, for error messages
+    values: list[str] = field(default_factory=list)  # strings a right reply must contain (SGD slot values)
+    group: str = ""  # carved splits keep a group (dialogue, article) on one side
+
+    def where(self, word: int = 0) -> str:
+        return self.source
+
+    @property
+    def prompt(self) -> str:
+        """The conversation as plain text (the last user message for a one-message prompt), for reports."""
+        if len(self.messages) == 1:
+            return self.messages[0]["content"]
+        return "\n".join(f"{m['role']}: {m['content']}" for m in self.messages)
+
+
 @dataclass
 class ReadResult:
     examples: list

@@ -31,6 +31,7 @@ class LoopState:
     evals_without_improvement: int = 0
     stopped_early: bool = False
     train_tokens: int = 0
+    train_slots: int = 0  # token slots of the training batches, padding included
     train_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 

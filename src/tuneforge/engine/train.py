@@ -29,7 +29,7 @@ from tqdm import tqdm
 from transformers import get_scheduler
 
 from tuneforge.config import TrainingConfig
-from tuneforge.data.batching import padding_fraction, split_batches, train_batches
+from tuneforge.data.batching import split_batches, train_batches
 from tuneforge.engine.allocator import retain_freed_memory
 from tuneforge.engine.attention_backends import no_cudnn_attention
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
@@ -132,6 +132,7 @@ def train_loop(
                 state.step += 1
                 state.epoch, state.step_in_epoch = epoch, index + 1
                 state.train_tokens += step_tokens
+                state.train_slots += step_slots
                 state.train_seconds += seconds
                 for key, value in (("loss", step_loss / max(step_items, 1)), ("steps", 1), ("tokens", step_tokens),
                                    ("slots", step_slots), ("seconds", seconds)):
@@ -177,8 +178,8 @@ def train_loop(
     accelerator.wait_for_everyone()  # best.safetensors is written by the main process
     if cfg.restore_best and evaluate and best_file.is_file():
         load_model(model, str(best_file))
-    first_epoch = [ids for step in epoch_steps(lengths, cfg, 0, world, rank) for ids in step]
-    state.extra["padding_fraction"] = round(padding_fraction(first_epoch, lengths), 4)
+    # Measured on the batches as collated (a task may pack several examples into a row).
+    state.extra["padding_fraction"] = round(1 - state.train_tokens / state.train_slots, 4) if state.train_slots else 0.0
     state.extra |= {"device": accelerator.device.type, "processes": world,
                     "mixed_precision": accelerator.mixed_precision}
     return state

@@ -38,6 +38,7 @@ class MethodSpec:
     shares_backbone: bool = False  # one backbone, many such adapters switched per call (multi_adapter.py)
     keeps_config_lr: bool = False  # compare: trains at the config's lr, not the method's default
     loaded_wrapper_path: str | None = None  # "module:function" applied to the model peft loads back
+    virtual_tokens: bool = False  # prepends learnt tokens to the input (no packed rows: peft drops position ids)
 
     def apply(self, model, cfg):
         module, _, attr = self.apply_path.partition(":")
@@ -69,12 +70,12 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
                options_key="ia3", options=IA3Options, shares_backbone=True),
     MethodSpec("prompt-tuning", "tuneforge.methods.virtual_tokens:apply_prompt_tuning", 3e-2, "peft",
                mergeable=False, options_key="prompt_tuning", options=VirtualTokenOptions,
-               loaded_wrapper_path="tuneforge.methods.virtual_tokens:wrap_loaded_prompt"),
+               loaded_wrapper_path="tuneforge.methods.virtual_tokens:wrap_loaded_prompt", virtual_tokens=True),
     MethodSpec("prefix-tuning", "tuneforge.methods.virtual_tokens:apply_prefix_tuning", 1e-2, "peft",
-               mergeable=False, options_key="prefix_tuning", options=VirtualTokenOptions),
+               mergeable=False, options_key="prefix_tuning", options=VirtualTokenOptions, virtual_tokens=True),
 )}
 
-DEFAULT_METHOD = "full"  # what a config without ``method:`` uses
+DEFAULT_METHOD = "full"  # what a config without ``method:`` uses, unless its task names another (TaskSpec)
 
 
 def method_spec(name: str) -> MethodSpec:
@@ -83,6 +84,17 @@ def method_spec(name: str) -> MethodSpec:
 
 def apply_method(model, cfg):
     return METHODS[cfg.method].apply(model, cfg)
+
+
+def unadapted(model):
+    """A context in which the model computes as its backbone alone: peft's adapters (virtual tokens too)
+    switched off. Every other method starts as the identity (adapters' up-projections are zero), so an
+    untrained model of theirs needs no switch."""
+    import contextlib
+
+    from peft import PeftModel
+
+    return model.disable_adapter() if isinstance(model, PeftModel) else contextlib.nullcontext()
 
 
 def trainable_parameters(model) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from tuneforge.tasks.options import (
+    GenerationOptions,
     QuestionAnsweringOptions,
     RelationExtractionOptions,
     SequenceClassificationOptions,
@@ -32,6 +33,10 @@ class TaskSpec:
     check_data_path: str  # "module:function" of check-data: (cfg, tokenizer) -> report
     input_fields: tuple[str, ...]  # predict --input: the string fields one JSONL item must have
     optional_input_fields: tuple[str, ...] = ()  # … and may have
+    default_model: str = "minilm"  # model.name when the config gives none
+    default_method: str | None = None  # method when the config gives none (None: methods.DEFAULT_METHOD)
+    zero_shot_baseline: bool = False  # the untrained model already answers: reports show it beside the trained one
+    streams: bool = False  # predict of one input prints its answer as it is produced
 
     def task_class(self):
         return _load(self.task_class_path)
@@ -64,6 +69,11 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              QuestionAnsweringOptions, has_labels=False, peft_task_type="QUESTION_ANS",
              inference="span-logits", plain_transformers=True,
              check_data_path="tuneforge.data.check_qa:check_qa", input_fields=("question", "context")),
+    TaskSpec("generation", "tuneforge.tasks.generation:Generation",
+             GenerationOptions, has_labels=False, peft_task_type="CAUSAL_LM",
+             inference="generate", plain_transformers=True,
+             check_data_path="tuneforge.data.check_generation:check_generation", input_fields=("prompt",),
+             default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True),
 )}
 
 DEFAULT_TASK = "token-classification"  # what a config without ``task:`` trains

@@ -1,0 +1,122 @@
+"""Batched generation with the KV cache: greedy, beam search or sampling, stop strings, streaming.
+
+Prompts are sorted by length and batched under a token budget, so a batch pads little; each batch is
+left-padded (the new tokens of every row start at the same column) and decoded by ``model.generate``.
+A reply ends at the end-of-sequence token or at the first stop string, which is not part of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from tuneforge.data.batching import eval_batches
+
+
+def generation_config(decoding: Any, tokenizer, eos_ids: list[int]):
+    from transformers import GenerationConfig
+
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": decoding.max_new_tokens, "repetition_penalty": decoding.repetition_penalty,
+        "eos_token_id": eos_ids, "pad_token_id": pad_id(tokenizer), "do_sample": decoding.strategy == "sample",
+        "num_beams": decoding.num_beams if decoding.strategy == "beam" else 1,
+    }
+    if decoding.strategy == "sample":
+        kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=decoding.top_k)
+    else:  # greedy and beam ignore the sampling knobs; the model's own generation_config must not bring them
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    if decoding.stop:
+        kwargs["stop_strings"] = list(decoding.stop)
+    return GenerationConfig(**kwargs)
+
+
+def pad_id(tokenizer) -> int:
+    if tokenizer.pad_token_id is not None:
+        return tokenizer.pad_token_id
+    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+
+
+def end_ids(tokenizer, model) -> list[int]:
+    """Every id that ends a reply: the tokenizer's eos and the model's (chat models end turns with their own)."""
+    ids = {tokenizer.eos_token_id}
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids.update(configured if isinstance(configured, list) else [configured])
+    return sorted(i for i in ids if i is not None)
+
+
+@torch.inference_mode()
+def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, batch_size: int = 64,
+                 batch_tokens: int | None = None, streamer: Any = None) -> list[list[int]]:
+    """The new token ids of each prompt (end token and what follows cut off), in the prompts' order."""
+    if not prompts:
+        return []
+    eos = end_ids(tokenizer, model)
+    config = generation_config(decoding, tokenizer, eos)
+    pad = pad_id(tokenizer)
+    device = next(model.parameters()).device
+    # The budget counts every position a row will hold: its prompt and its new tokens (times the beams).
+    widths = [(len(p) + decoding.max_new_tokens) * config.num_beams for p in prompts]
+    results: list[list[int]] = [[] for _ in prompts]
+    for batch in eval_batches(widths, batch_size, batch_tokens):
+        longest = max(len(prompts[i]) for i in batch)
+        ids = torch.full((len(batch), longest), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), longest), dtype=torch.long)
+        for row, i in enumerate(batch):
+            ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
+            mask[row, longest - len(prompts[i]):] = 1
+        if decoding.strategy == "sample":
+            torch.manual_seed(decoding.seed)
+        out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
+                             tokenizer=tokenizer, streamer=streamer)
+        for row, i in enumerate(batch):
+            results[i] = _until_end(out[row, longest:].tolist(), eos)
+    return results
+
+
+def _until_end(ids: list[int], eos: list[int]) -> list[int]:
+    for n, token in enumerate(ids):
+        if token in eos:
+            return ids[:n]
+    return ids
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """The text before the first stop string (generation halts on it, but includes it)."""
+    cuts = [text.find(s) for s in stop if s in text]
+    return text[: min(cuts)] if cuts else text
+
+
+class TextStream:
+    """A streamer for ``model.generate`` that writes each new piece of text as soon as it is final."""
+
+    def __init__(self, tokenizer, write: Callable[[str], None], stop: Sequence[str] = ()) -> None:
+        self.tokenizer, self.write, self.stop = tokenizer, write, list(stop)
+        self.ids: list[int] = []
+        self.shown = 0
+        self.prompt_seen = False
+        self.stopped = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # generate passes the prompt first
+            self.prompt_seen = True
+            return
+        self.ids += value.reshape(-1).tolist()
+        self._flush(final=False)
+
+    def end(self) -> None:
+        self._flush(final=True)
+
+    def _flush(self, final: bool) -> None:
+        if self.stopped:
+            return
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        cut = cut_at_stop(text, self.stop)
+        if cut != text:
+            self.stopped, final, text = True, True, cut
+        # Hold back what may still change: a partial UTF-8 character, or the start of a stop string.
+        safe = len(text) if final else max(self.shown, len(text.rstrip("\ufffd")) - max(map(len, self.stop), default=1) + 1)
+        if safe > self.shown:
+            self.write(text[self.shown:safe])
+            self.shown = safe
