@@ -75,6 +75,8 @@ class DataConfig(Strict):
     translation_target: str | None = Field(None, description="squad-translation: the SQuAD file whose questions "
                                            "(matched by id) are the translations.")
     split: SplitConfig = Field(default_factory=SplitConfig)
+    train_limit: int | None = Field(None, ge=1, description="Train on a seeded sample of this many train examples "
+                                    "(taken after dev/test are carved), in file order.")
 
 
 class EarlyStoppingConfig(Strict):

@@ -17,11 +17,11 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.api import evaluate
-    from tuneforge.runs import load_run
-
     import sys
     from pathlib import Path
+
+    from tuneforge.api import evaluate
+    from tuneforge.runs import load_run
 
     run = load_run(args.run)
     predictions = args.predictions or Path(args.run) / f"predictions.{Path(args.data).stem}.jsonl"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import PurePath
 
@@ -114,4 +115,7 @@ def load_splits(
                 kept, carved = carve(train.examples, fraction, seed)
             train.examples = kept
             splits[name] = ReadResult(carved)
+    if cfg.train_limit is not None and len(train.examples) > cfg.train_limit:
+        chosen = sorted(random.Random(cfg.split.seed).sample(range(len(train.examples)), cfg.train_limit))
+        train.examples = [train.examples[i] for i in chosen]
     return splits

@@ -1,8 +1,11 @@
 """Batched generation with the KV cache: greedy, beam search or sampling, stop strings, streaming.
 
 Prompts are sorted by length and batched under a token budget, so a batch pads little; each batch is
-left-padded (the new tokens of every row start at the same column) and decoded by ``model.generate``.
-A reply ends at the end-of-sequence token or at the first stop string, which is not part of it.
+left-padded (the new tokens of every row start at the same column). Greedy decoding runs its own loop
+(``greedy_batch``): a row that has finished leaves the batch and its cache at once, and cache columns
+that only padding still uses are dropped, where ``model.generate`` keeps computing every row until the
+last one ends. Beam search and sampling go to ``model.generate``. A reply ends at the end-of-sequence
+token or at the first stop string, which is not part of it.
 """
 
 from __future__ import annotations
@@ -66,6 +69,11 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
         for row, i in enumerate(batch):
             ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
             mask[row, longest - len(prompts[i]):] = 1
+        if decoding.strategy == "greedy" and not _prepends_virtual_tokens(model):
+            replies = greedy_batch(model, ids.to(device), mask.to(device), decoding, eos, tokenizer, streamer)
+            for row, i in enumerate(batch):
+                results[i] = replies[row]
+            continue
         if decoding.strategy == "sample":
             torch.manual_seed(decoding.seed)
         out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
@@ -73,6 +81,71 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
         for row, i in enumerate(batch):
             results[i] = _until_end(out[row, longest:].tolist(), eos)
     return results
+
+
+def _prepends_virtual_tokens(model) -> bool:
+    """peft's prompt learning adds its tokens inside its own ``generate``: leave such models to it."""
+    config = getattr(model, "active_peft_config", None)
+    return bool(getattr(config, "is_prompt_learning", False))
+
+
+def greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, decoding: Any, eos: list[int], tokenizer,
+                 streamer: Any = None) -> list[list[int]]:
+    """Greedy replies of one left-padded batch; finished rows leave the batch (and its KV cache) at once."""
+    from transformers import DynamicCache
+
+    rows = len(ids)
+    cache = DynamicCache(config=getattr(model, "config", None))
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                   use_cache=True, logits_to_keep=1).logits[:, -1]
+    if streamer is not None:
+        streamer.put(ids.cpu())
+    penalty = decoding.repetition_penalty
+    seen = torch.zeros((rows, logits.shape[-1]), dtype=torch.bool, device=ids.device) if penalty != 1 else None
+    if seen is not None:
+        seen.scatter_(1, ids, mask.bool())
+    alive = torch.arange(rows, device=ids.device)
+    next_position = positions[:, -1] + 1
+    replies: list[list[int]] = [[] for _ in range(rows)]
+    stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
+    eos_ids = torch.tensor(eos, device=ids.device)
+    for step in range(decoding.max_new_tokens):
+        if seen is not None:  # CTRL's penalty, as transformers applies it: shrink the scores of seen tokens
+            penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
+            logits = torch.where(seen, penalized, logits)
+        tokens = logits.argmax(-1)
+        finished = torch.isin(tokens, eos_ids)
+        for row, (r, token) in enumerate(zip(alive.tolist(), tokens.tolist(), strict=True)):
+            if finished[row]:
+                continue
+            replies[r].append(token)
+            if decoding.stop and any(s in tokenizer.decode(replies[r][-stop_tail:]) for s in decoding.stop):
+                finished[row] = True
+        if streamer is not None and not finished[0]:
+            streamer.put(tokens[:1].cpu())
+        if step + 1 == decoding.max_new_tokens or finished.all():
+            break
+        if finished.any():
+            keep = (~finished).nonzero().squeeze(1)
+            cache.batch_select_indices(keep)
+            alive, tokens, mask, next_position = alive[keep], tokens[keep], mask[keep], next_position[keep]
+            if seen is not None:
+                seen = seen[keep]
+            first = int(mask.any(0).long().argmax())  # columns before it are padding in every row left
+            if first:
+                for layer in cache.layers:
+                    layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+                mask = mask[:, first:]
+        if seen is not None:
+            seen[torch.arange(len(tokens), device=ids.device), tokens] = True
+        mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=1)
+        logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_position[:, None],
+                       past_key_values=cache, use_cache=True).logits[:, -1]
+        next_position = next_position + 1
+    if streamer is not None:
+        streamer.end()
+    return replies
 
 
 def _until_end(ids: list[int], eos: list[int]) -> list[int]:
