@@ -63,7 +63,8 @@ def test_only_the_reply_and_its_end_token_are_labelled_and_the_prompt_is_what_in
     ex = example([{"role": "user", "content": "Name a colour."}], "Blue.")
     encoded = task.format.training_ids(ex.messages, "Blue.", True, ex.source)
     labelled = [t for t, on in zip(encoded.input_ids, encoded.labelled, strict=True) if on]
-    assert tokenizer.decode(labelled).lstrip() == "Blue." + (tokenizer.eos_token if chat_template == "none" else "<|im_end|>")
+    end = tokenizer.eos_token if chat_template == "none" else "<|im_end|>"
+    assert tokenizer.decode(labelled).lstrip() == "Blue." + end
     prompt, _ = task.format.prompt_ids(ex.messages, ex.source)
     assert encoded.input_ids[: len(prompt)] == prompt
     assert not any(encoded.labelled[: len(prompt)])
@@ -204,7 +205,7 @@ def test_lora_run_reports_zero_shot_beside_fine_tuned_and_writes_predictions(tmp
     assert all({"input", "reference", "output"} <= set(r) for r in records)
     # LoRA on tied embeddings trains and saves no copy of the embedding matrix.
     with safe_open(str(run / "model" / "adapter_model.safetensors"), "pt") as f:
-        assert not [k for k in f.keys() if "embed" in k or "lm_head" in k]
+        assert not [k for k in f.keys() if "embed" in k or "lm_head" in k]  # noqa: SIM118 (safe_open: no __iter__)
     # The merged export is a plain causal LM that answers as the run does.
     out = export_run(run, tmp_path / "merged", merge=True)
     merged = AutoModelForCausalLM.from_pretrained(out)
@@ -252,12 +253,15 @@ def test_own_greedy_loop_matches_transformers_generate(tiny_llama, tokenizer, pe
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     from tuneforge.config import DecodingConfig
-    from tuneforge.engine.generate import end_ids, generate_ids
+    from tuneforge.engine.generate import end_ids, generate_ids, shared_prefix
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
+    shared = "You are a helpful assistant who answers every question briefly. "  # > 8 tokens: run once, reused
     texts = ["Once upon a time there was", "Hi", "The weather today is quite nice and", "A"]
-    prompts = [tokenizer(t)["input_ids"] for t in texts]
-    ours = generate_ids(model, tokenizer, prompts, DecodingConfig(max_new_tokens=12, repetition_penalty=penalty))
+    prompts = [tokenizer(t)["input_ids"] for t in texts] + [tokenizer(shared + t)["input_ids"] for t in texts]
+    decoding = DecodingConfig(max_new_tokens=12, repetition_penalty=penalty)
+    assert shared_prefix(model, prompts[4:], "cpu")[0] >= 8
+    ours = generate_ids(model, tokenizer, prompts[:4], decoding) + generate_ids(model, tokenizer, prompts[4:], decoding)
     eos = end_ids(tokenizer, model)
     for prompt, reply in zip(prompts, ours, strict=True):
         config = GenerationConfig(max_new_tokens=12, do_sample=False, repetition_penalty=penalty, eos_token_id=eos,
@@ -265,3 +269,24 @@ def test_own_greedy_loop_matches_transformers_generate(tiny_llama, tokenizer, pe
         theirs = model.generate(torch.tensor([prompt]), generation_config=config)[0, len(prompt):].tolist()
         assert reply == [t for t in theirs if t not in eos][: len(reply)] and len(reply) == len(
             [t for t in theirs if t not in eos])
+
+
+def test_predict_streams_one_prompt_and_writes_jsonl_for_a_file(tmp_path, tiny_llama):
+    from tuneforge.api import predict, train
+
+    run = train(gen_config(tmp_path, tiny_llama, {"train": write_jsonl(tmp_path / "train.jsonl", PAIRS)},
+                           inference={"decoding": {"max_new_tokens": 6}}))
+    expected = predict(run, ["Say the word number 5."])[0]["reply"]
+    cli = [sys.executable, "-m", "tuneforge", "predict", str(run)]
+    streamed = subprocess.run([*cli, "Say the word number 5."], capture_output=True, text=True)
+    assert streamed.returncode == 0 and streamed.stdout.strip() == expected
+    inputs = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "Say the word number 5."},
+                                                 {"messages": [{"role": "user", "content": "Hi"}]}])
+    done = subprocess.run([*cli, "--input", str(inputs), "--output", str(tmp_path / "out.jsonl")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(out) == 2 and out[0]["reply"] == expected
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"prompt": "ok"}, {"messages": [{"role": "assistant", "content": "x"}]}])
+    failed = subprocess.run([*cli, "--input", str(bad)], capture_output=True, text=True)
+    assert failed.returncode == 2 and f"{bad}:2:" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1

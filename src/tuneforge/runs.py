@@ -100,6 +100,14 @@ class Run:
             return self.task.predict_texts(self.model, texts, **self.config.eval_batching())
 
 
+    def stream(self, item: Any, write) -> str:
+        """One reply of a generation run, written piece by piece as it is produced (``TaskSpec.streams``)."""
+        from tuneforge.engine.inference import inference_precision
+
+        with inference_precision(self.config.inference.precision, self.model):
+            return self.task.stream(self.model, item, write)
+
+
 def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None = None) -> Run:
     """A finished run, ready to predict; LoRA/IA3 weights are merged into the base unless ``merge=False``.
 

@@ -13,12 +13,14 @@ HELP = ("Predict with a finished run; prints JSONL: entities (type/start/end/tex
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory")
-    parser.add_argument("texts", nargs="*", help="texts to tag or classify")
+    parser.add_argument("texts", nargs="*", help="texts to tag or classify; prompts for generation (one prompt "
+                        "streams its reply to the terminal)")
     parser.add_argument("--question", help="question answering: the question (with --context)")
     parser.add_argument("--context", help="question answering: the text the answer is taken from")
     parser.add_argument("--input", metavar="FILE",
                         help='JSONL file, one item per line: a "text" field (and "text_pair" for pair '
-                             'classification), or "question" and "context" for question answering')
+                             'classification), "question" and "context" for question answering, "prompt" (or chat '
+                             '"messages") for generation')
     parser.add_argument("--output", metavar="FILE", help="write JSONL here (atomically) instead of stdout")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="how to predict: inference.engine=onnx, inference.precision=bf16, inference.batch_tokens")
@@ -73,10 +75,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {spec.name} run takes --question and --context (or --input FILE.jsonl), not bare texts")
     items += list(args.texts)
     if args.input:
-        items += read_inputs(args.input, spec.input_fields, spec.optional_input_fields)
+        items += (spec.read_inputs(args.input) if spec.input_reader_path
+                  else read_inputs(args.input, spec.input_fields, spec.optional_input_fields))
     if not items:
         raise ConfigError("nothing to predict: give texts, --question with --context, or --input FILE.jsonl")
     run = load_run(args.run, overrides=args.overrides)
+    if spec.streams and len(items) == 1 and not args.input and not args.output:
+        run.stream(items[0], lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+        sys.stdout.write("\n")
+        return 0
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predict(run, items))
     if args.output:
         write_text(args.output, lines)

@@ -72,7 +72,7 @@ def format_report(report: dict[str, Any]) -> str:
         from tuneforge.data.check_texts import format_text_report
 
         return format_text_report(report)
-    if report.get("kind") == "generation":
+    if report.get("kind") == "replies":
         from tuneforge.data.check_generation import format_generation_report
 
         return format_generation_report(report)

@@ -16,7 +16,7 @@ def check_generation(cfg, tokenizer=None) -> dict[str, Any]:
 
     splits = task_class(cfg.task).load_splits(cfg, strict=False)
     train_prompts = {e.prompt for e in splits["train"].examples}
-    report: dict[str, Any] = {"kind": "generation", "task": cfg.task, "splits": {}, "problems": 0}
+    report: dict[str, Any] = {"kind": "replies", "task": cfg.task, "splits": {}, "problems": 0}
     if tokenizer is not None:
         from tuneforge.tasks.chat_format import ChatFormat
 

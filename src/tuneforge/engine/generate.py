@@ -62,18 +62,21 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     # The budget counts every position a row will hold: its prompt and its new tokens (times the beams).
     widths = [(len(p) + decoding.max_new_tokens) * config.num_beams for p in prompts]
     results: list[list[int]] = [[] for _ in prompts]
+    own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model)
+    prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
     for batch in eval_batches(widths, batch_size, batch_tokens):
+        if own_loop:
+            replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
+                                   prefix if len(batch) > 1 else None)
+            for row, i in enumerate(batch):
+                results[i] = replies[row]
+            continue
         longest = max(len(prompts[i]) for i in batch)
         ids = torch.full((len(batch), longest), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), longest), dtype=torch.long)
         for row, i in enumerate(batch):
             ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
             mask[row, longest - len(prompts[i]):] = 1
-        if decoding.strategy == "greedy" and not _prepends_virtual_tokens(model):
-            replies = greedy_batch(model, ids.to(device), mask.to(device), decoding, eos, tokenizer, streamer)
-            for row, i in enumerate(batch):
-                results[i] = replies[row]
-            continue
         if decoding.strategy == "sample":
             torch.manual_seed(decoding.seed)
         out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
@@ -89,14 +92,55 @@ def _prepends_virtual_tokens(model) -> bool:
     return bool(getattr(config, "is_prompt_learning", False))
 
 
-def greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, decoding: Any, eos: list[int], tokenizer,
-                 streamer: Any = None) -> list[list[int]]:
-    """Greedy replies of one left-padded batch; finished rows leave the batch (and its KV cache) at once."""
+MIN_SHARED_PREFIX = 8  # shorter common beginnings are not worth a separate forward pass
+
+
+def shared_prefix(model, prompts: Sequence[list[int]], device) -> tuple[int, Any] | None:
+    """(length, KV cache) of the tokens every prompt starts with (a chat template's system turn, an
+    instruction), computed once for all batches; None when they share too little."""
     from transformers import DynamicCache
 
-    rows = len(ids)
+    shortest = min(len(p) for p in prompts)
+    length = 0
+    while length < shortest - 1 and all(p[length] == prompts[0][length] for p in prompts):
+        length += 1  # at least one token of each prompt is left, whose logits give the first new token
+    if length < MIN_SHARED_PREFIX:
+        return None
     cache = DynamicCache(config=getattr(model, "config", None))
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    ids = torch.tensor([prompts[0][:length]], device=device)
+    model(input_ids=ids, position_ids=torch.arange(length, device=device)[None], past_key_values=cache,
+          use_cache=True, logits_to_keep=1)
+    return length, cache
+
+
+def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, eos: list[int], tokenizer,
+                 streamer: Any = None, prefix: tuple[int, Any] | None = None) -> list[list[int]]:
+    """Greedy replies of one batch; finished rows leave the batch (and its KV cache) at once.
+
+    Rows are left-padded; with ``prefix`` the shared beginning comes from its cache and only the rest
+    of each prompt is run (the padding then sits between the two, masked, with positions counted on).
+    """
+    import copy
+
+    from transformers import DynamicCache
+
+    rows = len(prompts)
+    device = next(model.parameters()).device
+    start = prefix[0] if prefix else 0
+    longest = max(len(p) - start for p in prompts)
+    ids = torch.full((rows, longest), pad, dtype=torch.long)
+    mask = torch.zeros((rows, start + longest), dtype=torch.long)
+    mask[:, :start] = 1
+    for row, p in enumerate(prompts):
+        ids[row, longest - len(p) + start:] = torch.as_tensor(p[start:])
+        mask[row, start + longest - len(p) + start:] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    if prefix:
+        cache = copy.deepcopy(prefix[1])
+        cache.batch_repeat_interleave(rows)
+    else:
+        cache = DynamicCache(config=getattr(model, "config", None))
+    positions = ((mask.cumsum(-1) - 1).clamp(min=0))[:, start:]
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                    use_cache=True, logits_to_keep=1).logits[:, -1]
     if streamer is not None:
@@ -104,12 +148,13 @@ def greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, decoding: Any, eo
     penalty = decoding.repetition_penalty
     seen = torch.zeros((rows, logits.shape[-1]), dtype=torch.bool, device=ids.device) if penalty != 1 else None
     if seen is not None:
-        seen.scatter_(1, ids, mask.bool())
-    alive = torch.arange(rows, device=ids.device)
+        for row, p in enumerate(prompts):
+            seen[row, torch.as_tensor(p, device=device)] = True
+    alive = torch.arange(rows, device=device)
     next_position = positions[:, -1] + 1
     replies: list[list[int]] = [[] for _ in range(rows)]
     stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
-    eos_ids = torch.tensor(eos, device=ids.device)
+    eos_ids = torch.tensor(eos, device=device)
     for step in range(decoding.max_new_tokens):
         if seen is not None:  # CTRL's penalty, as transformers applies it: shrink the scores of seen tokens
             penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
@@ -132,13 +177,13 @@ def greedy_batch(model, ids: torch.Tensor, mask: torch.Tensor, decoding: Any, eo
             alive, tokens, mask, next_position = alive[keep], tokens[keep], mask[keep], next_position[keep]
             if seen is not None:
                 seen = seen[keep]
-            first = int(mask.any(0).long().argmax())  # columns before it are padding in every row left
-            if first:
+            used = mask.any(0)  # columns that only the rows gone still needed are padding for all left
+            if not used.all():
                 for layer in cache.layers:
-                    layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
-                mask = mask[:, first:]
+                    layer.keys, layer.values = layer.keys[:, :, used], layer.values[:, :, used]
+                mask = mask[:, used]
         if seen is not None:
-            seen[torch.arange(len(tokens), device=ids.device), tokens] = True
+            seen[torch.arange(len(tokens), device=device), tokens] = True
         mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=1)
         logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_position[:, None],
                        past_key_values=cache, use_cache=True).logits[:, -1]
@@ -189,7 +234,8 @@ class TextStream:
         if cut != text:
             self.stopped, final, text = True, True, cut
         # Hold back what may still change: a partial UTF-8 character, or the start of a stop string.
-        safe = len(text) if final else max(self.shown, len(text.rstrip("\ufffd")) - max(map(len, self.stop), default=1) + 1)
+        held = max(map(len, self.stop), default=1) - 1
+        safe = len(text) if final else max(self.shown, len(text.rstrip("\ufffd")) - held)
         if safe > self.shown:
             self.write(text[self.shown:safe])
             self.shown = safe

@@ -28,7 +28,8 @@ class TaskSpec:
     options: type[TaskOptions]
     has_labels: bool  # a label set learnt from train, saved as model/labels.json
     peft_task_type: str | None  # peft's TaskType of the task model; None: a tuneforge head (modules_to_save)
-    inference: str  # the engine's scoring path (engine/inference.py): what is read from the model's output
+    inference: str  # the engine's scoring path (engine/inference.py): what is read from the model's output;
+    # "generate": replies decoded by engine/generate.py
     plain_transformers: bool  # model/ loads with one transformers Auto class, so it can be exported merged
     check_data_path: str  # "module:function" of check-data: (cfg, tokenizer) -> report
     input_fields: tuple[str, ...]  # predict --input: the string fields one JSONL item must have
@@ -37,6 +38,11 @@ class TaskSpec:
     default_method: str | None = None  # method when the config gives none (None: methods.DEFAULT_METHOD)
     zero_shot_baseline: bool = False  # the untrained model already answers: reports show it beside the trained one
     streams: bool = False  # predict of one input prints its answer as it is produced
+    input_reader_path: str | None = None  # "module:function(path) -> items" for predict --input, when items are
+    # not flat string fields (input_fields)
+
+    def read_inputs(self, path: str) -> list:
+        return _load(self.input_reader_path)(path)
 
     def task_class(self):
         return _load(self.task_class_path)
@@ -73,7 +79,8 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              GenerationOptions, has_labels=False, peft_task_type="CAUSAL_LM",
              inference="generate", plain_transformers=True,
              check_data_path="tuneforge.data.check_generation:check_generation", input_fields=("prompt",),
-             default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True),
+             default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
+             input_reader_path="tuneforge.tasks.generation:read_prompts"),
 )}
 
 DEFAULT_TASK = "token-classification"  # what a config without ``task:`` trains

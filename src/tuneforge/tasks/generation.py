@@ -276,21 +276,39 @@ class Generation:
 
     @staticmethod
     def _input_example(item: Any, i: int) -> GenerationExample:
-        where = f"input {i + 1}"
-        if isinstance(item, str):
-            item = {"prompt": item}
-        if not isinstance(item, dict):
-            raise DataError(f"{where}: expected a prompt string, or an object with 'prompt' or 'messages'")
-        if isinstance(item.get("prompt"), str):
-            if not item["prompt"].strip():
-                raise DataError(f"{where}: the prompt is empty")
-            return GenerationExample([{"role": "user", "content": item["prompt"]}], [], where)
-        messages = item.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise DataError(f"{where}: expected 'prompt' (a string) or 'messages' (a list of {{role, content}})")
-        for n, m in enumerate(messages):
-            if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-                raise DataError(f"{where}: messages[{n}] must be {{role: {'/'.join(ROLES)}, content: a string}}")
-        if messages[-1]["role"] == "assistant":
-            raise DataError(f"{where}: the last message is the assistant's; the prompt must end with a user turn")
-        return GenerationExample([{"role": m["role"], "content": m["content"]} for m in messages], [], where)
+        return input_example(item, f"input {i + 1}")
+
+
+def read_prompts(path: str) -> list[dict[str, Any]]:
+    """predict --input: one {"prompt": str} or {"messages": [...]} object per line, each checked here
+    (a bad one is a one-line error naming the file and line)."""
+    from tuneforge.data.examples import Problems
+    from tuneforge.data.text_file import json_objects
+
+    problems = Problems(path, strict=True)
+    items = []
+    for number, record in json_objects(path, problems):
+        input_example(record, f"{path}:{number}")
+        items.append({k: record[k] for k in ("prompt", "messages") if k in record})
+    return items
+
+
+def input_example(item: Any, where: str) -> GenerationExample:
+    """A prompt to answer: a string, {"prompt": str} or {"messages": [{role, content}, ...]}."""
+    if isinstance(item, str):
+        item = {"prompt": item}
+    if not isinstance(item, dict):
+        raise DataError(f"{where}: expected a prompt string, or an object with 'prompt' or 'messages'")
+    if isinstance(item.get("prompt"), str):
+        if not item["prompt"].strip():
+            raise DataError(f"{where}: the prompt is empty")
+        return GenerationExample([{"role": "user", "content": item["prompt"]}], [], where)
+    messages = item.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise DataError(f"{where}: expected 'prompt' (a string) or 'messages' (a list of {{role, content}})")
+    for n, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
+            raise DataError(f"{where}: messages[{n}] must be {{role: {'/'.join(ROLES)}, content: a string}}")
+    if messages[-1]["role"] == "assistant":
+        raise DataError(f"{where}: the last message is the assistant's; the prompt must end with a user turn")
+    return GenerationExample([{"role": m["role"], "content": m["content"]} for m in messages], [], where)
