@@ -39,12 +39,13 @@ timed from the epoch start, so its data loading counts). Reported for all steps 
 first is warm-up). Each side runs in its own process (the script re-invokes itself with ``--side``), so
 each peak RSS is its own; sides are interleaved over ``--rounds`` rounds and medians reported, with the
 ratio tuneforge / best TRL variant (the fastest of trl-bfd, trl-bfd-accum and trl-padded on steps 2..S).
-The loss at the first and last step is a sanity check (both fall from about 2.5).
+The mean reply-token loss of the first and last step is a sanity check (both sides should fall alike).
 
-TRL is a benchmark-only peer, never a tuneforge dependency: install it (and ``datasets``) apart, e.g.
+TRL is a benchmark-only peer, never a tuneforge dependency: install it and ``datasets`` apart, e.g. with
 ``pip install --no-deps --target /tmp/trl trl==1.16.0 datasets pyarrow pandas python-dateutil tzdata dill
-multiprocess xxhash``;
-that folder goes at the END of ``sys.path`` (``--trl-path``), so the venv's torch, transformers and peft win.
+multiprocess xxhash``. That folder goes at the END of ``sys.path`` (``--trl-path``), so the venv's torch,
+transformers and peft win. Both sides tokenize alike (same ids; TRL also scores the newline after
+``<|im_end|>``).
 
     .venv/bin/python benchmarks/sft_throughput.py --steps 20 --examples 512 --batch-tokens 4096 --rounds 2
 

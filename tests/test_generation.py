@@ -290,3 +290,13 @@ def test_predict_streams_one_prompt_and_writes_jsonl_for_a_file(tmp_path, tiny_l
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"prompt": "ok"}, {"messages": [{"role": "assistant", "content": "x"}]}])
     failed = subprocess.run([*cli, "--input", str(bad)], capture_output=True, text=True)
     assert failed.returncode == 2 and f"{bad}:2:" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_rows_are_as_few_as_the_window_allows_and_as_narrow_as_that_permits():
+    from tuneforge.tasks.packing import narrowest_rows
+
+    lengths = [400, 300, 200, 100]  # under a 640 window: two rows, 400+200 and 300+100, 22% padding at full width
+    rows = narrowest_rows(lengths, 640)
+    assert len(rows) == len(first_fit(lengths, 640)) == 2
+    assert max(sum(lengths[i] for i in row) for row in rows) == 500  # 400+100 and 300+200: no padding
+    assert sorted(i for row in rows for i in row) == [0, 1, 2, 3]
