@@ -1,11 +1,12 @@
 """Pack examples into rows: several per row, each keeping its own positions, so rows are nearly all real tokens.
 
-Rows are filled first-fit, longest example first, as few rows as the window allows and each as narrow
-as that permits: a micro-batch of 2,000 tokens under a 640-token window takes 4 rows of about 500, not
-3 full ones and a quarter-filled fourth (which would leave a fifth of the slots padding). Each example's position ids restart at 0; given
-position ids and no attention mask, transformers builds a block-diagonal causal mask from them (a new
-sequence starts wherever the positions do not rise by one), so an example attends only to itself.
-The tail padding of a row is one more such sequence whose targets are never scored.
+Rows are filled first-fit, longest example first: as few rows as the window allows, each as narrow as
+that permits (examples of 400, 300, 200 and 100 tokens under a 640 window make rows 400+100 and
+300+200, 500 wide, not 640 wide with a fifth of the slots padding). Each example's position ids
+restart at 0; given position ids and no attention mask, transformers builds a block-diagonal causal
+mask from them (a new sequence starts wherever the positions do not rise by one), so an example
+attends only to itself. The tail padding of a row is one more such sequence whose targets are never
+scored.
 """
 
 from __future__ import annotations
