@@ -74,7 +74,7 @@ MAX_LENGTH = 640  # tuneforge's window (examples/generation-scitldr.yaml); TRL's
 LORA = {"r": 8, "alpha": 16, "dropout": 0.1,
         "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
 TRAINING = {"lr": 1e-3, "weight_decay": 0.01, "max_grad_norm": 1.0, "seed": 42}
-SIDES = ("tuneforge", "trl-bfd", "trl-bfd-accum", "trl-padded", "trl-wrapped")
+SIDES = ("tuneforge", "tuneforge-trim", "trl-bfd", "trl-bfd-accum", "trl-padded", "trl-wrapped")
 PEERS = ("trl-bfd", "trl-bfd-accum", "trl-padded")  # keep examples apart; trl-wrapped does not
 
 
@@ -109,7 +109,7 @@ def step_summary(tokens: list[int], seconds: list[float]) -> dict[str, Any]:
 
 
 # sides (child processes) --------------------------------------------------------------------------------
-def run_tuneforge(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def run_tuneforge(args: argparse.Namespace, work: Path, retain_memory: bool = True) -> dict[str, Any]:
     import torch
 
     import tuneforge.tasks.generation as generation
@@ -135,7 +135,8 @@ def run_tuneforge(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "task_options": {"instruction": None, "metrics": ["rouge"], "too_long": "truncate-left"},
         "training": {"max_steps": args.steps, "epochs": 1000, "batch_tokens": args.batch_tokens,
                      "optimizer": "adamw", "scheduler": "linear", "warmup_ratio": 0.0, "log_every": 1,
-                     "eval_every": 10**9, "checkpoint_every": 10**9, "progress": False, **TRAINING},
+                     "eval_every": 10**9, "checkpoint_every": 10**9, "progress": False,
+                     "retain_memory": retain_memory, **TRAINING},
         "output_dir": str(work / "runs"),
     }
     started = time.perf_counter()
@@ -159,7 +160,8 @@ def run_tuneforge(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "examples_per_step": round(sum(n for _, _, n in steps) / len(steps), 2),
             "first_loss": logged[0]["loss"], "last_loss": logged[-1]["loss"], "wall_seconds": round(wall, 2),
             "report_peak_rss_mb": report["peak_rss_mb"], "threads": torch.get_num_threads(),
-            "settings": {"batch_tokens": args.batch_tokens, "max_length": MAX_LENGTH, "packing": True}}
+            "settings": {"batch_tokens": args.batch_tokens, "max_length": MAX_LENGTH, "packing": True,
+                         "retain_memory": retain_memory}}
 
 
 def trl_settings(variant: str, batch_tokens: int, tokenizer: Any, records: list[dict]) -> dict[str, Any]:
@@ -275,7 +277,10 @@ def run_trl(args: argparse.Namespace, work: Path, variant: str) -> dict[str, Any
 def side_main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="sft-throughput-") as tmp:
         work = Path(tmp)
-        result = run_tuneforge(args, work) if args.side == "tuneforge" else run_trl(args, work, args.side)
+        if args.side.startswith("tuneforge"):  # tuneforge-trim: glibc returns freed memory (retain_memory off)
+            result = run_tuneforge(args, work, retain_memory=args.side == "tuneforge")
+        else:
+            result = run_trl(args, work, args.side)
     result |= {"side": args.side, "peak_rss_mb": round(peak_rss_mb(), 1)}
     Path(args.result).write_text(json.dumps(result))
 
@@ -344,7 +349,7 @@ def main() -> None:
 
     import torch
 
-    trl_run = next((rs[0] for s, rs in runs.items() if s != "tuneforge" and rs), {})
+    trl_run = next((rs[0] for s, rs in runs.items() if s.startswith("trl") and rs), {})
     results = {
         "benchmark": "sft-throughput",
         "settings": {"steps": args.steps, "examples": examples, "batch_tokens": args.batch_tokens,
