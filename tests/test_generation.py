@@ -300,3 +300,11 @@ def test_rows_are_as_few_as_the_window_allows_and_as_narrow_as_that_permits():
     assert len(rows) == len(first_fit(lengths, 640)) == 2
     assert max(sum(lengths[i] for i in row) for row in rows) == 500  # 400+100 and 300+200: no padding
     assert sorted(i for row in rows for i in row) == [0, 1, 2, 3]
+
+
+def test_a_long_dialogue_loses_as_many_old_turns_as_it_takes(tokenizer, tmp_path):
+    task = task_for(tokenizer, tmp_path, too_long="truncate-left")
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "words " * 10}
+                for i in range(31)]
+    cut = task.format.training_ids(messages, "Last.", True, "r")
+    assert cut.truncated and len(cut.input_ids) <= 64 and "turn 30" in tokenizer.decode(cut.input_ids)

@@ -65,7 +65,7 @@ class ChatFormat:
         """The prompt's ids (ending where the reply starts), cut from the left if the policy allows."""
         messages = self.conversation(messages)
         truncated = False
-        for _ in range(8):
+        for _ in range(len(messages) + 4):  # a turn dropped (or one cut) per pass
             ids = self._tokenize(self.render(messages, True))["input_ids"]
             if len(ids) <= self.max_length:
                 return ids, truncated
@@ -77,7 +77,7 @@ class ChatFormat:
         """Ids of the conversation and its reply, with the reply tokens (all assistant turns, or the last) labelled."""
         messages = self.conversation(messages)
         truncated = False
-        for _ in range(8):
+        for _ in range(len(messages) + 4):  # a turn dropped (or one cut) per pass
             encoded = self._labelled(messages, reply, all_turns, where)
             if len(encoded.input_ids) <= self.max_length:
                 encoded.truncated = truncated
