@@ -203,6 +203,11 @@ def test_lora_run_reports_zero_shot_beside_fine_tuned_and_writes_predictions(tmp
     records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert {(r["split"], r["model"]) for r in records} == {("test", "zero-shot"), ("test", "fine-tuned")}
     assert all({"input", "reference", "output"} <= set(r) for r in records)
+    from tuneforge.api import evaluate
+
+    scores = evaluate(run, data["test"], predictions=tmp_path / "eval.jsonl")
+    assert "predictions" not in scores and scores["examples"] == 3
+    assert len((tmp_path / "eval.jsonl").read_text().splitlines()) == 3
     # LoRA on tied embeddings trains and saves no copy of the embedding matrix.
     with safe_open(str(run / "model" / "adapter_model.safetensors"), "pt") as f:
         assert not [k for k in f.keys() if "embed" in k or "lm_head" in k]  # noqa: SIM118 (safe_open: no __iter__)
