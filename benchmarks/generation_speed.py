@@ -68,6 +68,8 @@ class Clock:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(REPO / "examples" / "generation-sgd.yaml"))
+    parser.add_argument("--run", help="a finished generation run: decode with its model (LoRA merged) instead of "
+                        "the untrained one; its config gives the prompts unless --config is given too")
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--batch-sizes", default="1,4,8,16,32")
@@ -82,9 +84,17 @@ def main() -> None:
     from tuneforge.engine.generate import end_ids, generate_ids
     from tuneforge.models import resolve
 
-    path = resolve("smollm2-135m")
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    if args.run:  # a fine-tuned model: replies of the trained length, which end at different steps
+        from tuneforge.runs import load_run
+
+        run = load_run(args.run)
+        tokenizer, model = run.tokenizer, run.model
+        if "--config" not in sys.argv:
+            args.config = str(Path(args.run) / "config.yaml")
+    else:
+        path = resolve("smollm2-135m")
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     cfg, prompts = prompts_of(args.config, args.prompts, args.seed, tokenizer)
     decoding = cfg.inference.decoding.model_copy(update={"max_new_tokens": args.max_new_tokens, "strategy": "greedy",
                                                          "stop": [], "repetition_penalty": 1.0})
@@ -144,7 +154,7 @@ def main() -> None:
                                                                                strict=True))}
     best = max((n for n in rows if n != "tuneforge"), key=lambda n: rows[n]["new_tokens_per_s"])
     results = {
-        "command": " ".join(sys.argv), "config": args.config, "prompts": len(prompts),
+        "command": " ".join(sys.argv), "config": args.config, "run": args.run, "prompts": len(prompts),
         "mean_prompt_tokens": round(sum(map(len, prompts)) / len(prompts), 1), "max_new_tokens": args.max_new_tokens,
         "tuneforge_batching": batching, "threads": torch.get_num_threads(), "rows": rows, "best_pipeline": best,
         "ratio_vs_best_pipeline": round(rows["tuneforge"]["new_tokens_per_s"] / rows[best]["new_tokens_per_s"], 3),
