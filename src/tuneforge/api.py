@@ -10,7 +10,7 @@ from typing import Any
 
 from tuneforge.config import RunConfig, load_config, parse_overrides
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.runs import Run, finish_run, load_run, new_run_dir, run_info, start_run
+from tuneforge.runs import Run, check_writable, finish_run, load_run, run_info, start_run
 
 
 def peak_rss_mb() -> float:
@@ -42,6 +42,7 @@ def train(
         raise RunError("train needs a config (or resume=RUN_DIR)")
     else:
         cfg = load_config(config, overrides)
+        check_writable(cfg.output_dir)
 
     # Heavy imports only after the config is known to be valid: a typo fails in a fraction of a second.
     import torch
@@ -73,8 +74,7 @@ def train(
     dist = PartialState(cpu=not torch.accelerator.is_available())  # CPU-only: gloo across processes
     if resume is None:
         if dist.is_main_process:
-            run_dir = new_run_dir(cfg)
-            start_run(run_dir, cfg)
+            run_dir = start_run(cfg)
         run_dir = Path(broadcast_object_list([str(run_dir) if dist.is_main_process else None])[0])
     if dist.is_main_process:
         say(f"run directory {run_dir}")

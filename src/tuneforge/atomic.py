@@ -12,13 +12,23 @@ from pathlib import Path
 from typing import Any
 
 
+def _mode_for(path: Path) -> int:
+    """An existing file keeps its mode (a 0600 output stays private); a new one gets 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file in the same folder, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; outputs are ordinary files
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes owner-only files; outputs are ordinary files
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

@@ -1,4 +1,5 @@
-"""The base of every config section: unknown keys fail, assignments are validated."""
+"""The base of every config section: unknown keys fail, assignments are validated, and numbers are finite
+(``epochs: .inf`` would otherwise pass validation and fail only inside training)."""
 
 from __future__ import annotations
 
@@ -6,4 +7,4 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)

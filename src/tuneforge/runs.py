@@ -39,20 +39,37 @@ def versions() -> dict[str, str]:
     }
 
 
-def new_run_dir(cfg: RunConfig) -> Path:
-    """``output_dir/name``, or ``name-2``, ``name-3``… if taken (runs are never overwritten)."""
+def start_run(cfg: RunConfig) -> Path:
+    """Create ``output_dir/name`` (or ``name-2``, ``name-3``… if taken) and write its config and status.
+
+    Runs are never overwritten: each candidate is created with one ``mkdir`` that fails if it exists, so
+    two processes starting runs of one name at once get two directories, not one shared.
+    """
     base = Path(cfg.output_dir)
-    candidate, n = base / cfg.name, 1
-    while candidate.exists():
-        n += 1
-        candidate = base / f"{cfg.name}-{n}"
-    return candidate
-
-
-def start_run(run_dir: Path, cfg: RunConfig) -> None:
-    run_dir.mkdir(parents=True)
+    base.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        run_dir = base / (cfg.name if n == 1 else f"{cfg.name}-{n}")
+        try:
+            run_dir.mkdir()
+            break
+        except FileExistsError:
+            n += 1
     write_text(run_dir / "config.yaml", dump_config(cfg))
     write_json(run_dir / "run.json", {"status": "running", "started": time.time(), "versions": versions()})
+    return run_dir
+
+
+def check_writable(folder: str | Path) -> None:
+    """Fail now, in one line, if runs cannot be created under ``folder`` (not after the model has loaded)."""
+    import os
+
+    path = Path(folder).absolute()
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise RunError(f"output_dir {folder}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunError(f"output_dir {folder}: cannot create files in {existing} (permission denied)")
 
 
 def run_info(run_dir: Path) -> dict[str, Any]:

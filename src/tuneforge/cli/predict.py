@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.tasks import task_spec
 
     run_info(Path(args.run))  # a missing run fails before anything else
+    if args.output and Path(args.output).is_dir():
+        raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
     spec = task_spec(load_config(Path(args.run) / "config.yaml").task)
     items: list[Any] = []
     if args.question is not None or args.context is not None:

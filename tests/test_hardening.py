@@ -1,0 +1,71 @@
+"""#21 hardening: non-finite numbers, unwritable output_dir, run directories created atomically, predict
+--output at a directory, output file modes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import make_config
+from tuneforge.config import load_config
+from tuneforge.errors import ConfigError, RunError
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_non_finite_numbers_are_refused_before_anything_runs(tmp_path, small_data, value):
+    with pytest.raises(ConfigError, match="bad value for 'training.epochs'.*finite"):
+        load_config(make_config(tmp_path, "minilm", small_data), [f"training.epochs={value}"])
+
+
+def test_an_unwritable_output_dir_is_one_line_before_the_model_loads(tmp_path, small_data):
+    from tuneforge.api import train
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(RunError, match="output_dir .*is not a directory"):
+        train(make_config(tmp_path, "no-such-model-is-loaded", small_data), [f"output_dir={blocker}/runs"])
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(RunError, match="permission denied"):
+            train(make_config(tmp_path, "no-such-model-is-loaded", small_data), [f"output_dir={locked}"])
+
+
+def test_run_directories_are_created_atomically_with_the_next_free_suffix(tmp_path, small_data):
+    from tuneforge.runs import start_run
+
+    cfg = load_config(make_config(tmp_path, "minilm", small_data))
+    (tmp_path / "runs" / "t").mkdir(parents=True)  # taken, e.g. by another process a moment ago
+    first, second = start_run(cfg), start_run(cfg)
+    assert (first.name, second.name) == ("t-2", "t-3")
+    assert yaml.safe_load((first / "config.yaml").read_text())["name"] == "t"
+
+
+def test_outputs_keep_an_existing_files_mode_and_respect_the_umask(tmp_path):
+    from tuneforge.atomic import write_text
+
+    private = tmp_path / "private.jsonl"
+    private.write_text("old")
+    private.chmod(0o600)
+    write_text(private, "new")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600 and private.read_text() == "new"
+    old = os.umask(0o077)
+    try:
+        write_text(tmp_path / "fresh.jsonl", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "fresh.jsonl").stat().st_mode) == 0o600
+
+
+def test_predict_output_at_a_directory_is_one_line(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text('{"status": "complete"}')
+    done = subprocess.run([sys.executable, "-m", "tuneforge", "predict", str(run), "text", "--output", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "is a directory" in done.stderr and len(done.stderr.strip().splitlines()) == 1
