@@ -69,3 +69,21 @@ def test_predict_output_at_a_directory_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tuneforge", "predict", str(run), "text", "--output", str(tmp_path)],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "is a directory" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path, small_data):
+    path = make_config(tmp_path, "minilm", small_data)
+    path.write_text(path.read_text() + "training:\n  epochs: 9\n", encoding="utf-8")
+    first = next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("training:"))
+    expected = rf"config.yaml:\d+: duplicate key 'training' \(first given at line {first}\)"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path)
+
+
+def test_max_length_beyond_the_models_positions_fails_before_anything_is_written(tmp_path, small_data, tiny_model):
+    from tuneforge.api import train
+    from tuneforge.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"model.max_length \(1024\) is more than .* \(512 positions\)"):
+        train(make_config(tmp_path, tiny_model, small_data), ["model.max_length=1024"])
+    assert not (tmp_path / "runs").exists()

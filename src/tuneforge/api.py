@@ -53,7 +53,7 @@ def train(
     from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method, trainable_parameters
     from tuneforge.methods.freeze import cached_frozen_layers
-    from tuneforge.models import load_tokenizer
+    from tuneforge.models import check_window, load_tokenizer
     from tuneforge.tasks import task_class, task_spec
 
     Task = task_class(cfg.task)
@@ -64,6 +64,7 @@ def train(
                           f"(choose from {', '.join(Task.metric_names(cfg))})")
     splits = Task.load_splits(cfg, strict=True)
     tokenizer = load_tokenizer(cfg.model.name)
+    check_window(cfg.model.name, cfg.model.max_length)
     task = Task.for_training(tokenizer, cfg, splits)  # checks the splits against each other, learns labels
     features = task.encode(splits["train"].examples)
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes

@@ -127,3 +127,22 @@ def load_pretrained(name: str, auto_class, **kwargs):
         return auto_class.from_pretrained(path, **_hub_kwargs(path), **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelError(_not_found(name, exc)) from None
+
+
+# Position embeddings these architectures reserve for the padding offset (RoBERTa counts from pad_id + 1).
+PADDING_OFFSET_MODELS = {"roberta": 2, "xlm-roberta": 2, "camembert": 2, "longformer": 2}
+
+
+def check_window(name: str, max_length: int) -> None:
+    """Refuse a ``model.max_length`` longer than the model has positions, before anything is written
+    (it would train and then crash in the final scoring, leaving a run that cannot be resumed)."""
+    from transformers import AutoConfig
+
+    config = load_pretrained(name, AutoConfig)
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if not isinstance(limit, int):
+        return  # no absolute limit (relative or rotary positions without one)
+    limit -= PADDING_OFFSET_MODELS.get(getattr(config, "model_type", ""), 0)
+    if max_length > limit:
+        raise ModelError(f"model.max_length ({max_length}) is more than model '{name}' takes ({limit} positions); "
+                         f"set model.max_length to {limit} or less")
