@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 import yaml
 from conftest import DATASETS
@@ -12,6 +13,7 @@ from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
 from tuneforge.cli import main
+from tuneforge.errors import DataError
 from tuneforge.tasks.out_of_scope import decide, oos_scores, tune_threshold
 
 
@@ -149,6 +151,27 @@ def test_text_pairs_are_encoded_together_and_predicted(tmp_path, tiny_model):
     assert feature.input_ids.count(run.tokenizer.sep_token_id) == 2 and 1 in feature.token_type_ids
     [result] = tuneforge.predict(run, [("a cat sat", "the sun rose")])
     assert result["text_pair"] == "the sun rose" and result["label"] in ("same", "different")
+    # Each item on its own (#21): a pair after a pair-less item is not dropped, and a missing pair is named.
+    alone = tuneforge.predict(run, [("buy milk", "rain today")])[0]
+    with pytest.raises(DataError, match="input 1: this run classifies text pairs; give text_pair too"):
+        tuneforge.predict(run, ["a cat sat", ("buy milk", "rain today")])
+    both = tuneforge.predict(run, [("a cat sat", "the sun rose"), ("buy milk", "rain today")])
+    assert both[1]["text_pair"] == "rain today" and both[1]["probability"] == alone["probability"]
+
+
+def test_a_text_pair_for_a_single_text_run_or_an_ner_run_is_one_line(tmp_path, tiny_model, small_data):
+    from conftest import make_config
+
+    train = write_csv(tmp_path / "train.csv", INTENTS * 3)
+    run = tuneforge.load_run(tuneforge.train(text_config(tmp_path, tiny_model, train=train),
+                                             ["training.max_steps=1"]))
+    with pytest.raises(DataError, match="input 2: this run classifies single texts"):
+        tuneforge.predict(run, ["hello", ("hello", "there")])
+    (tmp_path / "ner").mkdir()
+    ner = tuneforge.load_run(tuneforge.train(make_config(tmp_path / "ner", tiny_model, small_data),
+                                             ["training.max_steps=1"]))
+    with pytest.raises(DataError, match="input 1: a token-classification run tags plain texts, not text pairs"):
+        tuneforge.predict(ner, [("Alice lives in Paris", "pair")])
 
 
 def test_calibrate_retunes_the_threshold_without_retraining(tmp_path, capsys, tiny_model):

@@ -20,7 +20,7 @@ from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_loading import check_unseen_texts, read_texts, text_label_set
 from tuneforge.engine.inference import predict_probs
-from tuneforge.errors import ConfigError
+from tuneforge.errors import ConfigError, DataError
 from tuneforge.tasks.classification import IGNORE, ClassificationTask
 from tuneforge.tasks.classification_metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
 from tuneforge.tasks.collate import padded_inputs
@@ -116,14 +116,20 @@ class SequenceClassification(ClassificationTask):
 
     # encode -----------------------------------------------------------------------------------
     def encode(self, examples: list[TextExample], with_labels: bool = True) -> list[TextFeature]:
-        pairs = [e.text_pair for e in examples] if examples and examples[0].text_pair is not None else None
-        encoded = self.tokenizer([e.text for e in examples], pairs, truncation=True,
-                                 max_length=self.cfg.model.max_length)
-        types = encoded.get("token_type_ids")
-        return [
-            TextFeature(ids, self._target(e) if with_labels else None, types[i] if types else None)
-            for i, (ids, e) in enumerate(zip(encoded["input_ids"], examples, strict=True))
-        ]
+        """Features in input order; single texts and text pairs are tokenized apart, each item as it is."""
+        features: list[TextFeature | None] = [None] * len(examples)
+        for paired in (False, True):
+            chosen = [i for i, e in enumerate(examples) if (e.text_pair is not None) == paired]
+            if not chosen:
+                continue
+            pairs = [examples[i].text_pair for i in chosen] if paired else None
+            encoded = self.tokenizer([examples[i].text for i in chosen], pairs, truncation=True,
+                                     max_length=self.cfg.model.max_length)
+            types = encoded.get("token_type_ids")
+            for j, i in enumerate(chosen):
+                features[i] = TextFeature(encoded["input_ids"][j], self._target(examples[i]) if with_labels else None,
+                                          types[j] if types else None)
+        return features  # type: ignore[return-value]
 
     def _target(self, example: TextExample) -> int | list[float]:
         if self.multi:
@@ -232,10 +238,20 @@ class SequenceClassification(ClassificationTask):
     def prediction_input(example: TextExample) -> str | tuple[str, str]:
         return example.text if example.text_pair is None else (example.text, example.text_pair)
 
+    def _input(self, item: str | tuple[str, str], i: int) -> TextExample:
+        """One predict input; a text pair only for a run trained on pairs, and then always a pair."""
+        text, pair = (item, None) if isinstance(item, str) else (item[0], item[1])
+        trained_on_pairs = self.cfg.data.text_pair_field is not None
+        if pair is not None and not trained_on_pairs:
+            raise DataError(f"input {i + 1}: this run classifies single texts; it was not trained on text pairs "
+                            "(drop text_pair)")
+        if pair is None and trained_on_pairs:
+            raise DataError(f"input {i + 1}: this run classifies text pairs; give text_pair too")
+        return TextExample(text, None, f"input:{i + 1}", pair)
+
     def predict_texts(self, model, texts: list[str | tuple[str, str]], **batching: Any) -> list[dict[str, Any]]:
         """Label (or labels), probability and the top-k labels with probabilities for each text."""
-        examples = [TextExample(t, None, f"input:{i + 1}") if isinstance(t, str)
-                    else TextExample(t[0], None, f"input:{i + 1}", t[1]) for i, t in enumerate(texts)]
+        examples = [self._input(t, i) for i, t in enumerate(texts)]
         if not examples:
             return []
         probs = self.probabilities(model, examples, **batching)

@@ -19,6 +19,7 @@ from tuneforge.data.examples import ReadResult, TaggedSentence
 from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.engine.inference import predict_probs
 from tuneforge.engine.train import summed_model_loss
+from tuneforge.errors import DataError
 from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
 from tuneforge.tasks.classification import IGNORE, ClassificationTask
 from tuneforge.tasks.collate import pad_rows, padded_inputs
@@ -160,6 +161,9 @@ class TokenClassification(ClassificationTask):
 
     def predict_texts(self, model, texts: list[str], **batching: Any) -> list[dict[str, Any]]:
         """Entities with type, character offsets, text and score for each raw text."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise DataError(f"input {i + 1}: a {self.name} run tags plain texts, not text pairs")
         words = [split_words(t) for t in texts]
         nonempty = [i for i, w in enumerate(words) if w]
         sentences = [TaggedSentence([w for w, _, _ in words[i]], [], f"input:{i + 1}") for i in nonempty]
