@@ -136,7 +136,7 @@ def test_the_loss_on_reply_positions_only_equals_transformers_own(tiny_llama, to
 
 
 def test_packing_keeps_real_scitldr_rows_under_ten_percent_padding(tokenizer, tmp_path):
-    from tests.conftest import DATASETS
+    from conftest import DATASETS
 
     path = DATASETS / "scitldr" / "SciTLDR-A" / "dev.jsonl"
     if not path.is_file():
