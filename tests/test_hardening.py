@@ -10,8 +10,8 @@ import sys
 
 import pytest
 import yaml
+from conftest import make_config
 
-from tests.conftest import make_config
 from tuneforge.config import load_config
 from tuneforge.errors import ConfigError, RunError
 
