@@ -313,3 +313,19 @@ def test_a_long_dialogue_loses_as_many_old_turns_as_it_takes(tokenizer, tmp_path
                 for i in range(31)]
     cut = task.format.training_ids(messages, "Last.", True, "r")
     assert cut.truncated and len(cut.input_ids) <= 64 and "turn 30" in tokenizer.decode(cut.input_ids)
+
+
+@pytest.mark.parametrize("override, message", [
+    (["method=prompt-tuning", "task_options.packing=true"], "task_options.packing cannot be used with method "
+                                                             "prompt-tuning"),
+    (["training.early_stopping.metric=perplexity"], "set training.early_stopping.mode: min"),
+    (["inference.decoding.stop=['']"], "stop strings must not be empty"),
+    (["task_options.metrics=[meteor]"], "bad value for 'task_options.metrics.0'"),
+    (["inference.decoding.strategy=nucleus"], "bad value for 'inference.decoding.strategy'"),
+])
+def test_bad_generation_options_fail_in_one_line_before_any_model_loads(tmp_path, override, message):
+    from tuneforge.errors import ConfigError
+
+    train = write_jsonl(tmp_path / "train.jsonl", PAIRS)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_config(gen_config(tmp_path, "no-model-is-loaded", {"train": train}), override)
