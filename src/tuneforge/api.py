@@ -49,6 +49,7 @@ def train(
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list, set_seed
 
+    from tuneforge.engine.checkpoint import LoopState
     from tuneforge.engine.frozen_cache import build_cache
     from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method, trainable_parameters
@@ -66,7 +67,8 @@ def train(
     tokenizer = load_tokenizer(cfg.model.name)
     check_window(cfg.model.name, cfg.model.max_length)
     task = Task.for_training(tokenizer, cfg, splits)  # checks the splits against each other, learns labels
-    features = task.encode(splits["train"].examples)
+    trains = cfg.task_options.trains_model()
+    features = task.encode(splits["train"].examples) if trains else []
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes
     model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
     spec = task_spec(cfg.task)
@@ -92,12 +94,16 @@ def train(
     evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
     started = time.perf_counter()
     train_model, train_features, collate = model, features, task.collate
-    n_frozen = cached_frozen_layers(model, cfg)
+    n_frozen = cached_frozen_layers(model, cfg) if trains else 0
     if n_frozen:
         train_model, train_features, collate = build_cache(model, n_frozen, features, task.collate,
                                                            t.eval_batch_size)
-    state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None,
-                       compute_loss=task.compute_loss, count_items=task.count_items)
+    if trains:
+        state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None,
+                           compute_loss=task.compute_loss, count_items=task.count_items)
+    else:  # zero-shot, or a head on frozen embeddings: nothing for the loop to do
+        state = LoopState()
+    task.after_training(model)
     wall = time.perf_counter() - started
     if not dist.is_main_process:
         dist.wait_for_everyone()

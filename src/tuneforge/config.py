@@ -19,6 +19,7 @@ from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, 
 from tuneforge.options_base import Strict
 from tuneforge.tasks import DEFAULT_TASK, TASKS
 from tuneforge.tasks.options import (
+    EmbeddingClassificationOptions,
     GenerationOptions,
     QuestionAnsweringOptions,
     RelationExtractionOptions,
@@ -45,15 +46,18 @@ class SplitConfig(Strict):
 
 
 class DataConfig(Strict):
-    train: str
+    train: str | None = Field(None, description="Training data; required unless the task needs none (zero-shot "
+                              "classification from label descriptions).")
     dev: str | None = None
     test: str | None = None
     format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval", "squad", "sgd",
-                    "squad-translation"] = Field(
+                    "squad-translation", "sgd-intents"] = Field(
         "auto", description="auto: by suffix (.jsonl, .csv, .txt for relations, a '#list' fragment for json-splits); "
         "question-answering reads SQuAD JSON. generation: jsonl (prompt/completion or chat messages), sgd "
         "(Schema-Guided Dialogue: the conversation so far -> the assistant's next turn), squad-translation "
-        "(a SQuAD file's questions -> the same questions, by id, in data.translation_target)."
+        "(a SQuAD file's questions -> the same questions, by id, in data.translation_target). "
+        "embedding-classification also reads sgd-intents (each user turn of a Schema-Guided Dialogue file -> the "
+        "active intent of each service it mentions, chosen among that service's intents and NONE)."
     )
     scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files; iob1 is converted.")
     invalid_bio: Literal["repair", "error"] = Field(
@@ -179,7 +183,7 @@ Method = Literal[tuple(METHODS)]  # type: ignore[valid-type]
 TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
 AnyTaskOptions = Annotated[
     TokenClassificationOptions | SequenceClassificationOptions | RelationExtractionOptions | QuestionAnsweringOptions
-    | GenerationOptions,
+    | GenerationOptions | EmbeddingClassificationOptions,
     Field(discriminator="task"),
 ]
 
@@ -196,7 +200,7 @@ class RunConfig(Strict):
     prompt_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
     prefix_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
     model: ModelConfig = Field(default_factory=ModelConfig)
-    data: DataConfig
+    data: DataConfig = Field(default_factory=DataConfig)
     task_options: AnyTaskOptions = Field(default_factory=TokenClassificationOptions)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
@@ -231,10 +235,13 @@ class RunConfig(Strict):
         if self.training.lr is None:
             self.training.lr = METHODS[self.method].default_lr
         self.task_options.check(self)
+        if self.data.train is None and self.task_options.needs_train_data():
+            raise ValueError("missing required key 'data.train'")
         return self
 
 
-PATH_KEYS = ("data.train", "data.dev", "data.test", "data.translation_target", "output_dir")
+PATH_KEYS = ("data.train", "data.dev", "data.test", "data.translation_target", "task_options.labels_file",
+             "output_dir")
 
 
 def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

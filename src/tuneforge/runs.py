@@ -125,11 +125,51 @@ class Run:
             return self.task.stream(self.model, item, write)
 
 
+def is_config_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in (".yaml", ".yml") and Path(path).is_file()
+
+
+def config_of(path: str | Path) -> RunConfig:
+    """The config of a run directory, or a config file that answers without training (zero-shot)."""
+    if is_config_file(path):
+        cfg = load_config(path)
+        _check_untrained(cfg, path)
+        return cfg
+    run_info(Path(path))
+    return load_config(Path(path) / "config.yaml")
+
+
+def _check_untrained(cfg: RunConfig, path: str | Path) -> None:
+    if cfg.task_options.trains_model():
+        raise RunError(f"{path}: this config trains a model; train it first (tuneforge train {path}) and use the "
+                       "run directory (only configs where nothing trains, like zero-shot, answer by themselves)")
+
+
+def untrained_run(path: str | Path, overrides: list[str] | None = None) -> Run:
+    """A config where nothing trains (zero-shot, a head on frozen embeddings), ready to predict: no run directory."""
+    from tuneforge.models import load_tokenizer
+    from tuneforge.tasks import task_class
+
+    cfg = load_config(path, overrides)
+    _check_untrained(cfg, path)
+    Task = task_class(cfg.task)
+    splits = {"train": Task.read(cfg.data.train, cfg)} if cfg.task_options.needs_train_data() else {}
+    tokenizer = load_tokenizer(cfg.model.name)
+    task = Task.for_training(tokenizer, cfg, splits)
+    model = task.build_model(cfg.model.name, None)
+    task.after_training(model)
+    model.eval()
+    return Run(Path(path), cfg, model, tokenizer, task)
+
+
 def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None = None) -> Run:
     """A finished run, ready to predict; LoRA/IA3 weights are merged into the base unless ``merge=False``.
 
     ``overrides`` may change how it predicts (``inference.*``, e.g. ``inference.engine=onnx``), nothing else.
+    A config file where nothing trains (zero-shot) loads as a run too (``untrained_run``).
     """
+    if is_config_file(path):
+        return untrained_run(path, overrides)
     from tuneforge.config import parse_overrides
     from tuneforge.errors import ConfigError
 

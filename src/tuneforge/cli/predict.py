@@ -12,7 +12,7 @@ HELP = ("Predict with a finished run; prints JSONL: entities (type/start/end/tex
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", help="run directory")
+    parser.add_argument("run", help="run directory (or a zero-shot config file)")
     parser.add_argument("texts", nargs="*", help="texts to tag or classify; prompts for generation (one prompt "
                         "streams its reply to the terminal)")
     parser.add_argument("--question", help="question answering: the question (with --context)")
@@ -59,15 +59,14 @@ def run(args: argparse.Namespace) -> int:
 
     from tuneforge.api import predict
     from tuneforge.atomic import write_text
-    from tuneforge.config import load_config
     from tuneforge.errors import ConfigError
-    from tuneforge.runs import load_run, run_info
+    from tuneforge.runs import config_of, load_run
     from tuneforge.tasks import task_spec
 
-    run_info(Path(args.run))  # a missing run fails before anything else
+    cfg = config_of(args.run)  # a missing run fails before anything else
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
-    spec = task_spec(load_config(Path(args.run) / "config.yaml").task)
+    spec = task_spec(cfg.task)
     items: list[Any] = []
     if args.question is not None or args.context is not None:
         if len(spec.input_fields) < 2 or args.question is None or args.context is None:

@@ -30,6 +30,8 @@ class TextExample:
     label: str | list[str] | None
     source: str  # "file:line" (or "file:key[index]") of the record, for error messages
     text_pair: str | None = None
+    candidates: list[str] | None = None  # the labels it is chosen among (an SGD turn: its service's intents)
+    group: str | None = None  # reported apart (an SGD turn's service)
 
     def where(self, word: int = 0) -> str:
         return self.source

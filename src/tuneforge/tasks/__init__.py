@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from tuneforge.tasks.options import (
+    EmbeddingClassificationOptions,
     GenerationOptions,
     QuestionAnsweringOptions,
     RelationExtractionOptions,
@@ -40,6 +41,7 @@ class TaskSpec:
     streams: bool = False  # predict of one input prints its answer as it is produced
     input_reader_path: str | None = None  # "module:function(path) -> items" for predict --input, when items are
     # not flat string fields (input_fields)
+    methods: tuple[str, ...] = ()  # the methods that can train it; empty: all of them
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -81,6 +83,11 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              check_data_path="tuneforge.data.check_generation:check_generation", input_fields=("prompt",),
              default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
              input_reader_path="tuneforge.tasks.generation:read_prompts"),
+    TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification:EmbeddingClassification",
+             EmbeddingClassificationOptions, has_labels=True, peft_task_type=None,
+             inference="class-probabilities", plain_transformers=False,
+             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
+             methods=("full", "freeze")),
 )}
 
 DEFAULT_TASK = "token-classification"  # what a config without ``task:`` trains

@@ -75,6 +75,9 @@ class Task(Protocol):
     def count_items(self, batch: dict[str, torch.Tensor]) -> int:
         """The items ``compute_loss`` will sum over, counted before the forward pass."""
 
+    def after_training(self, model: torch.nn.Module) -> None:
+        """Compute what follows from the trained weights (an embedding head); also for a model that did not train."""
+
     # scores and use -----------------------------------------------------------------------------
     def calibrate(self, model: torch.nn.Module, examples: list[Any], **batching: Any) -> None:
         """Tune on dev what decoding needs (thresholds); a no-op for tasks with nothing to tune."""

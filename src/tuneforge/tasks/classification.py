@@ -92,6 +92,9 @@ class ClassificationTask:
     def calibrate(self, model, examples: list[Any], **batching: Any) -> None:
         """Nothing is tuned on dev unless the task says so."""
 
+    def after_training(self, model) -> None:
+        """Nothing to compute from the trained weights unless the task says so (an embedding head)."""
+
     # the model --------------------------------------------------------------------------------
     def labelled_config(self, name: str, dropout: float | None, **extra: Any):
         """The backbone's config with this label set (id2label/label2id) and the dropout override."""

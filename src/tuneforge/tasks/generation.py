@@ -217,6 +217,9 @@ class Generation:
             total, count = total + float(loss), count + n
         return float(torch.exp(torch.tensor(total / max(count, 1))))
 
+    def after_training(self, model) -> None:
+        """Nothing is computed from the trained weights."""
+
     def calibrate(self, model, examples: list[GenerationExample], **batching: Any) -> None:
         """Nothing to tune."""
 

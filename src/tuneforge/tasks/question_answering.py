@@ -210,6 +210,9 @@ class QuestionAnswering:
             return None
         return example.context[span["start"]:span["end"]]
 
+    def after_training(self, model) -> None:
+        """Nothing is computed from the trained weights."""
+
     def calibrate(self, model, examples: list[QAExample], spans: list[dict[str, Any]] | None = None,
                   **batching: Any) -> None:
         """Tune the v2 null threshold on dev for F1 (nothing to tune for v1.1 data or a fixed threshold)."""
