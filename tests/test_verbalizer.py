@@ -12,6 +12,11 @@ WORDS = ["card arrival", "transfer money", "balance", "exchange rate and fees"]
 INSTRUCTION = "Classify the banking question."
 TEXTS = ["Where is my new card?", "Send 20 euros to Bob please", "hi"]
 DEMOS = [("How much do I have left?", "balance"), ("My card has not come yet", "card_arrival")]
+# Labels sharing leading tokens ("card", "card payment"), one whose words are a prefix of another's ("card"): a
+# label attending to another's tokens in the shared row would change their scores.
+SHARED = {"card_arrival": "card arrival", "card_linking": "card linking", "card": "card",
+          "card_payment_fee_charged": "card payment fee charged",
+          "card_payment_wrong_exchange_rate": "card payment wrong exchange rate", "balance": "balance"}
 
 
 @pytest.fixture(scope="module")
@@ -19,21 +24,21 @@ def lm(tiny_llama):
     return AutoModelForCausalLM.from_pretrained(tiny_llama).eval(), AutoTokenizer.from_pretrained(tiny_llama)
 
 
-def uncached(model, tok, text, demos, chat):
+def uncached(model, tok, text, demos, chat, labels=LABELS, words=WORDS):
     """Each label's (mean, sum) score from prompt + label run from scratch, the prompt built independently."""
-    instruction = INSTRUCTION + "\nAnswers: " + ", ".join(WORDS)
-    word = dict(zip(LABELS, WORDS, strict=True))
+    instruction = INSTRUCTION + "\nAnswers: " + ", ".join(words)
+    word = dict(zip(labels, words, strict=True))
     if chat:
         msgs = [{"role": "system", "content": instruction}]
         for t, lb in demos:
             msgs += [{"role": "user", "content": t}, {"role": "assistant", "content": word[lb]}]
         prompt = tok.apply_chat_template([*msgs, {"role": "user", "content": text}], tokenize=False,
                                          add_generation_prompt=True)
-        conts = [w + "<|im_end|>" for w in WORDS]
+        conts = [w + "<|im_end|>" for w in words]
     else:
         prompt = instruction + "\n" + "".join(f"Text: {t}\nAnswer: {word[lb]}\n" for t, lb in demos)
         prompt += f"Text: {text}\nAnswer:"
-        conts = [" " + w + "\n" for w in WORDS]
+        conts = [" " + w + "\n" for w in words]
     prompt_ids = tok(prompt, add_special_tokens=not chat)["input_ids"]
     scores = []
     for cont in conts:
@@ -59,6 +64,26 @@ def test_cached_scores_equal_full_sequence_scores(lm, chat, demos):
         np.testing.assert_allclose(got, want[mode], atol=1e-4, rtol=0)
         # the prefix cache is reused, not consumed: a second call gives the same scores
         np.testing.assert_allclose(clf.log_likelihoods(TEXTS[:1]), got[:1], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("chat", [True, False])
+def test_labels_sharing_leading_tokens_do_not_see_each_other(lm, chat):
+    model, tok = lm
+    labels, words = list(SHARED), list(SHARED.values())
+    demos = [("My card has not come yet", "card_arrival"), ("How much do I have left?", "balance")]
+    want = np.stack([uncached(model, tok, t, demos, chat, labels, words) for t in TEXTS], axis=1)
+    for mode, normalize in enumerate(("mean", "sum")):
+        clf = PromptClassifier(model, tok, labels, INSTRUCTION, label_words=SHARED, examples=demos,
+                               chat_template=chat, normalize=normalize)
+        firsts = [c[0] for c in clf._conts]
+        assert len(set(firsts)) < len(firsts) - 2  # several labels do share their first token
+        np.testing.assert_allclose(clf.log_likelihoods(TEXTS), want[mode], atol=1e-4, rtol=0)
+        # scored among candidates only (a smaller tree), the same scores
+        cands = [["card_arrival", "card_linking"], ["card", "card_payment_fee_charged"], labels[::-1]]
+        got = clf.log_likelihoods(TEXTS, cands)
+        for i, c in enumerate(cands):
+            inside = [labels.index(lb) for lb in c]
+            np.testing.assert_allclose(got[i, inside], want[mode][i, inside], atol=1e-4, rtol=0)
 
 
 def test_labels_outside_candidates_get_minus_inf_and_are_never_predicted(lm):

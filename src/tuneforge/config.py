@@ -287,7 +287,7 @@ def _format_error(err: dict[str, Any], source: str) -> str:
         return f"{source}: {where}{message}"
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict) else "a mapping"
-    return f"{source}: bad value for '{path}': {err['msg']} (got {shown})"
+    return f"{source}: bad value for '{path}': {err['msg'].removeprefix('Value error, ')} (got {shown})"
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:

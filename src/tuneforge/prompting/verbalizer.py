@@ -5,13 +5,13 @@ is the one whose words the model finds most likely after the prompt (instruction
 optional in-context demonstrations, then the text). Scoring log-likelihoods rather than parsing generated
 text means every prediction is a valid label, nothing depends on decoding settings, and candidates can be
 restricted per text. It is meant to run on a CPU: the shared prefix (instruction + demonstrations) is run once
-and its KV cache reused for every text, each text is run once on top of it, and all labels' continuations are
-scored in one batched forward on top of the text's cache.
+and its KV cache reused for every text; each text and all its labels' continuations are then scored in a single
+one-row forward on top of it (a custom attention mask keeps the labels from seeing each other), after which the
+cache is cropped back to the prefix: it is never copied or expanded.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Sequence
 
@@ -142,40 +142,64 @@ class PromptClassifier:
         return self._prefix_cache
 
     def _score_text(self, text: str, which: list[int]) -> np.ndarray:
-        """Scores of the labels ``which`` after ``text``'s prompt, on top of the prefix cache."""
-        # A copy: the forwards below append to the cache in place, and the prefix must stay as it is.
-        cache = copy.deepcopy(self._prefix())
-        past = cache.get_seq_length()
-        query = torch.tensor([self._query_ids(text)], device=self.device)
-        n = query.shape[1]
-        out = self.model(input_ids=query, past_key_values=cache, use_cache=True,
-                         position_ids=torch.arange(past, past + n, device=self.device)[None],
-                         attention_mask=torch.ones(1, past + n, dtype=torch.long, device=self.device),
-                         **self._keep_last)
-        first = out.logits[0, -1].float().log_softmax(-1)  # predicts every continuation's first token
+        """Scores of the labels ``which`` after ``text``'s prompt, on top of the prefix cache.
 
-        conts = [self._conts[j] for j in which]
-        width = max(len(c) for c in conts)
-        tokens = torch.full((len(conts), width), self._pad, dtype=torch.long, device=self.device)
-        real = torch.zeros_like(tokens)
-        for r, c in enumerate(conts):  # right-padded: pads come after real tokens, whose logits never see them
-            tokens[r, : len(c)] = torch.tensor(c)
-            real[r, : len(c)] = 1
-        logp = torch.zeros(tokens.shape, device=self.device)
-        logp[:, 0] = first[tokens[:, 0]]
-        if width > 1:
-            # The text's cache repeated along batch, one row per label; the last token is never an input.
-            cache.batch_repeat_interleave(len(conts))
-            past += n
-            positions = torch.arange(past, past + width - 1, device=self.device).expand(len(conts), -1)
-            out = self.model(input_ids=tokens[:, :-1], past_key_values=cache, use_cache=True, position_ids=positions,
-                             attention_mask=torch.cat([real.new_ones(len(conts), past), real[:, :-1]], dim=1))
-            logits = out.logits.float()
-            # log_softmax at the target only: logit - logsumexp, without a second [labels, width, vocab] tensor.
-            logp[:, 1:] = logits.gather(-1, tokens[:, 1:, None])[..., 0] - logits.logsumexp(-1)
-        total = (logp * real).sum(-1)
+        One forward of one row: the text's query tokens, then the labels' continuations as a prefix tree (a token
+        sequence shared by several labels, e.g. the first word of "card arrival" and "card linking", is input
+        once). Each continuation token is placed right after the query (position ids restart there) and attends
+        to the prefix, the whole query and its own label's earlier tokens only, through a 4D mask. A label's last
+        token is never an input: it is only read off the logits of the token before it.
+        """
+        cache = self._prefix()
+        past = cache.get_seq_length()
+        query = self._query_ids(text)
+        n = len(query)
+        # Every new token: its id, its parent (the token it follows; -1: only the prefix) and its position.
+        ids, parent, pos = list(query), list(range(-1, n - 1)), list(range(past, past + n))
+        node: dict[tuple[int, ...], int] = {(): n - 1}  # a continuation's token prefix -> the row that ends it
+        src, tgt, seg = [], [], []  # for each scored token: the row whose logits predict it, its id, its label
+        for r, j in enumerate(which):
+            cont = self._conts[j]
+            for k, tok in enumerate(cont):
+                src.append(node[tuple(cont[:k])])
+                tgt.append(tok)
+                seg.append(r)
+                if k + 1 < len(cont) and tuple(cont[: k + 1]) not in node:
+                    node[tuple(cont[: k + 1])] = len(ids)
+                    parent.append(node[tuple(cont[:k])])
+                    ids.append(tok)
+                    pos.append(past + n + k)
+        new = len(ids)
+        # Row i sees what its parent sees, and itself: the query causally, a continuation its own ancestors.
+        sees = np.zeros((new, new), dtype=bool)
+        for i, p in enumerate(parent):
+            if p >= 0:
+                sees[i] = sees[p]
+            sees[i, i] = True
+        allowed = torch.cat([torch.ones(new, past, dtype=torch.bool), torch.from_numpy(sees)], dim=1)
+        dtype = next(self.model.parameters()).dtype
+        # Additive float mask: read as-is by both the sdpa and the eager attention ([1, 1, new, past + new]).
+        mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+        # Logits are read only at the query's last row and at continuation rows: exactly the last new - n + 1.
+        keep = new - n + 1
+        try:
+            out = self.model(input_ids=torch.tensor([ids], device=self.device), past_key_values=cache,
+                             use_cache=True, position_ids=torch.tensor([pos], device=self.device),
+                             attention_mask=mask[None, None].to(self.device),
+                             **({"logits_to_keep": keep} if self._keep_last else {}))
+        except BaseException:
+            self._prefix_cache = None  # some layers may have been appended to: rebuild the prefix next time
+            raise
+        cache.crop(-new)  # the forward appended the new tokens in place: back to the prefix alone
+        logits = out.logits[0, -keep:].float()
+        src_rows = torch.tensor(src, device=self.device) - (n - 1)
+        tgt_ids = torch.tensor(tgt, device=self.device)
+        # log_softmax at the targets only: logit - logsumexp, without a second [rows, vocab] tensor.
+        logp = logits[src_rows, tgt_ids] - logits.logsumexp(-1)[src_rows]
+        total = torch.zeros(len(which), dtype=logp.dtype, device=self.device)
+        total.index_add_(0, torch.tensor(seg, device=self.device), logp)
         if self.normalize == "mean":
-            total = total / real.sum(-1)
+            total = total / torch.tensor([len(self._conts[j]) for j in which], device=self.device)
         return total.cpu().double().numpy()
 
     def log_likelihoods(self, texts: list[str], candidates: list[list[str]] | None = None) -> np.ndarray:
