@@ -28,7 +28,7 @@ def test_bad_value_names_key(tmp_path):
 
 
 def test_missing_required_key(tmp_path):
-    with pytest.raises(ConfigError, match="missing required key 'data'"):
+    with pytest.raises(ConfigError, match="missing required key 'data.train'"):
         load_config(write(tmp_path, "name: x\n"))
 
 

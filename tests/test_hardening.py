@@ -87,3 +87,17 @@ def test_max_length_beyond_the_models_positions_fails_before_anything_is_written
     with pytest.raises(ModelError, match=r"model.max_length \(1024\) is more than .* \(512 positions\)"):
         train(make_config(tmp_path, tiny_model, small_data), ["model.max_length=1024"])
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_yaml_billion_laughs_is_refused_before_it_expands(tmp_path):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi", strict=True)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\ntraining: {epochs: *i}\n", encoding="utf-8")  # 9^9 strings expanded
+    with pytest.raises(ConfigError, match=r"bomb.yaml:1: YAML aliases expand this document past 1,000,000 values"):
+        load_config(bomb)
+    small = tmp_path / "small.yaml"  # expands to thousands: allowed, and the bad value's message stays short
+    small.write_text("\n".join(lines[:4]) + "\ndata: {train: x.csv}\ntraining: {epochs: *d}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad value for 'training.epochs'") as err:
+        load_config(small)
+    assert len(str(err.value)) < 400

@@ -277,3 +277,15 @@ def test_fewshot_draws_shots_and_writes_the_curve(tmp_path, tiny_model, capsys):
     capsys.readouterr()
     assert main(args) == 0  # a rerun measures nothing again
     assert "tuneforge fewshot:" not in capsys.readouterr().err
+    assert main([*args[:3], "3", *args[4:]]) == 0  # another shot count adds a column to the same table
+    table = (out / "fewshot.md").read_text()
+    assert "| 0 shots | 2 shots | 3 shots |" in table and "frozen-logistic/3/1" in (out / "fewshot.json").read_text()
+
+
+def test_check_data_of_a_zero_shot_config_counts_labels_outside_the_descriptions(tmp_path, capsys):
+    test = write_csv(tmp_path / "test.csv", [*INTENTS, ("what is the weather", "weather")])
+    cfg = embedding_config(tmp_path, "minilm")
+    cfg["data"] = {"test": str(test), "label_field": "category"}
+    assert main(["check-data", write_yaml(tmp_path / "zero.yaml", cfg)]) != 0
+    out = capsys.readouterr().out
+    assert "== test: 7 examples" in out and "weather" in out

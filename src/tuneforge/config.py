@@ -7,6 +7,7 @@ and the closest valid name; a bad value fails with its path and what was expecte
 from __future__ import annotations
 
 import difflib
+import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -259,6 +260,10 @@ def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
     return cls
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 2, 4, 80, 80
+
+
 def _format_error(err: dict[str, Any], source: str) -> str:
     loc = tuple(err["loc"])
     options_model = None
@@ -286,7 +291,8 @@ def _format_error(err: dict[str, Any], source: str) -> str:
         where = f"'{path}': " if path and not message.startswith(path) else ""
         return f"{source}: {where}{message}"
     value = err.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "a mapping"
+    # bounded: a huge value (a long list, a deep structure) must not make the message huge or slow
+    shown = _SHORT_REPR.repr(value) if not isinstance(value, dict) else "a mapping"
     return f"{source}: bad value for '{path}': {err['msg'].removeprefix('Value error, ')} (got {shown})"
 
 
@@ -338,8 +344,38 @@ class DuplicateKeyError(yaml.YAMLError):
     """A mapping names one key twice: YAML would silently keep the last (two ``training:`` blocks)."""
 
 
+class ExpansionError(yaml.YAMLError):
+    """Aliases that expand to an enormous document ("billion laughs"): refused before anything is built."""
+
+
+MAX_EXPANDED_VALUES = 1_000_000  # far above any real config (a big label list is thousands)
+
+
+def expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Values the document holds once every alias is expanded, counted without expanding (each node once)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # a recursive alias counts once instead of looping
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    return size
+
+
 class UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a key given twice in one mapping (naming both lines)."""
+    """PyYAML's safe loader, refusing a key given twice in one mapping (naming both lines) and aliases that
+    expand past ``MAX_EXPANDED_VALUES`` values."""
+
+    def construct_document(self, node):
+        if expanded_size(node, {}) > MAX_EXPANDED_VALUES:
+            raise ExpansionError(f"{node.start_mark.line + 1}: YAML aliases expand this document past "
+                                 f"{MAX_EXPANDED_VALUES:,} values; refusing it (a 'billion laughs' file?)")
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
@@ -382,7 +418,7 @@ def load_config(
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: not UTF-8 text") from None
-        except DuplicateKeyError as exc:
+        except (DuplicateKeyError, ExpansionError) as exc:
             raise ConfigError(f"{path}:{exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)

@@ -63,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.runs import config_of, load_run
     from tuneforge.tasks import task_spec
 
-    cfg = config_of(args.run)  # a missing run fails before anything else
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
+    cfg = config_of(args.run)  # a missing run fails before any model loads
     spec = task_spec(cfg.task)
     items: list[Any] = []
     if args.question is not None or args.context is not None:

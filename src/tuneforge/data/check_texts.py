@@ -25,7 +25,7 @@ def check_texts(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
     splits = Task.load_splits(cfg, strict=False)
     if tokenizer is not None:
         Task.prepare_tokenizer(tokenizer)  # e.g. relation markers as one token each, counted as training does
-    train = splits["train"].examples
+    train = splits["train"].examples if "train" in splits else []  # zero-shot: labels come from descriptions
     known = set(Task.label_set(train, cfg))
     allowed = {cfg.task_options.out_of_scope_label} - {None}  # relation options fix it to None
     train_keys = {_key(e) for e in train}

@@ -175,8 +175,12 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
     _write_jsonl(test_path, test)
     results_path = output / "fewshot.json"
     result = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else {}
-    result.update(config=str(config), shots=[str(k) for k in shots], seeds=seeds, approaches=approaches,
-                  test_examples=len(test), cells=result.get("cells", {}))
+    # A rerun into the same folder adds to what is there: the table covers every shot count and approach measured.
+    measured = {str(k) for k in result.get("shots", [])} | {str(k) for k in shots}
+    result.update(config=str(config), shots=sorted(measured, key=lambda k: (k == ALL, int(k) if k != ALL else 0)),
+                  seeds=max(seeds, result.get("seeds", 0)), approaches=list(dict.fromkeys(
+                      [*result.get("approaches", []), *approaches])), test_examples=len(test),
+                  cells=result.get("cells", {}))
     for seed in range(seeds):
         for k in shots:
             train_examples = draw_shots(pool, k, seed) if k != 0 else []
