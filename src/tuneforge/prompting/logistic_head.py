@@ -10,9 +10,12 @@ import torch
 import torch.nn.functional as F
 
 
-def fit_logistic(embeddings: torch.Tensor, targets: torch.Tensor, num_labels: int, l2: float = 1e-3,
-                 max_iter: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weight [labels, hidden], bias [labels]) minimizing mean cross-entropy + ``l2`` * ||weight||²."""
+def fit_logistic(embeddings: torch.Tensor, targets: torch.Tensor, num_labels: int, c: float = 1.0,
+                 max_iter: int = 300) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight [labels, hidden], bias [labels]) minimizing ``c`` * summed cross-entropy + ½ ||weight||²:
+    scikit-learn's ``LogisticRegression(C=c)`` (SetFit's default head). The penalty weighs less as examples
+    grow: a fixed one would pull a head fitted on the full data to the label priors."""
+    l2 = 1 / (2 * c * max(len(targets), 1))  # the same objective, divided by the example count
     with torch.inference_mode(False):  # evaluation may call this inside inference mode
         return _fit(embeddings.detach().float().clone(), targets.detach().long().clone(), num_labels, l2, max_iter)
 

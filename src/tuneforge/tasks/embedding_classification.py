@@ -184,7 +184,7 @@ class EmbeddingClassification(ClassificationTask):
 
         embeddings = self.embed_texts(model, [e.text for e in self.train_examples])
         targets = torch.tensor([self.label2id[e.label] for e in self.train_examples])
-        model.set_head(*fit_logistic(embeddings, targets, len(self.labels), self.options.logistic_l2))
+        model.set_head(*fit_logistic(embeddings, targets, len(self.labels), self.options.logistic_c))
 
     def label_texts(self, label: str) -> list[str]:
         spec = self.specs.get(label)

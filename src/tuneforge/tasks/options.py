@@ -189,7 +189,8 @@ class EmbeddingClassificationOptions(TaskOptions):
     max_pairs: int = Field(50_000, ge=1, description="pairs: at most this many pairs in all (a seeded sample).")
     scale: float = Field(20.0, gt=0, le=100, description="Cosine similarities are multiplied by this before the "
                          "softmax (an inverse temperature).")
-    logistic_l2: float = Field(1e-3, ge=0, description="logistic head: L2 penalty on its weights.")
+    logistic_c: float = Field(1.0, gt=0, description="logistic head: inverse regularization strength, as "
+                              "scikit-learn's LogisticRegression(C).")
     out_of_scope_label: str | None = Field(None, description="The answer for texts that fit no label (e.g. oos); "
                                            "allowed in dev/test only.")
     oos_threshold: float | Literal["auto"] | None = Field(
