@@ -289,3 +289,18 @@ def test_check_data_of_a_zero_shot_config_counts_labels_outside_the_descriptions
     assert main(["check-data", write_yaml(tmp_path / "zero.yaml", cfg)]) != 0
     out = capsys.readouterr().out
     assert "== test: 7 examples" in out and "weather" in out
+
+
+def test_bad_fewshot_arguments_and_label_files_are_one_line_errors(tmp_path, capsys):
+    data = write_csv(tmp_path / "train.csv", INTENTS)
+    cfg = embedding_config(tmp_path, "minilm")
+    cfg["data"] = {"train": str(data), "test": str(data), "label_field": "category"}
+    config = write_yaml(tmp_path / "few.yaml", cfg)
+    for args, message in [(["--approaches", "zero-shot,guessing"], "--approaches: unknown guessing"),
+                          (["--seeds", "0"], "--seeds must be at least 1"),
+                          (["--set", "task_options.labels_file=missing.yaml"], "labels_file"),
+                          ]:
+        assert main(["fewshot", config, "--output", str(tmp_path / "out"), *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out" / "fewshot.json").exists()  # nothing measured, nothing written

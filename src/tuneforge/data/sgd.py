@@ -7,6 +7,8 @@ user, system -> assistant) and its text the reference. The values its INFORM / O
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tuneforge.config import DataConfig
 from tuneforge.data.examples import GenerationExample, Problems
 from tuneforge.data.generation_jsonl import gc_paused
@@ -23,10 +25,16 @@ def read_sgd(path: str, data_cfg: DataConfig, problems: Problems, labelled: bool
     so splitting a dialogue would leak train text into dev. ``source`` is ``file:line turn i`` (i indexes
     ``turns``). Unlabelled reading (predict) leaves references and values empty.
     """
-    examples: list[GenerationExample] = []
+    return read_dialogues(path, problems, lambda dialogue, where: _dialogue_examples(dialogue, where, labelled))
+
+
+def read_dialogues(path: str, problems: Problems, examples_of: Callable[[dict, str], list | str]) -> list:
+    """Every dialogue's examples, in file order; ``examples_of(dialogue, "file:line")`` returns them, or what is
+    wrong with the dialogue (reported with its line; in strict mode the first such problem raises)."""
+    examples: list = []
     with gc_paused():
         for number, dialogue in json_objects(path, problems):
-            found = _dialogue_examples(dialogue, f"{path}:{number}", labelled)
+            found = examples_of(dialogue, f"{path}:{number}")
             if isinstance(found, str):
                 problems.add(number, found)
             else:

@@ -14,8 +14,7 @@ import json
 from pathlib import Path
 
 from tuneforge.data.examples import Problems, ReadResult, TextExample
-from tuneforge.data.generation_jsonl import gc_paused
-from tuneforge.data.text_file import json_objects
+from tuneforge.data.sgd import read_dialogues
 from tuneforge.errors import DataError
 
 CONTEXT_TURNS = 3
@@ -43,14 +42,7 @@ def service_intents(path: str) -> dict[str, list[str]]:
 def read_sgd_intents(path: str, strict: bool = True) -> ReadResult:
     problems = Problems(path, strict)
     intents = service_intents(path)
-    examples: list[TextExample] = []
-    with gc_paused():
-        for number, dialogue in json_objects(path, problems):
-            found = _dialogue(dialogue, f"{path}:{number}", intents)
-            if isinstance(found, str):
-                problems.add(number, found)
-            else:
-                examples.extend(found)
+    examples = read_dialogues(path, problems, lambda dialogue, where: _dialogue(dialogue, where, intents))
     if not examples and not problems.items:
         problems.add(None, "no user turns with service frames found")
     return ReadResult(examples, problems.items)

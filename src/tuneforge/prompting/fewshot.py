@@ -164,6 +164,10 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
     unknown = [a for a in approaches if a not in APPROACHES]
     if unknown:
         raise ConfigError(f"--approaches: unknown {', '.join(unknown)} (choose from {', '.join(APPROACHES)})")
+    if hasattr(base.task_options, "labels_file"):  # a bad labels file fails now, not at the first zero-shot cell
+        from tuneforge.prompting.label_specs import merged_labels
+
+        merged_labels(base.task_options.labels, base.task_options.labels_file)
     if base.data.train is None or base.data.test is None:
         raise ConfigError(f"{config}: fewshot needs data.train (the pool shots are drawn from) and data.test")
     output = Path(output)
