@@ -1,4 +1,5 @@
-"""SIGKILL in the middle of training, then --resume: the result equals an uninterrupted run."""
+"""SIGKILL in the middle of training, then --resume: the result equals an uninterrupted run, even when
+the newest checkpoint was left damaged (resume falls back to the one before)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ def test_killed_run_resumes_to_identical_result(tmp_path, tiny_model, small_data
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "tuneforge", "train", str(config), "--set", "name=killed"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    state_file = tmp_path / "runs" / "killed" / "checkpoints" / "last" / "state.json"
+    checkpoints = tmp_path / "runs" / "killed" / "checkpoints"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        if state_file.is_file() and json.loads(state_file.read_text())["loop"]["step"] >= 50:
+        if (checkpoints / "step-00000100" / "state.json").is_file():
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.01)
@@ -32,10 +33,14 @@ def test_killed_run_resumes_to_identical_result(tmp_path, tiny_model, small_data
     killed_dir = tmp_path / "runs" / "killed"
     assert json.loads((killed_dir / "run.json").read_text())["status"] == "running"
     assert not (killed_dir / "model").exists()
+    # The newest checkpoint torn in half (a disk that filled up): resume must take step 50's instead.
+    newest = checkpoints / "step-00000100" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
 
     resumed = subprocess.run([sys.executable, "-m", "tuneforge", "train", "--resume", str(killed_dir)],
                              env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "step-00000100 is damaged" in resumed.stderr
 
     straight = tuneforge.train(config, ["name=straight"])
     a = json.loads((killed_dir / "report.json").read_text())

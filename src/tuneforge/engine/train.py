@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import gather_object, set_seed
 from safetensors.torch import load_model
 from tqdm import tqdm
 from transformers import get_scheduler
@@ -32,7 +32,7 @@ from tuneforge.config import TrainingConfig
 from tuneforge.data.batching import split_batches, train_batches
 from tuneforge.engine.allocator import retain_freed_memory
 from tuneforge.engine.attention_backends import no_cudnn_attention
-from tuneforge.engine.checkpoint import LoopState, load_checkpoint, save_checkpoint, save_weights
+from tuneforge.engine.checkpoint import LoopState, load_checkpoint, rng_state, save_checkpoint, save_weights
 from tuneforge.engine.embedding_grad import clip_grad_norm
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
@@ -82,11 +82,11 @@ def train_loop(
         num_warmup_steps=int(cfg.warmup_ratio * total_steps),
         num_training_steps=total_steps,
     )
-    ckpt_dir, best_file = run_dir / "checkpoints" / "last", run_dir / "checkpoints" / "best.safetensors"
+    ckpt_root, best_file = run_dir / "checkpoints", run_dir / "checkpoints" / "best.safetensors"
     log = MetricsLog(run_dir / "metrics.jsonl", enabled=accelerator.is_main_process)
     state = LoopState()
     if resume:
-        state = load_checkpoint(ckpt_dir, model, optimizer, scheduler)
+        state = load_checkpoint(ckpt_root, model, optimizer, scheduler, rank)
         log.truncate_after(state.step)
     # Every patch of the model is undone when this block ends, however it ends (Ctrl-C included).
     with cpu_patches(model, cfg, on_cpu, world) as row_grad:
@@ -167,8 +167,10 @@ def train_loop(
                 ):
                     if end_of_epoch:  # the next step to run is the first of the next epoch
                         state.epoch, state.step_in_epoch = epoch + 1, 0
+                    # Every process's RNG states go in: each resumes its own dropout masks.
+                    rngs = gather_object([rng_state()]) if world > 1 else [rng_state()]
                     if accelerator.is_main_process:
-                        save_checkpoint(ckpt_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
+                        save_checkpoint(ckpt_root, accelerator.unwrap_model(model), optimizer, scheduler, state, rngs)
                     accelerator.wait_for_everyone()
                 if done:
                     break
