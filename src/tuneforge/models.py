@@ -120,9 +120,42 @@ def _not_found(name: str, exc: Exception) -> str:
     return f"model '{name}' cannot be loaded: {hint} ({first_line[:200]})"
 
 
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+CONVERT_HINT = ("convert it once, on a machine where you trust the file: python -c \"import transformers as t; "
+                "t.AutoModel.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)\" (with the "
+                "model's own Auto class, e.g. AutoModelForTokenClassification, to keep its head)")
+
+
+def check_weights_folder(folder: str | Path, error=ModelError) -> None:
+    """Weights load through safetensors only: refuse a folder whose weights are pickles (which can run code when
+    loaded), and name a damaged safetensors file (truncated, empty) before transformers trips over it."""
+    from safetensors import SafetensorError, safe_open
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    files = sorted(folder.iterdir())
+    safe = [p for p in files if p.suffix == ".safetensors"]
+    pickles = [p.name for p in files if p.suffix in PICKLE_SUFFIXES and p.name != "training_args.bin"]
+    if pickles and not safe:
+        raise error(f"{folder}: holds pickle weights only ({', '.join(pickles[:3])}); tuneforge loads safetensors "
+                    f"only — {CONVERT_HINT.replace('DIR', str(folder))}")
+    for path in safe:
+        try:
+            with safe_open(str(path), "pt"):
+                pass
+        except (SafetensorError, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise error(f"{path}: damaged ({first}); the weights cannot be read") from None
+
+
 def load_pretrained(name: str, auto_class, **kwargs):
-    """``auto_class.from_pretrained`` on the resolved name, with a one-line error when it fails."""
+    """``auto_class.from_pretrained`` on the resolved name (safetensors weights only), with a one-line error when
+    it fails."""
     path = resolve(name)
+    if not auto_class.__name__.endswith("Config"):
+        check_weights_folder(path)
+        kwargs.setdefault("use_safetensors", True)
     try:
         return auto_class.from_pretrained(path, **_hub_kwargs(path), **kwargs)
     except (OSError, ValueError) as exc:

@@ -7,7 +7,8 @@ runs/<name>/
   report.json        final entity-level scores per split; report.md, the same as tables
   model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
                      set, labels.json — loadable by the task's transformers Auto class
-  checkpoints/       last/ (resumable state) and best.safetensors; removed when the run completes
+  checkpoints/       step-<N>/ (resumable state, the two newest) and best.safetensors; removed when the run
+                     completes
 """
 
 from __future__ import annotations
@@ -76,7 +77,13 @@ def run_info(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / "run.json"
     if not path.is_file():
         raise RunError(f"{run_dir}: not a tuneforge run directory (no run.json)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: damaged, not valid JSON ({exc}); the run directory is damaged") from None
+    if not isinstance(info, dict):
+        raise RunError(f"{path}: damaged, expected a JSON object; the run directory is damaged")
+    return info
 
 
 def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: dict[str, Any],
@@ -189,9 +196,18 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     cfg = load_config(path / "config.yaml", overrides)
     if cfg.training.retain_memory:  # prediction, too, frees and re-allocates the same blocks every batch
         retain_freed_memory()
-    tokenizer = AutoTokenizer.from_pretrained(path / "model")
-    task = task_class(cfg.task).load(tokenizer, cfg, path / "model")
-    model = load_adapted(task, path / "model", cfg, merge=merge)
+    from tuneforge.models import check_weights_folder
+
+    folder = path / "model"
+    check_weights_folder(folder, RunError)  # safetensors only; a damaged file named before transformers reads it
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        task = task_class(cfg.task).load(tokenizer, cfg, folder)
+        model = load_adapted(task, folder, cfg, merge=merge)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:  # whatever transformers or peft trip over
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"{folder}: the run's model cannot be loaded ({first}); the run directory is damaged") from None
+    task.check_loaded(model, folder)
     model.eval()
     if cfg.inference.engine == "onnx":
         from tuneforge.engine.onnx_model import OnnxEngine

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.atomic import write_text
+from tuneforge.errors import RunError
 
 
 class MetricsLog:
@@ -23,12 +24,27 @@ class MetricsLog:
         """On resume, drop what was logged after the checkpoint: those steps will run again."""
         if not (self.enabled and self.path.is_file()):
             return
-        kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
-        write_text(self.path, "".join(line + "\n" for line in kept))
+        kept = [record for record in read_metrics(self.path) if record.get("step", 0) <= step]
+        write_text(self.path, "".join(json.dumps(record) + "\n" for record in kept))
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The records of a metrics.jsonl. A torn last line (no newline: the process was killed mid-write) is left
+    out; a bad line before it is a one-line error naming it."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    *lines, tail = path.read_bytes().split(b"\n")
+    records = []
+    for number, line in enumerate([*lines, tail], start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line.decode("utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            if number > len(lines):
+                break  # the torn write of a killed run
+            raise RunError(f"{path}:{number}: damaged ({str(exc).splitlines()[0][:200]})") from None
+        records.append(record)
+    return records

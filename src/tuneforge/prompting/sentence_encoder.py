@@ -53,6 +53,10 @@ class SentenceEncoderClassifier(nn.Module):
                               token_type_ids=token_type_ids).last_hidden_state
         return F.normalize(mean_pool(hidden, attention_mask).float(), dim=-1)
 
+    @property
+    def num_labels(self) -> int:
+        return len(self.head_weight)
+
     def set_head(self, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
         self.head_weight = weight.detach().float().to(self.head_weight.device)
         self.head_bias = (bias.detach().float() if bias is not None else torch.zeros(len(weight))).to(

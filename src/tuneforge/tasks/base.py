@@ -47,6 +47,9 @@ class Task(Protocol):
     def save(self, folder: Path) -> None:
         """Write what decoding needs besides the weights (labels.json, task.json)."""
 
+    def check_loaded(self, model: torch.nn.Module, folder: Path) -> None:
+        """Refuse a loaded model that does not fit what ``load`` read (a labels.json shorter than the head)."""
+
     def recalibrated(self, cfg: Any) -> Task:
         """The same task with new ``task_options`` and nothing tuned yet (``tuneforge calibrate``)."""
 

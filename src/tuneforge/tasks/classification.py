@@ -72,6 +72,12 @@ class ClassificationTask:
         write_json(Path(folder) / LABELS_FILE, self.labels)
         write_json(Path(folder) / STATE_FILE, self.state())
 
+    def check_loaded(self, model, folder: Path) -> None:
+        outputs = head_outputs(model)
+        if outputs is not None and outputs != len(self.labels):
+            raise RunError(f"{Path(folder) / LABELS_FILE}: {len(self.labels)} labels, but the model's head has "
+                           f"{outputs} outputs; the run's model folder is damaged")
+
     def recalibrated(self, cfg: Any):
         return type(self).from_config(self.tokenizer, self.labels, cfg)
 
@@ -117,6 +123,14 @@ class ClassificationTask:
         import transformers
 
         return getattr(transformers, self.auto_model).from_pretrained(folder)
+
+
+def head_outputs(model) -> int | None:
+    """How many labels the model's head scores (transformers models and tuneforge's own both say num_labels)."""
+    n = getattr(model, "num_labels", None)
+    if n is None:
+        n = getattr(getattr(model, "config", None), "num_labels", None)
+    return n if isinstance(n, int) else None
 
 
 def read_model_json(path: Path, required: bool) -> Any:

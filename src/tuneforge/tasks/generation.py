@@ -103,6 +103,9 @@ class Generation:
     def save(self, folder: Path) -> None:
         write_json(Path(folder) / STATE_FILE, self.summary())
 
+    def check_loaded(self, model, folder: Path) -> None:
+        """No label set to check against the model."""
+
     def recalibrated(self, cfg: Any) -> Generation:
         return type(self)(self.tokenizer, cfg)
 

@@ -55,6 +55,10 @@ class EntityMarkerClassifier(nn.Module):
             json.dumps({"num_labels": self.classifier.out_features, "dropout": self.dropout.p}), encoding="utf-8"
         )
 
+    @property
+    def num_labels(self) -> int:
+        return self.classifier.out_features
+
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> EntityMarkerClassifier:
         from transformers import AutoModel
