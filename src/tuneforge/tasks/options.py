@@ -64,6 +64,10 @@ class SequenceClassificationOptions(TaskOptions):
         0.02, ge=0, le=1, description="in-scope-budget: in-scope accuracy the threshold may cost on dev."
     )
     top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
+    long_texts: Literal["window", "truncate", "error"] = Field(
+        "window", description="A text longer than model.max_length: overlapping windows (trained on each, scored "
+        "by their mean probability), its first window only, or an error naming it. Counted in the report either way."
+    )
 
     @field_validator("oos_threshold")
     @classmethod

@@ -100,7 +100,8 @@ class RelationExtraction(SequenceClassification):
                 raise DataError(f"{example.where()}: the entities lie more than model.max_length={limit} "
                                 "sub-words apart; raise model.max_length")
             features.append(RelationFeature(ids, self._target(example) if with_labels else None, None,
-                                            ids.index(self.e1_id), ids.index(self.e2_id)))
+                                            example=len(features), e1=ids.index(self.e1_id),
+                                            e2=ids.index(self.e2_id)))
         return features
 
     def collate(self, features: list[RelationFeature]) -> dict[str, torch.Tensor]:
@@ -124,6 +125,9 @@ class RelationExtraction(SequenceClassification):
 
     def load_model(self, folder):
         return EntityMarkerClassifier.from_pretrained(folder)
+
+    def summary(self) -> dict[str, Any]:
+        return {"labels": self.labels}  # long sentences are cropped around the two entities, never cut blind
 
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, examples: list[TextExample], tune: bool = False, **batching: Any) -> dict[str, Any]:

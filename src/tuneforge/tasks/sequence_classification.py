@@ -7,6 +7,7 @@ threshold per label, tuned on dev and saved with the model (``model/task.json``)
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ class TextFeature:
     input_ids: list[int]
     label: int | list[float] | None
     token_type_ids: list[int] | None = None
+    example: int = -1  # the text it comes from: a long text gives several windows
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -98,6 +100,8 @@ class SequenceClassification(ClassificationTask):
         fixed = self.options.oos_threshold if isinstance(self.options.oos_threshold, float) else None
         self.oos_threshold: float | None = state.get("oos_threshold", fixed)
         self.thresholds: list[float] = state.get("label_thresholds", [0.5] * len(labels))
+        self.over_length = {"training": 0, "last": 0}  # texts longer than model.max_length, as last encoded
+        self.windows_per_text: list[int] = []  # of the texts last encoded
         self.class_weights: list[float] | None = state.get("class_weights")
 
     @classmethod
@@ -114,22 +118,63 @@ class SequenceClassification(ClassificationTask):
         return {"oos_threshold": self.oos_threshold, "label_thresholds": self.thresholds,
                 "class_weights": self.class_weights}
 
+    def summary(self) -> dict[str, Any]:
+        return {"labels": self.labels, "long_texts": self.options.long_texts,
+                "train_texts_over_max_length": self.over_length["training"]}
+
     # encode -----------------------------------------------------------------------------------
     def encode(self, examples: list[TextExample], with_labels: bool = True) -> list[TextFeature]:
-        """Features in input order; single texts and text pairs are tokenized apart, each item as it is."""
-        features: list[TextFeature | None] = [None] * len(examples)
+        """Features in input order; single texts and text pairs are tokenized apart, each item as it is.
+
+        A text longer than ``model.max_length`` becomes overlapping windows (``long_texts: window``: trained
+        on each, scored by the mean of their probabilities), its first window (``truncate``) or an error naming
+        it (``error``); either way it is counted, never cut in silence.
+        """
+        limit, mode = self.cfg.model.max_length, self.options.long_texts
+        windows: list[list[TextFeature]] = [[] for _ in examples]
         for paired in (False, True):
             chosen = [i for i, e in enumerate(examples) if (e.text_pair is not None) == paired]
             if not chosen:
                 continue
             pairs = [examples[i].text_pair for i in chosen] if paired else None
-            encoded = self.tokenizer([examples[i].text for i in chosen], pairs, truncation=True,
-                                     max_length=self.cfg.model.max_length)
+            if paired:
+                self._check_pairs_fit([examples[i] for i in chosen], limit)
+            room = limit - self.tokenizer.num_special_tokens_to_add(pair=paired)
+            # Pairs window their first text only, without overlap: the room left beside each pair differs.
+            encoded = self.tokenizer([examples[i].text for i in chosen], pairs, max_length=limit,
+                                     truncation="only_first" if paired else True, return_overflowing_tokens=True,
+                                     stride=0 if paired else min(self.cfg.model.stride, room // 2))
             types = encoded.get("token_type_ids")
-            for j, i in enumerate(chosen):
-                features[i] = TextFeature(encoded["input_ids"][j], self._target(examples[i]) if with_labels else None,
-                                          types[j] if types else None)
-        return features  # type: ignore[return-value]
+            for j, sample in enumerate(encoded["overflow_to_sample_mapping"]):
+                i = chosen[sample]
+                windows[i].append(TextFeature(encoded["input_ids"][j],
+                                              self._target(examples[i]) if with_labels else None,
+                                              types[j] if types else None, example=i))
+        long = [i for i, w in enumerate(windows) if len(w) > 1]
+        if long and mode == "error":
+            raise DataError(f"{examples[long[0]].where()}: longer than model.max_length={limit} sub-words "
+                            f"({len(long)} such text(s)); raise model.max_length, or set task_options.long_texts "
+                            "to window (scored over overlapping windows) or truncate")
+        self.windows_per_text = [len(w) for w in windows]
+        if mode == "truncate":
+            windows = [w[:1] for w in windows]
+        self.over_length["last"] = len(long)
+        if with_labels:
+            self.over_length["training"] = len(long)
+            if long:
+                print(f"tuneforge: {len(long)} of {len(examples)} training texts are longer than model.max_length="
+                      f"{limit} sub-words: {'windowed' if mode == 'window' else 'truncated'} "
+                      "(task_options.long_texts)", file=sys.stderr)
+        return [f for w in windows for f in w]
+
+    def _check_pairs_fit(self, examples: list[TextExample], limit: int) -> None:
+        """A text_pair must leave room for some of its text: windows cut the first text only."""
+        room = limit - self.tokenizer.num_special_tokens_to_add(pair=True) - 1
+        lengths = self.tokenizer([e.text_pair for e in examples], add_special_tokens=False)["input_ids"]
+        for example, ids in zip(examples, lengths, strict=True):
+            if len(ids) > room:
+                raise DataError(f"{example.where()}: text_pair alone is {len(ids)} sub-words, more than "
+                                f"model.max_length={limit} leaves beside its text; raise model.max_length")
 
     def _target(self, example: TextExample) -> int | list[float]:
         if self.multi:
@@ -177,7 +222,14 @@ class SequenceClassification(ClassificationTask):
         features = self.encode(examples, with_labels=False)
         probs = predict_probs(model, features, self.collate, batch_size, batch_tokens, per_token=False,
                               activation="sigmoid" if self.multi else "softmax")
-        return np.stack(probs) if probs else np.zeros((0, len(self.labels)))
+        if not probs:
+            return np.zeros((0, len(self.labels)))
+        owners = np.array([f.example if f.example >= 0 else n for n, f in enumerate(features)])
+        if len(features) == len(examples) and (owners == np.arange(len(examples))).all():
+            return np.stack(probs)
+        pooled = np.zeros((len(examples), len(self.labels)))  # a long text: the mean over its windows
+        np.add.at(pooled, owners, np.stack(probs))
+        return pooled / np.bincount(owners, minlength=len(examples))[:, None]
 
     def decide(self, probs: np.ndarray) -> list[Any]:
         if self.multi:
@@ -218,10 +270,12 @@ class SequenceClassification(ClassificationTask):
                 "thresholds": dict(zip(self.labels, self.thresholds, strict=True)),
             }
         gold = [e.label for e in examples]
+        over_length = self.over_length["last"]
         answer_labels = self.labels + ([self.oos] if self.oos and self.oos not in self.label2id else [])
         scores = single_label_scores(gold, predicted, answer_labels)
         if self.oos:
             scores.update(oos_scores(gold, predicted, self.oos), oos_threshold=self.oos_threshold)
+        scores["texts_over_max_length"] = over_length
         return scores
 
     def markdown(self, scores: dict[str, Any], title: str) -> str:
@@ -255,14 +309,19 @@ class SequenceClassification(ClassificationTask):
         if not examples:
             return []
         probs = self.probabilities(model, examples, **batching)
+        windows = self.windows_per_text
         decided = self.decide(probs)
         k = min(self.options.top_k, len(self.labels))
         results = []
-        for example, row, answer in zip(examples, probs, decided, strict=True):
+        for example, row, answer, n in zip(examples, probs, decided, windows, strict=True):
             top = [{"label": self.labels[j], "probability": round(float(row[j]), 4)} for j in np.argsort(-row)[:k]]
             result: dict[str, Any] = {"text": example.text}
             if example.text_pair is not None:
                 result["text_pair"] = example.text_pair
+            if n > 1 and self.options.long_texts == "window":  # longer than model.max_length: say how it was read
+                result["windows"] = n
+            elif n > 1:
+                result["truncated"] = True
             if self.multi:
                 result["labels"] = answer
                 result["probabilities"] = {x: round(float(row[self.label2id[x]]), 4) for x in answer}
