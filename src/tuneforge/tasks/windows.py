@@ -8,6 +8,7 @@ both sides — so it is trained once and predicted once.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 
@@ -46,19 +47,28 @@ def word_pieces(tokenizer, sentences: list[list[str]], max_pieces: int) -> list[
 
 
 def _cut(starts: list[int], total: int, capacity: int, stride: int) -> list[tuple[int, int]]:
-    """Piece ranges [start, end) of windows cut at word starts, overlapping by about ``stride``."""
+    """Piece ranges [start, end) of windows cut at word starts, overlapping by about ``stride``.
+
+    ``starts`` is non-decreasing (cumulative piece counts), so each cut is found by bisection: the
+    whole cut costs O(windows x log words), not O(windows x words).
+    """
     if total <= capacity:
         return [(0, total)]
+    if capacity < 0:
+        raise ValueError(f"window capacity {capacity} is negative: max_length is shorter than the special tokens")
     bounds = [*starts, total]
     windows, start = [], 0
     while True:
-        end = max(b for b in bounds if b <= start + capacity)
+        end = bounds[bisect_right(bounds, start + capacity) - 1]  # the last bound <= start + capacity
         if end <= start:  # a single word longer than the window (cannot happen: pieces are capped)
             end = min(total, start + capacity)
         windows.append((start, end))
         if end >= total:
             return windows
-        start = min(b for b in bounds if b >= end - stride and b > start)
+        nxt = bisect_left(bounds, max(end - stride, start + 1))  # the first bound >= end - stride and > start
+        if nxt == len(bounds):
+            raise ValueError(f"stride {stride} leaves no word to start the next window at")
+        start = bounds[nxt]
 
 
 def make_windows(
@@ -75,9 +85,10 @@ def make_windows(
             starts.append(position)
             position += len(word)
         ranges = _cut(starts, len(flat), capacity, stride)
-        owner = _owners(starts, ranges)
-        for k, (lo, hi) in enumerate(ranges):
-            owned = [w for w, s in enumerate(starts) if owner[w] == k]
+        owned_by: list[list[int]] = [[] for _ in ranges]
+        for w, k in enumerate(_owners(starts, ranges)):
+            owned_by[k].append(w)  # ascending word order within each window
+        for (lo, hi), owned in zip(ranges, owned_by, strict=True):
             windows.append(
                 Window(
                     example=example,
@@ -91,14 +102,18 @@ def make_windows(
 
 
 def _owners(starts: list[int], ranges: list[tuple[int, int]]) -> list[int]:
-    """For each word, the window where its first piece has the most context on both sides."""
-    owners = []
-    for s in starts:
-        best, best_context = 0, -1
-        for k, (lo, hi) in enumerate(ranges):
-            if lo <= s < hi:
-                context = min(s - lo, hi - 1 - s)
-                if context > best_context:
-                    best, best_context = k, context
-        owners.append(best)
-    return owners
+    """For each word, the window where its first piece has the most context on both sides.
+
+    Ties go to the earliest window. Each window visits only the words that start inside it (found
+    by bisection on the non-decreasing ``starts``), so the cost is the total size of the windows,
+    linear in the sentence, instead of words x windows. A word no window holds stays with window 0.
+    """
+    best = [0] * len(starts)
+    best_context = [-1] * len(starts)
+    for k, (lo, hi) in enumerate(ranges):
+        for w in range(bisect_left(starts, lo), bisect_left(starts, hi)):
+            s = starts[w]
+            context = min(s - lo, hi - 1 - s)
+            if context > best_context[w]:
+                best[w], best_context[w] = k, context
+    return best
