@@ -1,4 +1,8 @@
-"""tuneforge predict RUN "text" ... | --question Q --context C | --input FILE.jsonl [--output FILE.jsonl]"""
+"""tuneforge predict RUN "text" ... | --question Q --context C | --input FILE.jsonl [--output FILE.jsonl] [--resume]
+
+``--input`` streams: the file is read, predicted and written in chunks (``tuneforge.predict_stream``), in constant
+memory, resumable, and sharded across the processes of ``accelerate launch`` / ``torchrun``.
+"""
 
 from __future__ import annotations
 
@@ -22,36 +26,21 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                              'classification), "question" and "context" for question answering, "prompt" (or chat '
                              '"messages") for generation')
     parser.add_argument("--output", metavar="FILE", help="write JSONL here (atomically) instead of stdout")
+    parser.add_argument("--resume", action="store_true",
+                        help="--input with --output: continue an interrupted predict from its partial output")
+    parser.add_argument("--chunk-size", type=int, default=1000, metavar="N",
+                        help="--input: items predicted and written at a time (default 1000)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="--input: a progress bar on stderr (default: when stderr is a terminal)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="how to predict: inference.engine=onnx, inference.precision=bf16, inference.batch_tokens")
 
 
 def read_inputs(path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
     """Items of a JSONL file, each checked for the task's fields (``TaskSpec.input_fields``)."""
-    from tuneforge.data.examples import Problems
-    from tuneforge.data.text_file import json_objects
+    from tuneforge.predict_stream import file_items
 
-    problems = Problems(path, strict=True)
-    items: list[Any] = []
-    for number, record in json_objects(path, problems):
-        missing = [f for f in required if not isinstance(record.get(f), str)]
-        wrong = [f for f in optional if record.get(f) is not None and not isinstance(record.get(f), str)]
-        if missing:
-            problems.add(number, f"expected an object with {' and '.join(repr(f) for f in required)} strings "
-                                 f"({', '.join(missing)} missing or not a string)")
-        elif wrong:
-            problems.add(number, f"{', '.join(repr(f) for f in wrong)} must be a string")
-        else:
-            items.append(_item(record, required, optional))
-    return items
-
-
-def _item(record: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...]) -> Any:
-    if len(required) > 1:
-        return {f: record[f] for f in required}
-    text = record[required[0]]
-    extra = [record.get(f) for f in optional if record.get(f) is not None]
-    return (text, *extra) if extra else text
+    return [item for _, item in file_items(path, required, optional)]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,8 +65,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {spec.name} run takes --question and --context (or --input FILE.jsonl), not bare texts")
     items += list(args.texts)
     if args.input:
-        items += (spec.read_inputs(args.input) if spec.input_reader_path
-                  else read_inputs(args.input, spec.input_fields, spec.optional_input_fields))
+        from tuneforge.predict_stream import predict_input
+
+        predict_input(lambda: load_run(args.run, overrides=args.overrides), spec, args.input, items,
+                      output=args.output, chunk_size=args.chunk_size, resume=args.resume, progress=args.progress)
+        return 0
+    if args.resume:
+        raise ConfigError("--resume continues an interrupted --input FILE.jsonl --output FILE.jsonl; give both")
     if not items:
         raise ConfigError("nothing to predict: give texts, --question with --context, or --input FILE.jsonl")
     run = load_run(args.run, overrides=args.overrides)

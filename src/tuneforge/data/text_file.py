@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from tuneforge.errors import DataError
@@ -9,6 +10,11 @@ from tuneforge.errors import DataError
 
 def open_source(path: str) -> tuple[str, bytes]:
     """(display name, bytes) for a path or ``pkg:PACKAGE/sub/path`` (data a package ships)."""
+    return path, source_path(path).read_bytes()
+
+
+def source_path(path: str) -> Path:
+    """The file a path or ``pkg:PACKAGE/sub/path`` names; a DataError when there is none."""
     if path.startswith("pkg:"):
         import importlib.util
 
@@ -21,7 +27,7 @@ def open_source(path: str) -> tuple[str, bytes]:
         real = Path(path)
     if not real.is_file():
         raise DataError(f"{path}: file not found")
-    return path, real.read_bytes()
+    return real
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -80,3 +86,45 @@ def json_objects(path: str, problems) -> list[tuple[int, dict]]:
             continue
         objects.append((number, record))
     return objects
+
+
+def iter_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for each line of ``read_lines(path)``, read one line at a time: memory stays
+    constant however large the file (``predict --input``). Same rules and messages as ``read_text``: a BOM
+    at the start is dropped, only \n (or \r\n) ends a line, bad UTF-8 names its line, and a file of
+    whitespace only is refused (once it has been read through).
+    """
+    blank = True
+    with source_path(path).open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if blank and raw.strip():
+                blank = False
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{number}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                                "re-save the file as UTF-8") from None
+            yield number, line
+    if blank:
+        raise DataError(f"{path}: file is empty")
+
+
+def iter_json_objects(path: str, problems) -> Iterator[tuple[int, dict]]:
+    """``json_objects`` one line at a time (``iter_lines``): constant memory for a JSONL file of any size."""
+    import json
+
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.add(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            problems.add(number, "expected a JSON object")
+            continue
+        yield number, record
