@@ -81,3 +81,18 @@ def test_training_reports_long_texts_and_predict_says_how_it_read_them(tmp_path,
     assert report["test"]["texts_over_max_length"] == 1 and report["dev"]["texts_over_max_length"] == 1
     long, short = tuneforge.predict(run, [LONG, "where is my card"])
     assert long["windows"] > 3 and "windows" not in short
+
+
+def test_embedding_classification_counts_the_training_texts_it_embeds_from_their_start(tmp_path, tiny_model, capsys):
+    from test_prompting import DESCRIBED, embedding_config
+
+    from tuneforge.tasks.embedding_classification import EmbeddingClassification
+
+    cfg = load_config({**embedding_config(tmp_path, tiny_model, contrastive="descriptions"),
+                       "data": {"train": "unused.csv"}})
+    task = EmbeddingClassification(load_tokenizer(tiny_model), [s["name"] for s in DESCRIBED], cfg,
+                                   cfg.task_options.labels)
+    features = task.encode([TextExample(LONG, "card_arrival", "a:1"), TextExample("top up", "top_up", "a:2")])
+    assert [len(f.input_ids) for f in features][0] == 32 and len(features) == 2
+    assert task.summary()["train_texts_over_max_length"] == 1
+    assert "1 of 2 training texts are longer than model.max_length=32" in capsys.readouterr().err

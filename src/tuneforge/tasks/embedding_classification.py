@@ -17,6 +17,7 @@ only, in training and in prediction. Out-of-scope answers come from a threshold 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,7 @@ class EmbeddingClassification(ClassificationTask):
         threshold = self.options.oos_threshold
         self.oos_threshold: float | None = state.get("oos_threshold") if threshold == "auto" else threshold
         self.train_examples = train_examples or []
+        self.train_over_length = 0  # training texts longer than model.max_length (embedded from their start)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     # data -------------------------------------------------------------------------------------
@@ -156,7 +158,8 @@ class EmbeddingClassification(ClassificationTask):
         return type(self)(self.tokenizer, self.labels, cfg, list(self.specs.values()))
 
     def summary(self) -> dict[str, Any]:
-        return {"labels": self.labels, "head": self.options.head_kind, "contrastive": self.options.contrastive}
+        return {"labels": self.labels, "head": self.options.head_kind, "contrastive": self.options.contrastive,
+                "train_texts_over_max_length": self.train_over_length}
 
     # model ------------------------------------------------------------------------------------
     def build_model(self, name: str, dropout: float | None):
@@ -221,8 +224,21 @@ class EmbeddingClassification(ClassificationTask):
     # features and loss ------------------------------------------------------------------------
     def encode(self, examples: list[TextExample], with_labels: bool = True) -> list[Any]:
         """Texts with their label and candidates; for training with ``contrastive: pairs``, positive pairs."""
-        ids = self.tokenizer([e.text for e in examples], truncation=True,
-                             max_length=self.cfg.model.max_length)["input_ids"]
+        limit = self.cfg.model.max_length
+        encoded = self.tokenizer([e.text for e in examples], truncation=True, max_length=limit,
+                                 return_overflowing_tokens=True)
+        ids: list[list[int]] = [[] for _ in examples]
+        cut = set()
+        for window, sample in zip(encoded["input_ids"], encoded["overflow_to_sample_mapping"], strict=True):
+            if ids[sample]:
+                cut.add(sample)  # a second window: the text is longer than model.max_length
+            else:
+                ids[sample] = window
+        if with_labels:  # a sentence embedding reads the first max_length sub-words: say how many texts are cut
+            self.train_over_length = len(cut)
+            if cut:
+                print(f"tuneforge: {len(cut)} of {len(examples)} training texts are longer than model.max_length="
+                      f"{limit} sub-words and are embedded from their first {limit}", file=sys.stderr)
         labels = [self.label2id.get(e.label, IGNORE) if with_labels else None for e in examples]
         if with_labels and self.options.contrastive == "pairs":
             from tuneforge.prompting.pair_sampling import positive_pairs
