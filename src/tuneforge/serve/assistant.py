@@ -1,0 +1,114 @@
+"""``POST /v1/assist`` and its chat page (``GET /``): the customer-service assistant over one conversation.
+
+Request ``{"conversation_id": optional str, "message": str}``; answer ``{"conversation_id", "intent": {"label",
+"probability", "out_of_scope"}, "slots": [{"type", "start", "end", "text"}], "reply", "turns"}``. Without an id
+a new conversation starts; an id the server does not know (never given, or forgotten: too old, or evicted
+for newer ones) answers 404, so a client never continues a conversation whose context is gone without
+knowing it: it drops the id and sends the message again. Each message runs the intent and slot models at
+once, then the reply model on ``formats.reply_prompt`` of the kept turns, the message, the intent and the
+slots. The three are ordinary served models (``assistant-intent`` …): micro-batched, limited and timed like
+predict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from tuneforge.assistant.config import ROLES, AssistantConfig
+from tuneforge.assistant.formats import intent_text, reply_prompt
+from tuneforge.assistant.memory import ConversationStore, Turn
+from tuneforge.errors import ConfigError
+from tuneforge.serve.errors import ServeError
+from tuneforge.serve.jobs import predict_items
+from tuneforge.serve.limits import check_text
+from tuneforge.serve.registry import ModelRegistry
+from tuneforge.serve.settings import ServeSettings
+
+
+class AssistRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: StrictStr | None = Field(None, max_length=64, description="omit to start a conversation")
+    message: StrictStr = Field(description="the user's message")
+
+
+class Intent(BaseModel):
+    label: str
+    probability: float
+    out_of_scope: bool
+
+
+class Slot(BaseModel):
+    type: str
+    start: int
+    end: int
+    text: str
+
+
+class AssistResponse(BaseModel):
+    conversation_id: str
+    intent: Intent
+    slots: list[Slot]
+    reply: str
+    turns: int = Field(description="exchanges kept for this conversation, this one included")
+
+
+def check_roles(config: AssistantConfig, models: dict[str, Any]) -> None:
+    """Each run must do its part, judged by its task's registry facts (never by its name)."""
+    wants = {"intent": "classify texts into one label (sequence or embedding classification)",
+             "slots": "tag spans in a text (token classification)", "reply": "generate replies"}
+    for role in ROLES:
+        spec, run = models[role].spec, models[role].run
+        single_label = not getattr(run.config.task_options, "multi_label", False)
+        fits = {"intent": spec.inference == "class-probabilities" and spec.input_fields == ("text",)
+                and not spec.streams and single_label,
+                "slots": spec.inference == "token-probabilities",
+                "reply": spec.streams}[role]
+        if not fits:
+            raise ConfigError(f"{config.path}: runs.{role}: {run.path} is a {run.config.task} run; the {role} run "
+                              f"must {wants[role]}")
+
+
+def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry, settings: ServeSettings) -> None:
+    models = {role: registry.get(config.model_name(role)) for role in ROLES}
+    check_roles(config, models)
+    limits = config.memory
+    store = ConversationStore(limits.max_turns, limits.max_age_s, limits.max_conversations)
+    app.state.conversations = store
+
+    @app.post("/v1/assist", response_model=AssistResponse)
+    async def assist(body: AssistRequest) -> dict[str, Any]:
+        """Intent, slots and a drafted reply for the next message of a conversation."""
+        message = check_text(body.message, "message", settings)
+        if body.conversation_id is None:
+            conversation = store.new()
+        else:
+            conversation = store.get(body.conversation_id)
+            if conversation is None:
+                raise ServeError(404, "conversation_id: unknown or forgotten conversation (too old, or evicted); "
+                                      "send the message without it to start a new one")
+        history = conversation.messages()
+        intent_of, slots_of = await asyncio.gather(
+            predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings),
+            predict_items(models["slots"], [message], settings))
+        found = intent_of[0]
+        intent = {"label": found["label"], "probability": found["probability"],
+                  "out_of_scope": bool(found.get("out_of_scope", False))}
+        slots = [{k: e[k] for k in ("type", "start", "end", "text")} for e in slots_of[0]["entities"]]
+        prompt = reply_prompt(history, message, intent["label"], slots)
+        reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings))[0]["reply"]
+        turns = store.add(conversation, Turn(message, reply, intent, slots))
+        return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "reply": reply,
+                "turns": turns}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def chat_page() -> HTMLResponse:
+        from tuneforge.serve.chat_page import PAGE
+
+        return HTMLResponse(PAGE, headers={"Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; "
+                                           "style-src 'unsafe-inline'; connect-src 'self'"})

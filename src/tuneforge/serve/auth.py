@@ -1,0 +1,36 @@
+"""Optional API key: ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` on every request but health checks.
+
+Pure ASGI (no body is read before the key is checked), compared in constant time so the key cannot be
+guessed byte by byte from response times.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+OPEN_PATHS = {"/healthz", "/readyz"}  # probes of orchestrators carry no secrets
+
+
+class ApiKeyAuth:
+    def __init__(self, app: Any, api_key: str) -> None:
+        self.app = app
+        self.key = api_key.encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({"error": "missing or wrong API key (Authorization: Bearer KEY or X-API-Key: KEY)"})
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+    def _allowed(self, scope: dict) -> bool:
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-api-key")
+        if given is None:
+            scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+            given = token.strip() if scheme.lower() == b"bearer" else b""
+        return hmac.compare_digest(given, self.key)
