@@ -22,6 +22,7 @@ from tuneforge.atomic import atomic_dir
 from tuneforge.errors import ModelError
 
 PARITY_ATOL = 2e-3  # fp32 graph rewrites reorder sums; anything larger is a wrong graph, not rounding
+OPSET = 17
 
 
 class OnnxModel(nn.Module):
@@ -80,7 +81,7 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     input_names = list(sample)
     with torch.inference_mode():
         reference = model(**sample)
-    output_names = [k for k in ("logits", "start_logits", "end_logits") if getattr(reference, k, None) is not None]
+    output_names = named_outputs(reference)
     digest = hashlib.sha256(",".join(input_names).encode())
     for weights in sorted(Path(model_dir).glob("*.safetensors")):
         digest.update(weights.name.encode())
@@ -88,26 +89,39 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     folder = cache / "onnx" / digest.hexdigest()[:24]
     path = folder / "model.onnx"
     if not path.is_file():
-        _export(model, sample, input_names, output_names, folder)
+        with atomic_dir(folder) as tmp:  # a crash mid-export leaves no half graph to load next time
+            export_graph(model, sample, input_names, output_names, tmp / "model.onnx")
     engine = OnnxModel(path, input_names, output_names)
-    got = engine(**sample)
-    worst = max(float((getattr(got, n) - getattr(reference, n).float()).abs().max()) for n in output_names)
+    worst = max_difference(engine(**sample), reference, output_names)
     if worst > PARITY_ATOL:
         raise ModelError(f"{path}: ONNX Runtime and PyTorch disagree by {worst:.2e} on a real batch; "
                          "use inference.engine: torch")
     return engine
 
 
-def _export(model: nn.Module, sample: dict[str, Any], input_names: list[str], output_names: list[str],
-            folder: Path) -> None:
+def named_outputs(reference: Any) -> list[str]:
+    """The outputs the scoring paths read (``engine/inference.py``) that this model gives."""
+    return [k for k in ("logits", "start_logits", "end_logits") if getattr(reference, k, None) is not None]
+
+
+def max_difference(got: Any, reference: Any, output_names: list[str]) -> float:
+    """The largest absolute difference between two models' outputs on one batch."""
+    return max(float((getattr(got, n).float() - getattr(reference, n).float()).abs().max()) for n in output_names)
+
+
+def export_graph(model: nn.Module, sample: dict[str, Any], input_names: list[str], output_names: list[str],
+                 path: Path, way_out: str = "use inference.engine: torch") -> None:
+    """Write ``model`` as one ONNX graph with dynamic batch (and sequence) axes; ``way_out`` ends the error line."""
     axes = {n: {0: "batch", 1: "sequence"} for n in input_names if sample[n].dim() == 2}
     axes |= {n: {0: "batch"} for n in input_names if sample[n].dim() == 1}
     axes |= {n: {0: "batch", 1: "sequence"} for n in output_names}
-    with atomic_dir(folder) as tmp:  # a crash mid-export leaves no half graph to load next time
-        try:
-            torch.onnx.export(_NamedOutputs(model, input_names, output_names), tuple(sample[n] for n in input_names),
-                              str(tmp / "model.onnx"), input_names=input_names, output_names=output_names,
-                              dynamic_axes=axes, opset_version=17, dynamo=False)
-        except Exception as exc:  # the exporter raises many kinds; the user needs one line and a way out
-            raise ModelError(f"cannot export this model to ONNX ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else ''}); use inference.engine: torch") from None
+    # in eval mode: the exporter restores the wrapper's mode afterwards, and a new module's is training, which
+    # would leave the model's dropout on for every later PyTorch call
+    wrapper = _NamedOutputs(model, input_names, output_names).eval()
+    try:
+        torch.onnx.export(wrapper, tuple(sample[n] for n in input_names),
+                          str(path), input_names=input_names, output_names=output_names,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    except Exception as exc:  # the exporter raises many kinds; the user needs one line and a way out
+        raise ModelError(f"cannot export this model to ONNX ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}); {way_out}") from None

@@ -102,6 +102,7 @@ class RelationExtraction(SequenceClassification):
             features.append(RelationFeature(ids, self._target(example) if with_labels else None, None,
                                             example=len(features), e1=ids.index(self.e1_id),
                                             e2=ids.index(self.e2_id)))
+        self.windows_per_text = [1] * len(features)  # one crop per sentence, never windows
         return features
 
     def collate(self, features: list[RelationFeature]) -> dict[str, torch.Tensor]:
