@@ -6,11 +6,25 @@ import argparse
 import os
 import sys
 
-from tuneforge.cli import calibrate, check_data, compare, evaluate, export, fewshot, predict, serve, train
+from tuneforge.cli import (
+    calibrate,
+    check_data,
+    compare,
+    config_command,
+    evaluate,
+    export,
+    fewshot,
+    init,
+    predict,
+    runs,
+    serve,
+    train,
+)
 from tuneforge.errors import TuneforgeError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
-            "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve}
+            "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
+            "config": config_command, "runs": runs}
 
 
 def build_parser() -> argparse.ArgumentParser:
