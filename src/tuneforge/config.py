@@ -40,17 +40,21 @@ class ModelConfig(Strict):
 class SplitConfig(Strict):
     """Carve missing dev/test splits out of train (seeded, so reruns see the same split)."""
 
-    dev: float = Field(0.0, ge=0.0, lt=0.5)
-    test: float = Field(0.0, ge=0.0, lt=0.5)
-    seed: int = 13
+    dev: float = Field(0.0, ge=0.0, lt=0.5, description="Share of train carved out as dev if data.dev is not "
+                       "given (< 0.5; 0: none).")
+    test: float = Field(0.0, ge=0.0, lt=0.5, description="Share of train carved out as test if data.test is not "
+                        "given (< 0.5; 0: none).")
+    seed: int = Field(13, description="Seed of the carved splits and of data.train_limit's sample.")
     stratify: bool = Field(True, description="Classification tasks: keep label proportions in carved splits.")
 
 
 class DataConfig(Strict):
     train: str | None = Field(None, description="Training data; required unless the task needs none (zero-shot "
                               "classification from label descriptions).")
-    dev: str | None = None
-    test: str | None = None
+    dev: str | None = Field(None, description="Dev data: scored while training, picks the best checkpoint; "
+                            "else split.dev.")
+    test: str | None = Field(None, description="Test data, scored once at the end (report.json); else "
+                             "split.test.")
     format: Literal["auto", "conll", "jsonl", "csv", "json-splits", "semeval", "squad", "sgd",
                     "squad-translation", "sgd-intents"] = Field(
         "auto", description="auto: by suffix (.jsonl, .csv, .txt for relations, a '#list' fragment for json-splits); "
@@ -60,14 +64,17 @@ class DataConfig(Strict):
         "embedding-classification also reads sgd-intents (each user turn of a Schema-Guided Dialogue file -> the "
         "active intent of each service it mentions, chosen among that service's intents and NONE)."
     )
-    scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files; iob1 is converted.")
+    scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files: bio, or iob1 (converted "
+                                           "to BIO).")
     invalid_bio: Literal["repair", "error"] = Field(
-        "repair", description="What to do with an I-X that does not follow B-X/I-X in a BIO file."
+        "repair", description="An I-X not following B-X/I-X: repair to B-X (counted, reported) or error."
     )
-    tokens_field: str = "tokens"
-    tags_field: str = "tags"
-    text_field: str = "text"
-    label_field: str = "label"
+    tokens_field: str = Field("tokens", description="JSONL/CSV field of a sentence's tokens (token classification).")
+    tags_field: str = Field("tags", description="JSONL/CSV field of a sentence's tags, one per token (token "
+                            "classification).")
+    text_field: str = Field("text", description="JSONL/CSV/JSON field of the text (sentence-level tasks).")
+    label_field: str = Field("label", description="JSONL/CSV/JSON field of the label (multi-label JSONL: a list of "
+                             "labels).")
     text_pair_field: str | None = Field(None, description="Column/field of the second text of a text pair.")
     label_separator: str | None = Field(None, description="CSV multi-label: separator inside the label column.")
     prompt_field: str = Field("prompt", description="generation: the prompt (a string, or a list of strings "
@@ -79,38 +86,52 @@ class DataConfig(Strict):
                                      "(scored as slot_recall).")
     translation_target: str | None = Field(None, description="squad-translation: the SQuAD file whose questions "
                                            "(matched by id) are the translations.")
-    split: SplitConfig = Field(default_factory=SplitConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig, description="Carve missing dev/test splits out of "
+                               "train (seeded, so reruns see the same split).")
     train_limit: int | None = Field(None, ge=1, description="Train on a seeded sample of this many train examples "
                                     "(taken after dev/test are carved), in file order.")
 
 
 class EarlyStoppingConfig(Strict):
     metric: str | None = Field(None, description="Dev metric to select on; default: the task's main metric.")
-    mode: Literal["max", "min"] = "max"
+    mode: Literal["max", "min"] = Field("max", description="max: a higher metric is better; min: a lower one "
+                                        "(e.g. perplexity).")
     patience: int | None = Field(None, ge=1, description="Evaluations without improvement before stopping.")
-    min_delta: float = Field(0.0, ge=0.0)
+    min_delta: float = Field(0.0, ge=0.0, description="Smallest gain of the metric that counts as an improvement.")
 
 
 class TrainingConfig(Strict):
-    epochs: float = Field(3, gt=0)
+    epochs: float = Field(3, gt=0, description="Passes over the training data; fractions allowed (0.5: half an "
+                          "epoch).")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
     lr: float | None = Field(None, gt=0, description="Peak learning rate; default: the method's (methods.METHODS).")
-    optimizer: Literal["adamw", "sgd"] = "adamw"
+    optimizer: Literal["adamw", "sgd"] = Field("adamw", description="adamw, or sgd with training.momentum.")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD only.")
-    weight_decay: float = Field(0.01, ge=0)
-    scheduler: Literal["linear", "cosine", "constant"] = "linear"
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    max_grad_norm: float | None = Field(1.0, gt=0)
-    grad_accum: int = Field(1, ge=1)
-    batch_size: int = Field(32, ge=1)
+    weight_decay: float = Field(0.01, ge=0, description="Weight decay; biases and LayerNorm weights get none.")
+    scheduler: Literal["linear", "cosine", "constant"] = Field(
+        "linear", description="Learning rate after warm-up: linear or cosine decay to 0, or constant."
+    )
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of the optimizer steps over which the learning "
+                                "rate warms up from 0.")
+    max_grad_norm: float | None = Field(1.0, gt=0, description="Clip the gradient's global norm to this; null: no "
+                                        "clipping.")
+    grad_accum: int = Field(1, ge=1, description="Micro-batches per step; a step batch is batch_size x "
+                            "grad_accum x processes.")
+    batch_size: int = Field(32, ge=1, description="Training examples per micro-batch, per process.")
     batch_tokens: int | None = Field(None, ge=64, description="Token budget per batch instead of batch_size.")
-    eval_batch_size: int = Field(64, ge=1)
-    group_by_length: bool = True
-    eval_every: int | Literal["epoch"] = "epoch"
-    checkpoint_every: int | Literal["epoch"] = "epoch"
-    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
-    restore_best: bool = True
-    seed: int = 42
+    eval_batch_size: int = Field(64, ge=1, description="Examples per evaluation/prediction batch (see also "
+                                 "inference.batch_tokens).")
+    group_by_length: bool = Field(True, description="Length-grouped batches: little padding, still shuffled "
+                                  "(seeded).")
+    eval_every: int | Literal["epoch"] = Field("epoch", description="Score dev at the end of every epoch, or every "
+                                               "this many optimizer steps.")
+    checkpoint_every: int | Literal["epoch"] = Field(
+        "epoch", description="Resumable checkpoint every epoch, or every this many steps (two newest kept)."
+    )
+    early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig, description="The dev metric "
+                                                "that picks the best checkpoint, and when to stop early.")
+    restore_best: bool = Field(True, description="End with the best dev checkpoint's weights, not the last step's.")
+    seed: int = Field(42, description="Seed of the new head's weights, batch shuffling and dropout.")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
     retain_memory: bool = Field(
         True, description="Keep freed memory for the next step instead of page-faulting it back in (glibc)."
@@ -123,7 +144,8 @@ class TrainingConfig(Strict):
         True, description="On one CPU process, keep the word-embedding gradient in one buffer and clear, add and "
         "clip only the rows a step used (same values, less memory traffic).",
     )
-    log_every: int = Field(10, ge=1)
+    log_every: int = Field(10, ge=1, description="Optimizer steps between loss, lr and tokens/s records in "
+                           "metrics.jsonl.")
     progress: bool | None = Field(None, description="Progress bar; default: when stderr is a terminal.")
 
     @field_validator("eval_every", "checkpoint_every")
@@ -137,8 +159,10 @@ class TrainingConfig(Strict):
 class DecodingConfig(Strict):
     """How a generation run writes its replies (evaluation and predict)."""
 
-    strategy: Literal["greedy", "beam", "sample"] = "greedy"
-    max_new_tokens: int = Field(64, ge=1, le=4096)
+    strategy: Literal["greedy", "beam", "sample"] = Field(
+        "greedy", description="greedy, beam (num_beams) or sample (temperature, top_p, top_k, seed)."
+    )
+    max_new_tokens: int = Field(64, ge=1, le=4096, description="Most tokens a reply may have (at most 4096).")
     num_beams: int = Field(4, ge=2, description="beam: beams kept per input.")
     temperature: float = Field(1.0, gt=0, le=10, description="sample: divides the logits.")
     top_p: float = Field(1.0, gt=0, le=1, description="sample: nucleus probability mass.")
@@ -190,22 +214,35 @@ AnyTaskOptions = Annotated[
 
 
 class RunConfig(Strict):
-    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    task: TaskName = DEFAULT_TASK
+    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Run directory "
+                      "output_dir/<name> (<name>-2, … if taken); letters, digits, . _ -")
+    task: TaskName = Field(DEFAULT_TASK, description="What the run trains (see Tasks); its options go under "
+                           "task_options.")
     method: Method = Field(DEFAULT_METHOD, description="Adaptation method; default: the task's (lora for generation, "
                                   "else full).")
-    freeze: FreezeConfig = Field(default_factory=FreezeConfig)
-    lora: LoraOptions = Field(default_factory=LoraOptions)
-    ia3: IA3Options = Field(default_factory=IA3Options)
-    adapter: AdapterOptions = Field(default_factory=AdapterOptions)
-    prompt_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
-    prefix_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    data: DataConfig = Field(default_factory=DataConfig)
-    task_options: AnyTaskOptions = Field(default_factory=TokenClassificationOptions)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    inference: InferenceConfig = Field(default_factory=InferenceConfig)
-    output_dir: str = "runs"
+    freeze: FreezeConfig = Field(default_factory=FreezeConfig, description="Options of method: freeze (the top "
+                                 "layers and the head train, the rest is frozen).")
+    lora: LoraOptions = Field(default_factory=LoraOptions, description="Options of method: lora (peft's LoraConfig: "
+                              "low-rank updates of Linear layers).")
+    ia3: IA3Options = Field(default_factory=IA3Options, description="Options of method: ia3 (peft's IA3Config: "
+                            "learned rescaling of activations).")
+    adapter: AdapterOptions = Field(default_factory=AdapterOptions, description="Options of method: adapter "
+                                    "(bottleneck adapters, written here: peft has none).")
+    prompt_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions, description="Options of method: "
+                                               "prompt-tuning (trained virtual tokens before the input).")
+    prefix_tuning: VirtualTokenOptions = Field(default_factory=VirtualTokenOptions, description="Options of method: "
+                                               "prefix-tuning (trained key/value prefixes in every layer).")
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The backbone and how texts are cut into "
+                               "windows.")
+    data: DataConfig = Field(default_factory=DataConfig, description="The data files and how they are read.")
+    task_options: AnyTaskOptions = Field(default_factory=TokenClassificationOptions,
+                                         description="The options of the config's task (task:).")
+    training: TrainingConfig = Field(default_factory=TrainingConfig, description="The training loop: optimizer, "
+                                     "schedule, batches, evaluation and checkpoints.")
+    inference: InferenceConfig = Field(default_factory=InferenceConfig, description="How evaluation and prediction "
+                                       "batch and compute.")
+    output_dir: str = Field("runs", description="Folder of the run directories; relative to the config file's "
+                            "folder.")
 
     def eval_batching(self) -> dict[str, int | None]:
         """batch_size / batch_tokens of evaluation and prediction batches."""

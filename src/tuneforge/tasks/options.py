@@ -36,7 +36,7 @@ class TokenClassificationOptions(TaskOptions):
     task: Literal["token-classification"] = Field("token-classification", exclude=True)
     label_all_tokens: bool = Field(False, description="Label every sub-token, not only a word's first.")
     decode: Literal["viterbi", "argmax"] = Field(
-        "viterbi", description="Best valid BIO sequence, or per-word argmax then repair."
+        "viterbi", description="viterbi: the best valid BIO sequence; argmax: per-word argmax, then repair."
     )
 
     def check(self, cfg: Any) -> None:
@@ -49,7 +49,7 @@ class SequenceClassificationOptions(TaskOptions):
     task: Literal["sequence-classification"] = Field("sequence-classification", exclude=True)
     multi_label: bool = Field(False, description="Any number of labels per text.")
     class_weights: Literal["none", "balanced"] = Field(
-        "none", description="Single-label: weight the loss by inverse label frequency."
+        "none", description="Single-label: none, or balanced (weight the loss by inverse label frequency)."
     )
     out_of_scope_label: str | None = Field(
         None, description="The label for inputs that fit no intent (e.g. oos); allowed in dev/test only."
@@ -58,7 +58,8 @@ class SequenceClassificationOptions(TaskOptions):
         None, description="Below this top probability the answer is out_of_scope_label; auto: tuned on dev."
     )
     oos_calibration: Literal["in-scope-budget", "balanced"] = Field(
-        "in-scope-budget", description="How oos_threshold: auto is tuned on dev (see tasks/out_of_scope.py)."
+        "in-scope-budget", description="How oos_threshold: auto is tuned on dev: in-scope-budget or balanced (see "
+        "tasks/out_of_scope.py)."
     )
     oos_in_scope_budget: float = Field(
         0.02, ge=0, le=1, description="in-scope-budget: in-scope accuracy the threshold may cost on dev."
@@ -88,7 +89,7 @@ class SequenceClassificationOptions(TaskOptions):
 class RelationExtractionOptions(TaskOptions):
     task: Literal["relation-extraction"] = Field("relation-extraction", exclude=True)
     class_weights: Literal["none", "balanced"] = Field(
-        "none", description="Weight the loss by inverse label frequency."
+        "none", description="none, or balanced (weight the loss by inverse label frequency)."
     )
     top_k: int = Field(5, ge=1, description="Labels with probabilities returned by predict.")
 
@@ -200,8 +201,13 @@ class EmbeddingClassificationOptions(TaskOptions):
     oos_threshold: float | Literal["auto"] | None = Field(
         None, description="Below this top score (cosine similarity for the similarity head, probability for "
         "logistic) the answer is out_of_scope_label; auto: tuned on dev.")
-    oos_calibration: Literal["in-scope-budget", "balanced"] = "in-scope-budget"
-    oos_in_scope_budget: float = Field(0.02, ge=0, le=1)
+    oos_calibration: Literal["in-scope-budget", "balanced"] = Field(
+        "in-scope-budget", description="How oos_threshold: auto is tuned on dev: in-scope-budget or balanced (see "
+        "tasks/out_of_scope.py)."
+    )
+    oos_in_scope_budget: float = Field(
+        0.02, ge=0, le=1, description="in-scope-budget: in-scope accuracy the threshold may cost on dev."
+    )
     top_k: int = Field(5, ge=1, description="Labels with scores returned by predict.")
 
     @model_validator(mode="after")
