@@ -14,9 +14,11 @@ def test_train_evaluate_predict(tmp_path, capsys, tiny_model, small_data):
     config = make_config(tmp_path, tiny_model, small_data, epochs=60, lr=5e-3, warmup_ratio=0.0,
                          weight_decay=0.0, restore_best=False)
     assert main(["train", str(config), "--set", "model.dropout=0.0"]) == 0
-    out = capsys.readouterr().out
-    assert "Entity-level, strict IOB2" in out and "Token accuracy (secondary" in out
     run = tmp_path / "runs" / "t"
+    out = capsys.readouterr().out
+    assert out.startswith("dev: f1 ") and str(run / "report.md") in out  # a summary; the report is in report.md
+    report_md = (run / "report.md").read_text()
+    assert "Entity-level, strict IOB2" in report_md and "Token accuracy (secondary" in report_md
     for name in ("config.yaml", "metrics.jsonl", "report.json", "report.md", "run.json",
                  "model/model.safetensors", "model/labels.json", "model/tokenizer.json"):
         assert (run / name).is_file(), name

@@ -23,8 +23,9 @@ def test_train_evaluate_predict_intents(tmp_path, capsys, tiny_model):
     config = text_config(tmp_path, tiny_model, train=train, dev=dev, test=dev)
     assert main(["train", str(config), "--set", "training.epochs=30", "--set", "training.lr=5e-3",
                  "--set", "model.dropout=0.0", "--set", "training.warmup_ratio=0"]) == 0
-    assert "| card_arrival |" in capsys.readouterr().out  # the per-label table is printed
     run = tmp_path / "runs" / "t"
+    assert "| card_arrival |" in (run / "report.md").read_text()  # the per-label table is in the report
+    assert "test: accuracy 1.0000" in capsys.readouterr().out  # the terminal gets the headline scores
     report = json.loads((run / "report.json").read_text())
     assert report["test"]["accuracy"] == 1.0  # memorised six texts
     assert set(report["test"]) >= {"accuracy", "macro_f1", "micro_f1", "per_label", "confusion"}

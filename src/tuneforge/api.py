@@ -10,7 +10,7 @@ from typing import Any
 
 from tuneforge.config import RunConfig, load_config, parse_overrides
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.runs import Run, check_writable, finish_run, load_run, run_info, start_run
+from tuneforge.runs import Run, check_writable, config_of, finish_run, load_run, run_info, start_run
 
 
 def peak_rss_mb() -> float:
@@ -31,8 +31,14 @@ def train(
 ) -> Path:
     """Train from a config (or continue the killed run ``resume``); returns the run directory.
 
-    Config and data are fully checked before anything is written, so bad input leaves no run behind.
+    Config and data are fully checked before anything is written, so bad input leaves no run behind. In a
+    config dict, ``data.train`` / ``dev`` / ``test`` may hold the data itself: a list of records in the task's
+    JSONL shape (dicts), a pandas DataFrame or a datasets.Dataset. They are written as JSONL files under
+    ``output_dir/.data/`` (named by their content) and the config names those files, so the run can be
+    evaluated and resumed like any other.
     """
+    if isinstance(config, dict):
+        config = materialize_data(config)
     if resume is not None:
         run_dir = Path(resume)
         if run_info(run_dir).get("status") == "complete":
@@ -141,6 +147,71 @@ def train(
     return run_dir
 
 
+SPLIT_NAMES = ("train", "dev", "test")
+
+
+def materialize_data(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with in-memory splits (records, a DataFrame, a Dataset) replaced by JSONL files naming them."""
+    from hashlib import sha256
+    from os import PathLike
+
+    from tuneforge.atomic import write_text
+    from tuneforge.config import RunConfig
+
+    data = config.get("data")
+    in_memory = [n for n in SPLIT_NAMES if isinstance(data, dict) and data.get(n) is not None
+                 and not isinstance(data[n], (str, PathLike))]
+    if not in_memory:
+        return config
+    if data.get("format", "auto") not in ("auto", "jsonl"):
+        raise ConfigError(f"data.format: in-memory data is written as JSONL, so it needs format auto or jsonl, "
+                          f"not '{data['format']}'")
+    folder = Path(config.get("output_dir") or RunConfig.model_fields["output_dir"].default).resolve() / ".data"
+    data = dict(data)
+    for name in in_memory:
+        records = _records(name, data[name])
+        try:
+            text = "".join(json.dumps(r, ensure_ascii=False, default=_plain) + "\n" for r in records)
+        except TypeError as exc:
+            raise ConfigError(f"data.{name}: a record cannot be written as JSON ({exc})") from None
+        path = folder / f"{name}-{sha256(text.encode()).hexdigest()[:16]}.jsonl"
+        try:
+            if not path.is_file():
+                write_text(path, text)
+        except OSError as exc:
+            raise RunError(f"output_dir {folder.parent}: cannot write the in-memory data.{name} there "
+                           f"({exc.strerror or exc})") from None
+        data[name] = str(path)
+    return {**config, "data": data}
+
+
+def _records(name: str, value: Any) -> list[dict[str, Any]]:
+    """Records of an in-memory split: a list of dicts, a pandas DataFrame, a datasets.Dataset (no imports)."""
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
+        records = value.to_dict("records")
+    elif hasattr(value, "to_list") and hasattr(value, "column_names"):  # a datasets.Dataset
+        records = value.to_list()
+    elif isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and not isinstance(value, (dict, bytes))):
+        records = list(value)
+    else:
+        raise ConfigError(f"data.{name}: expected a file path or a list of records (dicts), not "
+                          f"{type(value).__name__}")
+    if not records:
+        raise ConfigError(f"data.{name}: no records")
+    bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise ConfigError(f"data.{name}: record {bad + 1} is a {type(records[bad]).__name__}, not a dict in the "
+                          "task's JSONL shape (e.g. {\"text\": ..., \"label\": ...})")
+    return records
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays (as pandas and datasets hand them out) as plain JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _zero_shot(task, model, splits, batching: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """Scores of the model before any training, on the split the report leads with (test, else dev).
 
@@ -206,6 +277,34 @@ def side_by_side(before: dict[str, Any], after: dict[str, Any], title: str) -> s
     return "\n".join(lines) + "\n"
 
 
+CALIBRATED = ("task_options.oos_threshold: auto, multi-label thresholds (task_options.multi_label) and the "
+              "SQuAD 2.0 task_options.null_threshold: auto")
+
+
+def calibration_targets(cfg: RunConfig, run_dir: Path) -> list[str]:
+    """What ``calibrate`` would re-tune on dev, judged from the options alone (no model is loaded).
+
+    Read generically from the options' own attributes, whatever the task: ``multi_label`` (per-label
+    thresholds), ``oos_threshold: auto`` and ``null_threshold: auto`` (only for SQuAD 2.0 data: the version the
+    run found, in model/task.json, or the one its options fix).
+    """
+    options = cfg.task_options
+    targets = []
+    if getattr(options, "multi_label", False) is True:
+        targets.append("multi-label thresholds")
+    if getattr(options, "oos_threshold", None) == "auto":
+        targets.append("task_options.oos_threshold")
+    if getattr(options, "null_threshold", None) == "auto":
+        try:
+            state = json.loads((run_dir / "model" / "task.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        version = state.get("squad_version") if isinstance(state, dict) else None
+        if (version or getattr(options, "squad_version", None)) != "1.1":
+            targets.append("task_options.null_threshold")
+    return targets
+
+
 def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Re-tune a finished run's dev thresholds (``task_options`` may change) without retraining.
 
@@ -214,10 +313,15 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     from tuneforge.atomic import write_json, write_text
     from tuneforge.config import dump_config
 
-    run = load_run(run_dir)
     if any(not key.startswith("task_options.") for key, _ in parse_overrides(overrides)):
         raise ConfigError("calibrate: only task_options.* can change without retraining")
-    cfg = load_config(run.path / "config.yaml", overrides)
+    path = Path(run_dir)
+    run_info(path)  # a missing or damaged run directory fails here, before any model loads
+    cfg = load_config(path / "config.yaml", overrides)
+    if not calibration_targets(cfg, path):
+        raise ConfigError(f"{path}: nothing to calibrate: this {cfg.task} run has no tuned threshold "
+                          f"(calibrate re-tunes {CALIBRATED})")
+    run = load_run(path)
     task = run.task.recalibrated(cfg)
     splits = type(task).load_splits(cfg, strict=True)
     if "dev" not in splits:
@@ -231,26 +335,61 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     return report
 
 
-def evaluate(run: str | Path | Run, data: str | Path, predictions: str | Path | None = None) -> dict[str, Any]:
+def own_split(cfg: RunConfig) -> str | None:
+    """The split ``evaluate`` scores when given no data: test (a file, or carved from train), else dev, else None."""
+    for name in ("test", "dev"):
+        if getattr(cfg.data, name) or getattr(cfg.data.split, name) > 0:
+            return name
+    return None
+
+
+def evaluate(run: str | Path | Run, data: str | Path | None = None,
+             predictions: str | Path | None = None) -> dict[str, Any]:
     """Scores of a finished run on a labelled file (read with the run's data settings).
 
-    Tasks that keep what they generated (generation) write it as JSONL to ``predictions`` when given.
+    Without ``data``, the run's own test split (its ``data.test``, or the part carved from train), or, with a
+    note on stderr, its dev split when it has no test split. Tasks that keep what they generated (generation)
+    write it as JSONL to ``predictions`` when given.
     """
     from tuneforge.engine.inference import inference_precision
 
+    if data is None:  # known before any model loads
+        name = own_split_or_fail(*((run.config, run.path) if isinstance(run, Run) else (config_of(run), run)))
+        if name == "dev":
+            say("the run has no test split: scoring its dev split, which chose its best checkpoint and thresholds "
+                "(optimistic scores)")
     run = run if isinstance(run, Run) else load_run(run)
-    result = run.task.read(str(data), run.config, strict=True)
-    run.task.check("evaluation", result)
+    if data is None and not getattr(run.config.data, name):  # carved from train, as training carved it
+        examples = type(run.task).load_splits(run.config, strict=True)[name].examples
+    else:
+        result = run.task.read(str(data or getattr(run.config.data, name)), run.config, strict=True)
+        run.task.check("evaluation", result)
+        examples = result.examples
     with inference_precision(run.config.inference.precision, run.model):
-        scores = run.task.evaluate(run.model, result.examples, **run.config.eval_batching())
+        scores = run.task.evaluate(run.model, examples, **run.config.eval_batching())
     records = scores.pop("predictions", None)
     if records is not None and predictions is not None:
         write_jsonl(Path(predictions), records)
     return scores
 
 
-def predict(run: str | Path | Run, texts: list[Any]) -> list[dict[str, Any]]:
+def own_split_or_fail(cfg: RunConfig, where: Any) -> str:
+    """``own_split``, or a one-line error naming the run when it has neither test nor dev split."""
+    name = own_split(cfg)
+    if name is None:
+        raise ConfigError(f"{where}: the run has no test or dev split to score (data.test / data.dev / "
+                          "data.split); give the data to score (--data FILE)")
+    return name
+
+
+def predict(run: str | Path | Run, texts: Any) -> Any:
     """Predictions for raw inputs: entities for NER, label + probability + top-k for classification,
-    answer + character span + score for question answering ({"question", "context"} items)."""
+    answer + character span + score for question answering ({"question", "context"} items).
+
+    One input (a string, or one dict item such as {"question", "context"}) gives one result dict; a list (or any
+    other iterable of items) gives a list.
+    """
     run = run if isinstance(run, Run) else load_run(run)
-    return run.predict(texts)
+    if isinstance(texts, (str, dict)):
+        return run.predict([texts])[0]
+    return run.predict(list(texts))

@@ -15,6 +15,13 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tuneforge.quiet import third_party_quiet
+
+    with third_party_quiet():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from tuneforge.api import calibrate, say
 
     calibrate(args.run, args.overrides)

@@ -16,6 +16,13 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tuneforge.quiet import third_party_quiet
+
+    with third_party_quiet():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from tuneforge.config import load_config
     from tuneforge.data.check import check_data, format_report
     from tuneforge.models import load_tokenizer

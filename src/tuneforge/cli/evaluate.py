@@ -1,4 +1,4 @@
-"""tuneforge evaluate RUN --data FILE"""
+"""tuneforge evaluate RUN [--data FILE]"""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ HELP = "Score a finished run on a labelled file (entity-level P/R/F1 for NER; ac
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory (or a zero-shot config file)")
-    parser.add_argument("--data", required=True, help="labelled file in the run's data format")
+    parser.add_argument("--data", help="labelled file in the run's data format; default: the run's own test split "
+                        "(its dev split, with a note, when it has none)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a run: how to predict (inference.*); a zero-shot config: any key")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
@@ -22,14 +23,20 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from tuneforge.api import evaluate
-    from tuneforge.runs import load_run
+    from tuneforge.api import evaluate, own_split_or_fail
+    from tuneforge.quiet import third_party_quiet
+    from tuneforge.runs import config_of, load_run
 
-    run = load_run(args.run, overrides=args.overrides)
-    folder = Path(args.run).parent if Path(args.run).is_file() else Path(args.run)
-    predictions = args.predictions or folder / f"predictions.{Path(args.data).stem}.jsonl"
-    scores = evaluate(run, args.data, predictions)
+    # Without --data: the run's own test (or dev) split; a run with neither fails before its model loads.
+    split = None if args.data else own_split_or_fail(config_of(args.run), args.run)
+    label = args.data or f"the run's {split} split"
+    with third_party_quiet():
+        run = load_run(args.run, overrides=args.overrides)
+        folder = Path(args.run).parent if Path(args.run).is_file() else Path(args.run)
+        stem = Path(args.data).stem if args.data else split
+        predictions = args.predictions or folder / f"predictions.{stem}.jsonl"
+        scores = evaluate(run, args.data, predictions)
     if Path(predictions).is_file():
         print(f"tuneforge: outputs written to {predictions}", file=sys.stderr)
-    print(json.dumps(scores, indent=2) if args.json else run.task.markdown(scores, args.data))
+    print(json.dumps(scores, indent=2) if args.json else run.task.markdown(scores, label))
     return 0

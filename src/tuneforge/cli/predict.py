@@ -44,6 +44,13 @@ def read_inputs(path: str, required: tuple[str, ...], optional: tuple[str, ...] 
 
 
 def run(args: argparse.Namespace) -> int:
+    from tuneforge.quiet import third_party_quiet
+
+    with third_party_quiet():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tuneforge.api import predict

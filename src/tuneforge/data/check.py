@@ -19,7 +19,35 @@ def check_data(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
     """The task's own check (its registry entry names it)."""
     from tuneforge.tasks import task_spec
 
-    return task_spec(cfg.task).check_data(cfg, tokenizer)
+    report = task_spec(cfg.task).check_data(cfg, tokenizer)
+    # Carving takes test before dev, so a carved dev would come last; show them in the order people think of them.
+    order = {name: i for i, name in enumerate(("train", "dev", "test"))}
+    report["splits"] = dict(sorted(report["splits"].items(), key=lambda item: order.get(item[0], len(order))))
+    return report
+
+
+RARE_COUNT = 5  # fewer training examples than this, or
+RARE_SHARE = 0.01  # ... than this share of the median label's count, and a label is warned about
+
+
+def rare_labels(counts: dict[str, int]) -> dict[str, int]:
+    """Labels with very few training examples: under RARE_COUNT, or under RARE_SHARE of the median count."""
+    if not counts:
+        return {}
+    ordered = sorted(counts.values())
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    limit = max(RARE_COUNT, RARE_SHARE * median)
+    return {label: n for label, n in sorted(counts.items(), key=lambda item: item[1]) if n < limit}
+
+
+def rare_line(info: dict[str, Any], units: str) -> list[str]:
+    """The warning line for ``info["rare_labels"]`` (train only), naming each label and its count."""
+    rare = info.get("rare_labels")
+    if not rare:
+        return []
+    return [f"   WARNING {len(rare)} label(s) with very few training {units} (under {RARE_COUNT}, or under "
+            f"{RARE_SHARE:.0%} of the median label's count): " + ", ".join(f"{k} {v}" for k, v in rare.items())]
 
 
 def check_tagged(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
@@ -40,7 +68,9 @@ def check_tagged(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
             "malformed": result.problems,
             "bio_repairs": result.bio_repairs,
         }
-        if name != "train":
+        if name == "train":
+            info["rare_labels"] = rare_labels(entities)
+        else:
             info["unseen_labels"] = sorted(set(tags) - known)
             info["shared_with_train"] = sum(tuple(s.tokens) in train_keys for s in sentences)
         if tokenizer is not None and sentences:
@@ -85,6 +115,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"== {name}: {info['sentences']} sentences, {info['words']} words")
         lines.append("   entities: " + (", ".join(f"{k} {v}" for k, v in info["entities"].items()) or "none"))
         lines.append("   tags: " + ", ".join(f"{k} {v}" for k, v in info["tags"].items()))
+        lines += rare_line(info, "entities")
         lines += common_lines(info, "sentence", "split into overlapping windows")
         if info["bio_repairs"]:
             lines.append(f"   WARNING {info['bio_repairs']} I-X tag(s) without B-X repaired to B-X")

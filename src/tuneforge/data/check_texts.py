@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from tuneforge.config import RunConfig
-from tuneforge.data.check import common_lines, length_stats
+from tuneforge.data.check import common_lines, length_stats, rare_labels, rare_line
 
 
 def _key(example) -> tuple[str, str]:
@@ -42,6 +42,7 @@ def check_texts(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
         }
         if name == "train" and labels:
             info["label_imbalance"] = round(max(labels.values()) / min(labels.values()), 1)
+            info["rare_labels"] = rare_labels(labels)
         if name != "train":
             info["unseen_labels"] = sorted(set(labels) - known - allowed)
             info["shared_with_train"] = sum(_key(e) in train_keys for e in examples)
@@ -63,6 +64,7 @@ def format_text_report(report: dict[str, Any]) -> str:
         lines.append(f"   labels (most frequent first): {shown}{more}")
         if "label_imbalance" in info:
             lines.append(f"   most / least frequent label: {info['label_imbalance']}x")
+        lines += rare_line(info, "examples")
         lines += common_lines(info, "text", "truncated; relation sentences are cropped around the entities")
         if info["duplicates_within"]:
             lines.append(f"   duplicate texts within {name}: {info['duplicates_within']}")
