@@ -58,6 +58,12 @@ def train(
     else:
         cfg = load_config(config, overrides)
         check_writable(cfg.output_dir)
+    from tuneforge.engine.trackers import check_installed
+
+    try:  # before anything is written: a tracker whose package is missing
+        check_installed(cfg.training.report_to)
+    except ValueError as exc:
+        raise ConfigError(f"{config if resume is None else resume}: training.report_to: {exc}") from None
 
     # Heavy imports only after the config is known to be valid: a typo fails in a fraction of a second.
     import torch

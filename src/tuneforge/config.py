@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from tuneforge.engine.trackers import TRACKERS
 from tuneforge.errors import ConfigError
 from tuneforge.methods import DEFAULT_METHOD, METHODS
 from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, LoraOptions, VirtualTokenOptions
@@ -100,6 +101,9 @@ class EarlyStoppingConfig(Strict):
     min_delta: float = Field(0.0, ge=0.0, description="Smallest gain of the metric that counts as an improvement.")
 
 
+TrackerName = Literal[tuple(TRACKERS)]  # type: ignore[valid-type]
+
+
 class TrainingConfig(Strict):
     epochs: float = Field(3, gt=0, description="Passes over the training data; fractions allowed (0.5: half an "
                           "epoch).")
@@ -147,6 +151,11 @@ class TrainingConfig(Strict):
     log_every: int = Field(10, ge=1, description="Optimizer steps between loss, lr and tokens/s records in "
                            "metrics.jsonl.")
     progress: bool | None = Field(None, description="Progress bar; default: when stderr is a terminal.")
+    report_to: list[TrackerName] = Field(
+        default_factory=list, description="Experiment trackers that also get metrics.jsonl's records: tensorboard "
+        "(event files in the run's tensorboard/), mlflow (config as params; MLFLOW_TRACKING_URI, else the run's "
+        "mlruns/). pip install 'tuneforge[tracking]'.",
+    )
 
     @field_validator("eval_every", "checkpoint_every")
     @classmethod
@@ -154,6 +163,15 @@ class TrainingConfig(Strict):
         if isinstance(v, int) and v < 1:
             raise ValueError("must be 'epoch' or a positive number of steps")
         return v
+
+    @model_validator(mode="after")
+    def _trackers_once(self) -> TrainingConfig:
+        # Whether a tracker's package is installed is checked when training starts (api.train), not here:
+        # predicting with a run trained with report_to must not need the tracker.
+        twice = next((name for i, name in enumerate(self.report_to) if name in self.report_to[:i]), None)
+        if twice:
+            raise ValueError(f"training.report_to: {twice} is listed twice")
+        return self
 
 
 class DecodingConfig(Strict):

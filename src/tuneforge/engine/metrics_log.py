@@ -1,24 +1,45 @@
-"""metrics.jsonl: one JSON object per logged step or evaluation, appended as training goes."""
+"""metrics.jsonl: one JSON object per logged step or evaluation, appended as training goes (and forwarded
+to the trackers of training.report_to, see trackers.py)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tuneforge.atomic import write_text
+from tuneforge.engine.trackers import Tracker, open_trackers
 from tuneforge.errors import RunError
 
 
 class MetricsLog:
     def __init__(self, path: Path, enabled: bool = True) -> None:
         self.path, self.enabled = path, enabled
+        self.trackers: list[Tracker] = []
 
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        for tracker in self.trackers:
+            tracker.write(record)
+
+    @contextmanager
+    def tracking(self, names: list[str], run_dir: Path, resumed_at: int | None) -> Iterator[None]:
+        """While the block runs, every record also goes to the trackers of ``names`` (on the process that
+        writes the log: the main one); they are closed however the block ends, marked failed if it raised."""
+        self.trackers = open_trackers(names, run_dir, resumed_at) if self.enabled else []
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            trackers, self.trackers = self.trackers, []
+            for tracker in trackers:
+                tracker.close(failed)
 
     def truncate_after(self, step: int) -> None:
         """On resume, drop what was logged after the checkpoint: those steps will run again."""

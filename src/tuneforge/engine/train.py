@@ -88,8 +88,10 @@ def train_loop(
     if resume:
         state = load_checkpoint(ckpt_root, model, optimizer, scheduler, rank)
         log.truncate_after(state.step)
-    # Every patch of the model is undone when this block ends, however it ends (Ctrl-C included).
-    with cpu_patches(model, cfg, on_cpu, world) as row_grad:
+    # Every patch of the model is undone when this block ends, however it ends (Ctrl-C included), and the
+    # trackers of training.report_to (which get every record metrics.jsonl gets) are closed.
+    with (log.tracking(cfg.report_to, run_dir, state.step if resume else None),
+          cpu_patches(model, cfg, on_cpu, world) as row_grad):
         model, optimizer = accelerator.prepare(model, optimizer)
         model.train()
 
@@ -138,10 +140,11 @@ def train_loop(
                                    ("slots", step_slots), ("seconds", seconds)):
                     window[key] += value
                 bar.update(1)
+                epochs_done = round(epoch + (index + 1) / len(steps), 4)  # fractional, as in metrics.jsonl
                 if state.step % cfg.log_every == 0 or state.step == total_steps:
                     record = {
                         "step": state.step,
-                        "epoch": round(epoch + (index + 1) / len(steps), 4),
+                        "epoch": epochs_done,
                         "loss": round(window["loss"] / window["steps"], 6),
                         "lr": scheduler.get_last_lr()[0],
                         "tokens_per_s": round(window["tokens"] / max(window["seconds"], 1e-9), 1),
@@ -158,7 +161,7 @@ def train_loop(
                     (cfg.eval_every == "epoch" and (end_of_epoch or done))
                     or (isinstance(cfg.eval_every, int) and (state.step % cfg.eval_every == 0 or done))
                 ):
-                    _evaluate(evaluate, accelerator.unwrap_model(model), cfg, state, log, epoch,
+                    _evaluate(evaluate, accelerator.unwrap_model(model), cfg, state, log, epochs_done,
                               best_file if accelerator.is_main_process else None, bar)
                     done = done or state.stopped_early
                 if done or (
@@ -235,9 +238,10 @@ def _loss_scale(accelerator: Accelerator, local_items: int) -> float:
     return 1.0 / items if items > 0 else 0.0
 
 
-def _evaluate(evaluate, model, cfg: TrainingConfig, state: LoopState, log: MetricsLog, epoch: int,
+def _evaluate(evaluate, model, cfg: TrainingConfig, state: LoopState, log: MetricsLog, epoch: float,
               best_file: Path | None, bar: tqdm) -> None:
-    """Score the dev set and track the best weights (saved to ``best_file`` on the main process)."""
+    """Score the dev set and track the best weights (saved to ``best_file`` on the main process). ``epoch``:
+    the epochs done, fractional (1.5: halfway through the second), the same in metrics.jsonl and on the console."""
     metrics = evaluate(model)
     model.train()
     es = cfg.early_stopping
@@ -257,5 +261,5 @@ def _evaluate(evaluate, model, cfg: TrainingConfig, state: LoopState, log: Metri
     if best_file is not None:
         note = " (best so far)" if improved else ""
         stop = "; stopping early" if state.stopped_early else ""
-        bar.write(f"tuneforge: step {state.step}, epoch {epoch + 1}: dev {es.metric} {value:.4f}{note}{stop}",
+        bar.write(f"tuneforge: step {state.step}, epoch {epoch:g}: dev {es.metric} {value:.4f}{note}{stop}",
                   file=sys.stderr)

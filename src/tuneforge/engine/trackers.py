@@ -1,0 +1,58 @@
+"""Experiment trackers (``training.report_to``): where metrics.jsonl's records are also sent.
+
+A tracker is an object with ``write(record)`` and ``close(failed)``; ``MetricsLog.write`` forwards every
+record it appends to metrics.jsonl, and the training loop opens and closes them in one place. Nothing
+here imports a tracker's package: config validation asks only whether it is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any, Protocol
+
+# name in training.report_to -> the module it needs
+TRACKERS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
+NOT_SCALARS = ("step", "epoch", "split", "best")
+
+
+class Tracker(Protocol):
+    def write(self, record: dict[str, Any]) -> None: ...
+
+    def close(self, failed: bool) -> None: ...
+
+
+def check_installed(names: list[str]) -> None:
+    """ValueError naming the first tracker whose package is missing (checked without importing it)."""
+    for name in names:
+        if importlib.util.find_spec(TRACKERS[name]) is None:
+            raise ValueError(f"{name} needs the {TRACKERS[name]} package: pip install 'tuneforge[tracking]'")
+
+
+def open_trackers(names: list[str], run_dir: Path, resumed_at: int | None) -> list[Tracker]:
+    """The trackers of ``names`` for ``run_dir``; ``resumed_at``: the checkpoint step a resumed run restarts
+    from (what was logged after it is hidden or superseded). One that fails to open closes those before it."""
+    opened: list[Tracker] = []
+    try:
+        for name in names:
+            if name == "tensorboard":
+                from tuneforge.engine.tensorboard_tracker import TensorBoardTracker
+
+                opened.append(TensorBoardTracker(run_dir / "tensorboard", resumed_at))
+            else:
+                from tuneforge.engine.mlflow_tracker import MLflowTracker
+
+                opened.append(MLflowTracker(run_dir, resumed_at))
+    except BaseException:
+        for tracker in opened:
+            tracker.close(failed=True)
+        raise
+    return opened
+
+
+def scalars(record: dict[str, Any]) -> dict[str, float]:
+    """A metrics.jsonl record's numbers as tracker scalars: ``train/loss``, ``train/lr``, … for a training
+    record, ``dev/<metric>`` for an evaluation (step, epoch and the best flag are not scalars)."""
+    prefix = record.get("split", "train")
+    return {f"{prefix}/{key}": float(value) for key, value in record.items()
+            if key not in NOT_SCALARS and isinstance(value, int | float) and not isinstance(value, bool)}
