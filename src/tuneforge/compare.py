@@ -3,10 +3,10 @@
 Each method trains in its own process (so peak memory is that method's own), with the config's
 learning rate for full/freeze and the method's default (its registry entry) for the others unless
 given. The result is ``compare.json``, ``compare.md`` (one table) and ``compare.svg`` (test metric
-against trainable share), written atomically to the output folder after every method, so a failure
-or an interrupt keeps the rows already measured. Each row is read from the run's ``report.json`` and
-its inference speed is measured in a fresh process too: this process never loads a run's config, so
-a run written by newer code (a long compare while the code changes) cannot break it.
+against trainable share, drawn with matplotlib: plots.py), written atomically to the output folder after
+every method, so a failure or an interrupt keeps the rows already measured. Each row is read from the
+run's ``report.json`` and its inference speed is measured in a fresh process too: this process never
+loads a run's config, so a run written by newer code (a long compare while the code changes) cannot break it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from tuneforge.atomic import write_json, write_text
 from tuneforge.config import load_config
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.methods import METHODS
-from tuneforge.plot_svg import scatter_svg
 from tuneforge.tasks import task_class
 
 
@@ -60,8 +59,10 @@ def _write(output: Path, name: str, result: dict[str, Any]) -> None:
     write_text(output / "compare.md", markdown(result))
     points = [(r["method"], r["trainable_percent"], r["test"]) for r in rows if r["test"] is not None]
     if points:
-        write_text(output / "compare.svg", scatter_svg(points, "trainable parameters (% of model, log scale)",
-                                                      f"test {metric}", f"{name}: methods compared"))
+        from tuneforge.plots import methods_scatter  # matplotlib, imported only when there is something to draw
+
+        write_text(output / "compare.svg", methods_scatter(points, "trainable parameters (% of model, log scale)",
+                                                           f"test {metric}", f"{name}: methods compared"))
 
 
 def _row(method: str, lr: float, run_dir: Path, metric: str, wall: float, inference_texts: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ runs/<name>/
   model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
                      set, labels.json — loadable by the task's transformers Auto class; README.md, the model
                      card (model_card.py); ``tuneforge push`` uploads it with report.json and config.yaml
+  report.html        the same, with curves, per-label chart and confusion matrix, self-contained
   checkpoints/       step-<N>/ (resumable state, the two newest) and best.safetensors; removed when the run
                      completes
 """
@@ -104,6 +105,7 @@ def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: di
                markdown: str, extra: dict[str, Any]) -> None:
     from tuneforge.methods.saving import save_adapted
     from tuneforge.model_card import render
+    from tuneforge.report_html import write_report_html
 
     with atomic_dir(run_dir / "model") as tmp:
         save_adapted(model, tmp, cfg)
@@ -117,6 +119,7 @@ def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: di
     info = run_info(run_dir)
     info.update(status="complete", finished=time.time(), **extra)
     write_json(run_dir / "run.json", info)
+    write_report_html(run_dir)  # report.html from the files above; never raises (one line on stderr instead)
 
 
 @dataclass
