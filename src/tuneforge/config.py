@@ -23,6 +23,7 @@ from tuneforge.tasks import DEFAULT_TASK, TASKS
 from tuneforge.tasks.options import (
     EmbeddingClassificationOptions,
     GenerationOptions,
+    PretrainOptions,
     QuestionAnsweringOptions,
     RelationExtractionOptions,
     SequenceClassificationOptions,
@@ -226,7 +227,7 @@ Method = Literal[tuple(METHODS)]  # type: ignore[valid-type]
 TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
 AnyTaskOptions = Annotated[
     TokenClassificationOptions | SequenceClassificationOptions | RelationExtractionOptions | QuestionAnsweringOptions
-    | GenerationOptions | EmbeddingClassificationOptions,
+    | GenerationOptions | EmbeddingClassificationOptions | PretrainOptions,
     Field(discriminator="task"),
 ]
 

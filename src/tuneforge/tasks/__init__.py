@@ -14,6 +14,7 @@ from importlib import import_module
 from tuneforge.tasks.options import (
     EmbeddingClassificationOptions,
     GenerationOptions,
+    PretrainOptions,
     QuestionAnsweringOptions,
     RelationExtractionOptions,
     SequenceClassificationOptions,
@@ -95,6 +96,13 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="class-probabilities", plain_transformers=False,
              check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
              methods=("full", "freeze"), pipeline_tag="text-classification"),
+    # The objective (masked or causal LM) comes from the model, so peft wraps the LM as it is (feature extraction:
+    # no head of its own) and the folder loads with AutoModel as a backbone for any other task.
+    TaskSpec("pretrain", "tuneforge.tasks.pretrain:Pretrain",
+             PretrainOptions, has_labels=False, peft_task_type="FEATURE_EXTRACTION",
+             inference="token-probabilities", plain_transformers=True,
+             check_data_path="tuneforge.tasks.pretrain:check_pretrain", input_fields=("text",),
+             zero_shot_baseline=True, pipeline_tag="fill-mask", auto_class="AutoModel"),
 )}
 
 DEFAULT_TASK = "token-classification"  # what a config without ``task:`` trains
