@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,43 @@ def train(
     resume: str | Path | None = None,
 ) -> Path:
     """Train from a config (or continue the killed run ``resume``); returns the run directory.
+
+    The same as ``train_and_score(...).run_dir``; see there.
+    """
+    return train_and_score(config, overrides, resume).run_dir
+
+
+@dataclass
+class TrainResult:
+    """What ``train_and_score`` returns: the run directory and its report (report.json's content: dev and test
+    scores, training facts); the report is empty on the non-main processes of a distributed run."""
+
+    run_dir: Path
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class RunPruned(Exception):
+    """Raised by an ``on_dev_metrics`` hook to end a run after a dev evaluation (a hyperparameter search
+    pruning a hopeless trial). ``train_and_score`` marks the run pruned (run.json status "pruned", checkpoints
+    removed) and raises it again with ``run_dir`` and ``evaluation`` filled in."""
+
+    def __init__(self, reason: str = "pruned") -> None:
+        super().__init__(reason)
+        self.run_dir: Path | None = None
+        self.evaluation: int | None = None
+
+
+def train_and_score(
+    config: str | Path | dict[str, Any] | RunConfig | None = None,
+    overrides: list[str] | None = None,
+    resume: str | Path | None = None,
+    on_dev_metrics: Callable[[int, dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train from a config (or continue the killed run ``resume``); returns the run directory and its scores.
+
+    ``on_dev_metrics(evaluation, metrics)`` is called after each dev evaluation during training (``evaluation``
+    counts them from 0 in this process, ``metrics`` as ``metrics.jsonl`` gets them); raising ``RunPruned`` there
+    ends the run (see RunPruned).
 
     Config and data are fully checked before anything is written, so bad input leaves no run behind. In a
     config dict, ``data.train`` / ``dev`` / ``test`` may hold the data itself: a list of records in the task's
@@ -113,6 +154,8 @@ def train(
         set_seed(cfg.training.seed)  # sampled decoding must not shift what training draws
     dev = splits.get("dev")
     evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
+    if evaluate and on_dev_metrics:
+        evaluate = _reporting(evaluate, on_dev_metrics)
     started = time.perf_counter()
     train_model, train_features, collate = model, features, task.collate
     n_frozen = cached_frozen_layers(model, cfg) if trains else 0
@@ -120,15 +163,22 @@ def train(
         train_model, train_features, collate = build_cache(model, n_frozen, features, task.collate,
                                                            t.eval_batch_size)
     if trains:
-        state = train_loop(train_model, train_features, collate, evaluate, t, run_dir, resume=resume is not None,
-                           compute_loss=task.compute_loss, count_items=task.count_items)
+        try:
+            state = train_loop(train_model, train_features, collate, evaluate, t, run_dir,
+                               resume=resume is not None, compute_loss=task.compute_loss,
+                               count_items=task.count_items)
+        except RunPruned as pruned:
+            pruned.run_dir = run_dir
+            if dist.is_main_process:
+                _mark_pruned(run_dir, pruned)
+            raise
     else:  # zero-shot, or a head on frozen embeddings: nothing for the loop to do
         state = LoopState()
     task.after_training(model)
     wall = time.perf_counter() - started
     if not dist.is_main_process:
         dist.wait_for_everyone()
-        return run_dir
+        return TrainResult(run_dir)
 
     report: dict[str, Any] = {"task": task.name, **task.summary()}
     model.eval()
@@ -159,7 +209,36 @@ def train(
     finish_run(run_dir, cfg, model, tokenizer, task, report, report_markdown(cfg, task, report),
                {"steps": state.step})
     dist.wait_for_everyone()
-    return run_dir
+    return TrainResult(run_dir, report)
+
+
+def _reporting(evaluate: Callable[[Any], dict[str, Any]],
+               hook: Callable[[int, dict[str, Any]], None]) -> Callable[[Any], dict[str, Any]]:
+    """``evaluate`` that hands each evaluation's metrics to ``hook`` (numbered from 0) before returning them."""
+    counter = itertools.count()
+
+    def evaluate_and_report(model: Any) -> dict[str, Any]:
+        metrics = evaluate(model)
+        evaluation = next(counter)
+        try:
+            hook(evaluation, metrics)
+        except RunPruned as pruned:
+            pruned.evaluation = evaluation
+            raise
+        return metrics
+
+    return evaluate_and_report
+
+
+def _mark_pruned(run_dir: Path, pruned: RunPruned) -> None:
+    """run.json says the run was pruned (and after which evaluation); its checkpoints go: it will not resume."""
+    from tuneforge.atomic import write_json
+
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    info = run_info(run_dir)
+    info.update(status="pruned", finished=time.time(), pruned_after_evaluation=pruned.evaluation,
+                reason=str(pruned))
+    write_json(run_dir / "run.json", info)
 
 
 SPLIT_NAMES = ("train", "dev", "test")

@@ -20,12 +20,14 @@ from tuneforge.cli import (
     runs,
     serve,
     train,
+    tune,
 )
 from tuneforge.errors import TuneforgeError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
-            "config": config_command, "runs": runs, "push": push}
+            "config": config_command, "runs": runs, "push": push,
+            "tune": tune}
 
 
 def build_parser() -> argparse.ArgumentParser:
