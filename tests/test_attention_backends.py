@@ -55,3 +55,30 @@ def test_training_steps_and_prediction_run_with_cudnn_attention_off(tmp_path):
     predict_probs(model, features, _collate, batch_size=2)
     assert len(model.seen) >= 3 and not any(model.seen)
     assert _cudnn()  # and back on afterwards
+
+
+def test_overlapping_blocks_on_two_threads_restore_the_setting():
+    """The server predicts on several threads: A enters, B enters, A leaves, B leaves → back on."""
+    import threading
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with no_cudnn_attention():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with no_cudnn_attention():
+            b_in.set()
+            a_out.wait(5)
+            assert not _cudnn()  # still off while B runs, though A has left
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert _cudnn()
