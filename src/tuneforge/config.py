@@ -452,6 +452,23 @@ def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError(_format_error(exc.errors()[0], source)) from None
 
 
+def read_yaml_file(path: Path) -> Any:
+    """The parsed YAML of a config file (None when empty): duplicate keys and alias bombs refused, every
+    problem one ConfigError line naming the file (and line)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except (DuplicateKeyError, ExpansionError) as exc:
+        raise ConfigError(f"{path}:{exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+
+
 def load_config(
     config: str | Path | dict[str, Any] | RunConfig, overrides: list[str] | None = None
 ) -> RunConfig:
@@ -468,18 +485,7 @@ def load_config(
     else:
         path = Path(config)
         source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) or {}
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: not UTF-8 text") from None
-        except (DuplicateKeyError, ExpansionError) as exc:
-            raise ConfigError(f"{path}:{exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = read_yaml_file(path) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of keys at the top level")
         _resolve_paths(data, path.parent.resolve())

@@ -46,27 +46,21 @@ class RunSummary:
 
 def read_json(path: Path, problems: list[str]) -> dict[str, Any] | None:
     """A JSON object from ``path``; None (and a note in ``problems``) if it is missing or damaged."""
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        problems.append(f"{path.name} is damaged")
-        return None
-    if not isinstance(data, dict):
-        problems.append(f"{path.name} is damaged")
-        return None
-    return data
+    return _read_mapping(path, problems, json.loads, json.JSONDecodeError)
 
 
 def read_yaml(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    """A YAML mapping from ``path``; None (and a note in ``problems``) if it is missing or damaged."""
+    return _read_mapping(path, problems, yaml.safe_load, yaml.YAMLError)
+
+
+def _read_mapping(path: Path, problems: list[str], parse, error: type[Exception]) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        problems.append(f"{path.name} is damaged")
-        return None
+        data = parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, error):
+        data = None
     if not isinstance(data, dict):
         problems.append(f"{path.name} is damaged")
         return None

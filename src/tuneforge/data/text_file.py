@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tuneforge.errors import DataError
@@ -70,10 +70,13 @@ def read_json(path: str) -> tuple[str, object]:
 
 def json_objects(path: str, problems) -> list[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file; bad lines go to ``problems``."""
+    return list(_json_records(enumerate(read_lines(path), start=1), problems))
+
+
+def _json_records(lines: Iterable[tuple[int, str]], problems) -> Iterator[tuple[int, dict]]:
     import json
 
-    objects = []
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in lines:
         if not line.strip():
             continue
         try:
@@ -84,8 +87,7 @@ def json_objects(path: str, problems) -> list[tuple[int, dict]]:
         if not isinstance(record, dict):
             problems.add(number, "expected a JSON object")
             continue
-        objects.append((number, record))
-    return objects
+        yield number, record
 
 
 def iter_lines(path: str) -> Iterator[tuple[int, str]]:
@@ -114,17 +116,4 @@ def iter_lines(path: str) -> Iterator[tuple[int, str]]:
 
 def iter_json_objects(path: str, problems) -> Iterator[tuple[int, dict]]:
     """``json_objects`` one line at a time (``iter_lines``): constant memory for a JSONL file of any size."""
-    import json
-
-    for number, line in iter_lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.add(number, f"invalid JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            problems.add(number, "expected a JSON object")
-            continue
-        yield number, record
+    return _json_records(iter_lines(path), problems)

@@ -31,6 +31,7 @@ from tuneforge.tasks.classification import STATE_FILE, read_model_json
 from tuneforge.tasks.dropout import set_dropout
 from tuneforge.tasks.generation_metrics import METRICS, text_scores
 from tuneforge.tasks.packing import pack_rows
+from tuneforge.tasks.scored_logits import scored_logits
 
 IGNORE_INDEX = -100
 SAMPLE_SEED = 0  # eval_examples picks the same examples in every evaluation and every run
@@ -171,19 +172,7 @@ class Generation:
             inputs["position_ids"] = batch["position_ids"]
         else:
             inputs["attention_mask"] = batch["attention_mask"]
-
-        def keep_scored(_module, args):
-            hidden = args[0]
-            mask = scored
-            if hidden.shape[1] > mask.shape[1]:  # prompt tuning's virtual tokens come first
-                mask = F.pad(mask, (hidden.shape[1] - mask.shape[1], 0), value=False)
-            return (hidden[mask],)
-
-        handle = model.get_output_embeddings().register_forward_pre_hook(keep_scored)
-        try:
-            logits = model(**inputs).logits
-        finally:
-            handle.remove()
+        logits = scored_logits(model, inputs, scored)
         loss = F.cross_entropy(logits.float(), targets[scored], reduction="sum")
         return loss, int(scored.sum())
 

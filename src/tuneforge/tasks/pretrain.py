@@ -34,6 +34,7 @@ from tuneforge.errors import ConfigError, RunError
 from tuneforge.tasks.classification import STATE_FILE, read_model_json
 from tuneforge.tasks.dropout import set_dropout
 from tuneforge.tasks.masking import IGNORE_INDEX, continuation_table, mask_tokens
+from tuneforge.tasks.scored_logits import scored_logits
 from tuneforge.tasks.text_rows import Rows, pack_documents
 
 EVAL_SEED = 0  # evaluation masks: the same positions in every evaluation of every run
@@ -175,22 +176,9 @@ class Pretrain:
         """Summed cross-entropy over the scored positions; the vocabulary projection runs on those only."""
         targets = batch["targets"]
         scored = targets != IGNORE_INDEX
-
-        def keep_scored(_module, args):
-            hidden = args[0]
-            mask = scored
-            if hidden.shape[1] > mask.shape[1]:  # prompt tuning's virtual tokens come first
-                mask = F.pad(mask, (hidden.shape[1] - mask.shape[1], 0), value=False)
-            return (hidden[mask],)
-
-        handle = model.get_output_embeddings().register_forward_pre_hook(keep_scored)
-        try:
-            inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-            logits = model(**inputs, **({"use_cache": False} if self.objective == CAUSAL else {})).logits
-        finally:
-            handle.remove()
-        if logits.dim() == 3:  # a head that does more after its output projection: cut here
-            logits = logits[:, -scored.shape[1]:][scored]
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"],
+                  **({"use_cache": False} if self.objective == CAUSAL else {})}
+        logits = scored_logits(model, inputs, scored)
         loss = F.cross_entropy(logits.float(), targets[scored], reduction="sum")
         return loss, int(scored.sum())
 

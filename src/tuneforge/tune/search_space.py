@@ -21,16 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tuneforge.config import (
     PATH_KEYS,
-    DuplicateKeyError,
-    ExpansionError,
     RunConfig,
-    UniqueKeyLoader,
     _resolve_paths,
     _set_dotted,
+    read_yaml_file,
     resolve_path,
     validate,
 )
@@ -89,18 +85,7 @@ def read_tune_config(path: str | Path) -> TuneConfig:
     """Read a tune config file and check its search space against the run config; one-line errors."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except (DuplicateKeyError, ExpansionError) as exc:
-        raise ConfigError(f"{path}:{exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml_file(path)
     if data is None:
         raise ConfigError(f"{path}: empty config file; tune needs a run config and a 'search:' block ({EXAMPLE})")
     if not isinstance(data, dict):
