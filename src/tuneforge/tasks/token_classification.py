@@ -18,7 +18,6 @@ from tuneforge.data.bio import repair, spans, split_tag
 from tuneforge.data.examples import ReadResult, TaggedSentence
 from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.engine.inference import predict_probs
-from tuneforge.engine.train import summed_model_loss
 from tuneforge.errors import DataError
 from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
 from tuneforge.tasks.classification import IGNORE, ClassificationTask
@@ -121,6 +120,8 @@ class TokenClassification(ClassificationTask):
         return batch
 
     def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+        from tuneforge.engine.train import summed_model_loss  # the loop's imports are for training, not predict
+
         return summed_model_loss(model, batch)
 
     # decode -----------------------------------------------------------------------------------
