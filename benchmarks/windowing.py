@@ -49,61 +49,14 @@ def synthetic_text(n_words: int, seed: int = 0) -> str:
 
 
 def old_make_windows(pieces, tokenizer, max_length: int, stride: int):
-    from tuneforge.tasks.windows import Window, special_layout
+    """The quadratic implementation this replaced, kept once as the tests' reference."""
+    import sys
+    from pathlib import Path
 
-    def cut(starts, total, capacity, stride):
-        if total <= capacity:
-            return [(0, total)]
-        bounds = [*starts, total]
-        windows, start = [], 0
-        while True:
-            end = max(b for b in bounds if b <= start + capacity)
-            if end <= start:
-                end = min(total, start + capacity)
-            windows.append((start, end))
-            if end >= total:
-                return windows
-            start = min(b for b in bounds if b >= end - stride and b > start)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_windows_linear import ref_make_windows
 
-    def owners(starts, ranges):
-        result = []
-        for s in starts:
-            best, best_context = 0, -1
-            for k, (lo, hi) in enumerate(ranges):
-                if lo <= s < hi:
-                    context = min(s - lo, hi - 1 - s)
-                    if context > best_context:
-                        best, best_context = k, context
-            result.append(best)
-        return result
-
-    prefix, suffix = special_layout(tokenizer)
-    capacity = max_length - len(prefix) - len(suffix)
-    windows = []
-    for example, words in enumerate(pieces):
-        flat = [p for word in words for p in word]
-        word_of = [w for w, word in enumerate(words) for _ in word]
-        starts, position = [], 0
-        for word in words:
-            starts.append(position)
-            position += len(word)
-        ranges = cut(starts, len(flat), capacity, stride)
-        owner = owners(starts, ranges)
-        for k, (lo, hi) in enumerate(ranges):
-            owned = [w for w, s in enumerate(starts) if owner[w] == k]
-            windows.append(
-                Window(
-                    example=example,
-                    input_ids=prefix + flat[lo:hi] + suffix,
-                    word_ids=[None] * len(prefix) + word_of[lo:hi] + [None] * len(suffix),
-                    owned_first=[len(prefix) + starts[w] - lo for w in owned],
-                    owned_words=owned,
-                )
-            )
-    return windows
-
-
-# timing ----------------------------------------------------------------------------------------
+    return ref_make_windows(pieces, tokenizer, max_length, stride)
 
 
 def best_of(rounds: int, fn):
