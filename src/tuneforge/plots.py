@@ -100,6 +100,28 @@ def confusion_heatmap(labels: list[str], matrix: list[list[int]], title: str) ->
         return _svg(fig, "confusion")
 
 
+def stage_matrix_heatmap(stages: list[str], matrix: list[list[float]], title: str) -> str:
+    """R[i][j] of a continual plan: the score on stage j's test (columns) after training stage i (rows)."""
+    n = len(stages)
+    size = max(3.0, 0.55 * n + 1.8)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(size + 1.0, size)
+        ax = fig.add_subplot()
+        ax.grid(False)
+        image = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0)
+        ax.set_xticks(range(n), stages, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_yticks(range(n), stages)
+        ax.set_xlabel("test set of stage")
+        ax.set_ylabel("after training stage")
+        ax.set_title(title)
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if value > 0.6 else "white")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+        return _svg(fig, f"stages-{title}")
+
+
 def methods_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, title: str) -> str:
     """``points`` are (name, x, y), one labelled point each; x (a share in %) on a log scale from the decade
     below the smallest to the decade above the largest, ticks at decades only."""

@@ -11,6 +11,7 @@ from tuneforge.cli import (
     check_data,
     compare,
     config_command,
+    continual,
     evaluate,
     export,
     fewshot,
@@ -27,7 +28,7 @@ from tuneforge.errors import TuneforgeError
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
-            "tune": tune}
+            "tune": tune, "continual": continual}
 
 
 def build_parser() -> argparse.ArgumentParser:

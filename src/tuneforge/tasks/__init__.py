@@ -45,12 +45,16 @@ class TaskSpec:
     methods: tuple[str, ...] = ()  # the methods that can train it; empty: all of them
     pipeline_tag: str | None = None  # the Hugging Face pipeline tag of the model card (model/README.md)
     auto_class: str | None = None  # the transformers Auto class that loads model/ (None: a tuneforge head)
+    continual_head_path: str | None = None  # "module:Class" of its class-incremental head (tuneforge continual)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
 
     def task_class(self):
         return _load(self.task_class_path)
+
+    def continual_head(self):
+        return _load(self.continual_head_path)
 
     def check_data(self, cfg, tokenizer=None) -> dict:
         return _load(self.check_data_path)(cfg, tokenizer)
@@ -67,13 +71,15 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              TokenClassificationOptions, has_labels=True, peft_task_type="TOKEN_CLS",
              inference="token-probabilities", plain_transformers=True,
              check_data_path="tuneforge.data.check:check_tagged", input_fields=("text",),
-             pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification"),
+             pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
+             continual_head_path="tuneforge.continual.tag_heads:ClassIncrementalTags"),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
              check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
              optional_input_fields=("text_pair",), pipeline_tag="text-classification",
-             auto_class="AutoModelForSequenceClassification"),
+             auto_class="AutoModelForSequenceClassification",
+             continual_head_path="tuneforge.continual.class_heads:ClassIncrementalLabels"),
     TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,

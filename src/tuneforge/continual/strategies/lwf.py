@@ -1,0 +1,45 @@
+"""lwf: learning without forgetting (Li and Hoiem, 2016): distil the previous stage's model on the new data.
+
+Before a stage, the model as it stands is copied and frozen (the teacher). On every scored item of the new
+data (a text; a word for NER) the student's outputs for the labels the teacher knew are pulled towards the
+teacher's: ``weight * T^2 * KL(softmax(teacher / T) || softmax(student / T))`` over those outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from tuneforge.continual.strategies.base import Strategy
+
+
+class Lwf(Strategy):
+    def __init__(self, options, seed: int) -> None:
+        super().__init__(options, seed)
+        self.teacher: torch.nn.Module | None = None
+        self.old_outputs = 0
+
+    def before_stage(self, model, old_outputs: int) -> None:
+        self.old_outputs = old_outputs
+        self.teacher = None
+        if old_outputs:
+            self.teacher = copy.deepcopy(model).eval()
+            for p in self.teacher.parameters():
+                p.requires_grad_(False)
+
+    def penalty(self, model, batch, logits, items):
+        if self.teacher is None:
+            return None
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "unannotated")}
+        with torch.no_grad():
+            target = self.teacher(**inputs).logits.float()[..., : self.old_outputs]
+        t = self.options.temperature
+        student = F.log_softmax(logits[..., : self.old_outputs] / t, dim=-1)
+        teacher = F.log_softmax(target / t, dim=-1)
+        kl = (teacher.exp() * (teacher - student)).sum(-1)
+        return self.options.weight * t * t * (kl * items).sum()
+
+    def after_stage(self, model, stage, features, collate, forward) -> None:
+        self.teacher = None  # free it: the next stage copies the model as it will be then

@@ -1,0 +1,43 @@
+"""The options of each strategy: a section of the plan (and of ``tuneforge update``) each."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tuneforge.options_base import Strict
+
+
+class ReplayOptions(Strict):
+    buffer_size: int | None = Field(None, ge=1, description="Examples the rehearsal buffer holds at most.")
+    buffer_fraction: float = Field(0.02, gt=0.0, le=1.0, description="Without buffer_size: this share of all "
+                                   "the plan's training examples.")
+    repeat: int = Field(1, ge=1, description="How many times each buffered example is trained on per epoch.")
+
+    def limit(self, total_examples: int) -> int:
+        return self.buffer_size or max(1, int(self.buffer_fraction * total_examples))
+
+
+class EwcOptions(Strict):
+    weight: float = Field(1000.0, ge=0.0, description="lambda: the penalty's strength (it multiplies "
+                          "0.5 * sum F (theta - theta*)^2 per example).")
+    decay: float = Field(0.9, ge=0.0, le=1.0, description="gamma of online EWC: the old Fisher's weight when a "
+                         "stage's is added.")
+    fisher_examples: int = Field(1000, ge=1, description="Training examples of a stage its Fisher is estimated on.")
+
+
+class LwfOptions(Strict):
+    weight: float = Field(1.0, ge=0.0, description="The distillation term's weight.")
+    temperature: float = Field(2.0, gt=0.0, description="Softmax temperature of the previous model's targets.")
+
+
+class AdapterPerStageOptions(Strict):
+    method: Literal["lora", "ia3", "adapter"] = Field("lora", description="The adapter each stage trains "
+                                                      "(its options come from the config's section of it).")
+    lr: float | None = Field(None, gt=0.0, description="The adapters' peak learning rate; default: the method's.")
+    router: Literal["nearest-class", "confidence"] = Field(
+        "nearest-class", description="Sequence classification: which stage's adapter answers a text. "
+        "nearest-class: the stage of the class centroid (mean embedding by the frozen backbone) nearest the text; "
+        "confidence: the adapter most sure of its answer. Token classification always asks every adapter and "
+        "merges their entities (one sentence holds entities of several stages).")
