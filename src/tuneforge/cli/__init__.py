@@ -22,13 +22,15 @@ from tuneforge.cli import (
     serve,
     train,
     tune,
+    update,
 )
 from tuneforge.errors import TuneforgeError
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
-            "tune": tune, "continual": continual}
+            "tune": tune, "continual": continual,
+            "update": update}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,8 +37,21 @@ class ClassIncrementalLabels:
         """The head's outputs for these labels, in order."""
         return list(labels)
 
+    @staticmethod
+    def known(outputs: list[str]) -> list[str]:
+        """The labels a head with these outputs knows."""
+        return list(outputs)
+
+    @staticmethod
+    def extended(outputs: list[str], new_labels: list[str]) -> list[str]:
+        """A head's outputs after new labels are added: the old ones first, as they are."""
+        return [*outputs, *new_labels]
+
     def task(self, labels: list[str]):
-        return self.task_class.from_config(self.tokenizer, self.outputs(labels), self.cfg)
+        return self.task_with_outputs(self.outputs(labels))
+
+    def task_with_outputs(self, outputs: list[str]):
+        return self.task_class.from_config(self.tokenizer, outputs, self.cfg)
 
     def features(self, task, sourced: list[Sourced], annotated: list[set[str]]) -> list[Any]:
         return task.encode([s.example for s in sourced])

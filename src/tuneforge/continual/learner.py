@@ -58,16 +58,15 @@ class Setup:
         return self.cfg.eval_batching()
 
 
-def stage_training(cfg, stage_dir: Path):
-    """The stage's training options: one checkpoint at its end (no resuming a stage), no progress bar clutter."""
-    return cfg.training.model_copy(update={"checkpoint_every": 10**9})
+def stage_training(training):
+    """A stage's training options: one checkpoint at its end at most (a stage is not resumed)."""
+    return training.model_copy(update={"checkpoint_every": 10**9})
 
 
 def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyResult:
     """A single-model strategy over the plan's stages."""
     from accelerate.utils import set_seed
 
-    from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method
 
     cfg, head, stages = setup.cfg, setup.head, setup.stages
@@ -89,26 +88,11 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
             old_outputs = grow_head(model, task.labels)
         strategy.before_stage(model, old_outputs)
         sourced = strategy.training_examples(stage, stages[: stage.index])
-        features = head.features(task, sourced, annotated)
-        collate = head.collate(task)
-
-        def forward(m, batch, task=task):
-            return head.forward(task, m, batch)
-
-        def loss(m, batch, forward=forward):
-            summed, items, logits, mask = forward(m, batch)
-            extra = strategy.penalty(m, batch, logits, mask)
-            return (summed if extra is None else summed + extra), items
-
         say(f"{spec.name}: stage {stage.index + 1}/{len(stages)} ({stage.name}): {len(sourced)} training examples, "
             f"{len(known)} labels")
-        stage_dir = work / f"stage-{stage.index + 1}"
-        stage_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        train_loop(model, features, collate, None, stage_training(stage_cfg, stage_dir), stage_dir,
-                   compute_loss=loss, count_items=task.count_items)
-        shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
-        strategy.after_stage(model, stage, features, collate, forward)
+        train_stage(head, task, model, strategy, stage, sourced, annotated, stage_cfg.training,
+                    work / f"stage-{stage.index + 1}")
         result.seconds.append(time.perf_counter() - started)
         model.eval()
         with torch.inference_mode():
@@ -118,6 +102,30 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
         model.train()
     result.model, result.task = model.eval(), task
     return result
+
+
+def train_stage(head, task, model, strategy, stage: Stage, sourced: list, annotated: list[set[str]], training,
+                stage_dir: Path) -> None:
+    """One stage: the strategy's examples through the training loop, with its penalty added to the task's loss;
+    then what the strategy keeps of the stage (a Fisher estimate, a buffer)."""
+    from tuneforge.engine.train import train_loop
+
+    features = head.features(task, sourced, annotated)
+    collate = head.collate(task)
+
+    def forward(m, batch):
+        return head.forward(task, m, batch)
+
+    def loss(m, batch):
+        summed, items, logits, mask = forward(m, batch)
+        extra = strategy.penalty(m, batch, logits, mask)
+        return (summed if extra is None else summed + extra), items
+
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    train_loop(model, features, collate, None, stage_training(training), stage_dir,
+               compute_loss=loss, count_items=task.count_items)
+    shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
+    strategy.after_stage(model, stage, features, collate, forward)
 
 
 def untrained_scores(setup: Setup) -> list[float]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 def measures(r: list[list[float]], baseline: list[float]) -> dict[str, float | None]:
     last, n = r[-1], len(r)
     earlier = range(n - 1)
+    if n == 1:
+        return {"average": last[0], "backward_transfer": None, "forgetting": None, "forward_transfer": None}
     return {
         "average": sum(last) / n,
-        "backward_transfer": sum(last[j] - r[j][j] for j in earlier) / (n - 1) if n > 1 else None,
-        "forgetting": sum(max(r[i][j] for i in range(j, n - 1)) - last[j] for j in earlier) / (n - 1) if n > 1 else None,
-        "forward_transfer": sum(r[j - 1][j] - baseline[j] for j in range(1, n)) / (n - 1) if n > 1 else None,
+        "backward_transfer": sum(last[j] - r[j][j] for j in earlier) / (n - 1),
+        "forgetting": sum(max(r[i][j] for i in range(j, n - 1)) - last[j] for j in earlier) / (n - 1),
+        "forward_transfer": sum(r[j - 1][j] - baseline[j] for j in range(1, n)) / (n - 1),
     }

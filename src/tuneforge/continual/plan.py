@@ -133,7 +133,7 @@ def load_plan(path: str | Path, strategies: list[str] | None = None) -> Plan:
                 cfg = load_config({**config_data, "data": {**config_data.get("data", {}),
                                                           **{k: getattr(stage, k) for k in ("train", "dev", "test")}}})
         except ConfigError as exc:
-            raise ConfigError(f"{where}: config: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None  # exc names the config (file, or "config")
         if stage.task is not None and stage.task != cfg.task:
             raise ConfigError(f"{where}: task '{stage.task}' differs from the plan's task '{cfg.task}' "
                               "(every stage of a plan trains one task)")

@@ -46,8 +46,21 @@ class ClassIncrementalTags:
     def outputs(types: list[str]) -> list[str]:
         return ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
 
+    @staticmethod
+    def known(outputs: list[str]) -> list[str]:
+        """The entity types a head with these tags knows."""
+        return sorted({split_tag(t)[1] for t in outputs if t != "O"})
+
+    @staticmethod
+    def extended(outputs: list[str], new_types: list[str]) -> list[str]:
+        """A head's tags after new types are added: the old ones first, as they are (whatever their order)."""
+        return [*outputs, *[f"{prefix}-{kind}" for kind in new_types for prefix in ("B", "I")]]
+
     def task(self, types: list[str]):
-        return self.task_class.from_config(self.tokenizer, self.outputs(types), self.cfg)
+        return self.task_with_outputs(self.outputs(types))
+
+    def task_with_outputs(self, outputs: list[str]):
+        return self.task_class.from_config(self.tokenizer, outputs, self.cfg)
 
     def features(self, task, sourced: list[Sourced], annotated: list[set[str]]) -> list[PartialFeature]:
         inner = task.encode([s.example for s in sourced])

@@ -18,6 +18,7 @@ class StrategySpec:
     options_key: str | None = None  # the plan section with its options
     model_per_stage: bool = False  # frozen backbone, an adapter and head per stage, a router between them
     upper_bound: bool = False  # sees every earlier stage's data: what the others are measured against
+    needs_earlier_data: bool = False  # trains on earlier examples (update: a buffer or the run's data.train)
 
     def build(self, plan_settings, seed: int):
         """The strategy object of a single-model strategy, with the plan's options for it."""
@@ -28,9 +29,10 @@ class StrategySpec:
 
 STRATEGIES: dict[str, StrategySpec] = {spec.name: spec for spec in (
     StrategySpec("naive", "tuneforge.continual.strategies.naive:Naive"),
-    StrategySpec("replay", "tuneforge.continual.strategies.replay:Replay", options_key="replay"),
+    StrategySpec("replay", "tuneforge.continual.strategies.replay:Replay", options_key="replay",
+                 needs_earlier_data=True),
     StrategySpec("ewc", "tuneforge.continual.strategies.ewc:Ewc", options_key="ewc"),
     StrategySpec("lwf", "tuneforge.continual.strategies.lwf:Lwf", options_key="lwf"),
     StrategySpec("adapter-per-stage", None, options_key="adapter_per_stage", model_per_stage=True),
-    StrategySpec("joint", "tuneforge.continual.strategies.joint:Joint", upper_bound=True),
+    StrategySpec("joint", "tuneforge.continual.strategies.joint:Joint", upper_bound=True, needs_earlier_data=True),
 )}

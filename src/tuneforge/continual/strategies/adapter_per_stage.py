@@ -58,7 +58,7 @@ def train_per_stage(setup, spec, work: Path):
         stage_dir = work / f"stage-{stage.index + 1}"
         stage_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        train_loop(model, features, head.collate(task), None, stage_training(adapter_cfg, stage_dir), stage_dir,
+        train_loop(model, features, head.collate(task), None, stage_training(adapter_cfg.training), stage_dir,
                    compute_loss=lambda m, b, task=task: head.forward(task, m, b)[:2], count_items=task.count_items)
         shutil.rmtree(stage_dir / "checkpoints", ignore_errors=True)
         if router is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from tuneforge.methods import METHODS
 from tuneforge.options_base import Strict
 
 
@@ -13,14 +14,16 @@ class ReplayOptions(Strict):
     buffer_size: int | None = Field(None, ge=1, description="Examples the rehearsal buffer holds at most.")
     buffer_fraction: float = Field(0.02, gt=0.0, le=1.0, description="Without buffer_size: this share of all "
                                    "the plan's training examples.")
-    repeat: int = Field(1, ge=1, description="How many times each buffered example is trained on per epoch.")
+    repeat: int | Literal["balanced"] = Field(
+        "balanced", description="How many times each buffered example is trained on per epoch; balanced: as often as "
+        "makes an old label as frequent as a new one, but never more buffered than new examples in a stage.")
 
     def limit(self, total_examples: int) -> int:
         return self.buffer_size or max(1, int(self.buffer_fraction * total_examples))
 
 
 class EwcOptions(Strict):
-    weight: float = Field(1000.0, ge=0.0, description="lambda: the penalty's strength (it multiplies "
+    weight: float = Field(5000.0, ge=0.0, description="lambda: the penalty's strength (it multiplies "
                           "0.5 * sum F (theta - theta*)^2 per example).")
     decay: float = Field(0.9, ge=0.0, le=1.0, description="gamma of online EWC: the old Fisher's weight when a "
                          "stage's is added.")
@@ -32,12 +35,24 @@ class LwfOptions(Strict):
     temperature: float = Field(2.0, gt=0.0, description="Softmax temperature of the previous model's targets.")
 
 
+# Methods saved apart from the backbone can share it; the first that can share one in memory is the default.
+ADAPTERS = [name for name, spec in METHODS.items() if spec.save_format != "model"]
+DEFAULT_ADAPTER = next(name for name, spec in METHODS.items() if spec.shares_backbone)
+
+
 class AdapterPerStageOptions(Strict):
-    method: Literal["lora", "ia3", "adapter"] = Field("lora", description="The adapter each stage trains "
-                                                      "(its options come from the config's section of it).")
+    method: str = Field(DEFAULT_ADAPTER, description="The adapter each stage trains: a method that leaves the "
+                        "backbone as it is (its options come from the config's section of it).")
     lr: float | None = Field(None, gt=0.0, description="The adapters' peak learning rate; default: the method's.")
     router: Literal["nearest-class", "confidence"] = Field(
         "nearest-class", description="Sequence classification: which stage's adapter answers a text. "
         "nearest-class: the stage of the class centroid (mean embedding by the frozen backbone) nearest the text; "
         "confidence: the adapter most sure of its answer. Token classification always asks every adapter and "
         "merges their entities (one sentence holds entities of several stages).")
+
+    @field_validator("method")
+    @classmethod
+    def _an_adapter(cls, value: str) -> str:
+        if value not in ADAPTERS:
+            raise ValueError(f"'{value}' is not an adapter method (choose from {', '.join(ADAPTERS)})")
+        return value

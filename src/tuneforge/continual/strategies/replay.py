@@ -18,6 +18,7 @@ from typing import Any
 from tuneforge.atomic import write_text
 from tuneforge.continual.stage_data import Sourced, Stage
 from tuneforge.continual.strategies.base import Strategy
+from tuneforge.errors import RunError
 
 BUFFER_FILE = "replay_buffer.jsonl"
 NO_LABEL = "(no entity)"
@@ -29,7 +30,18 @@ class Replay(Strategy):
         self.buffer: list[Sourced] = []
 
     def training_examples(self, stage: Stage, earlier: list[Stage]) -> list[Sourced]:
-        return [Sourced(e, stage.index) for e in stage.train] + self.buffer * self.options.repeat
+        return [Sourced(e, stage.index) for e in stage.train] + self.buffer * self.repeats(stage)
+
+    def repeats(self, stage: Stage) -> int:
+        """How many copies of the buffer a stage trains on. A buffer of 2% holds a label's examples in the single
+        digits where a new label has a hundred: trained once, old labels lose to the new ones' sheer number."""
+        if self.options.repeat != "balanced":
+            return self.options.repeat
+        if not self.buffer:
+            return 1
+        per_new = len(stage.train) / max(1, len({self._key(e) for e in stage.train}))
+        per_old = len(self.buffer) / len({self._key(s.example) for s in self.buffer})
+        return max(1, min(round(per_new / per_old), len(stage.train) // len(self.buffer)))
 
     def after_stage(self, model, stage: Stage, features, collate, forward) -> None:
         limit = self.options.limit(self.total_examples)
@@ -56,4 +68,10 @@ class Replay(Strategy):
     def load(self, folder: Path, head: Any) -> None:
         path = Path(folder) / BUFFER_FILE
         if path.is_file():
-            self.buffer = [Sourced(head.from_record(r), r["stage"]) for r in map(json.loads, path.read_text().splitlines())]
+            self.buffer = []
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                try:
+                    record = json.loads(line)
+                    self.buffer.append(Sourced(head.from_record(record), int(record["stage"])))
+                except (ValueError, KeyError, TypeError):
+                    raise RunError(f"{path}:{n}: not a replay buffer record; the run directory is damaged") from None
