@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 from conftest import SENTENCES, make_config, write_conll
 from test_text_data import INTENTS, text_config, write_csv
 
+import tuneforge
 from tuneforge.api import train
 from tuneforge.plots import methods_scatter, tick_labels
-from tuneforge.report_html import marked, write_report_html
+from tuneforge.report_html import marked, marked_tokens, write_report_html
+from tuneforge.tasks.out_of_scope import decide
 
 EVIL = "<script>alert(1)</script>"  # a label: must show as text, never run
 
@@ -36,6 +39,19 @@ def ner_run(tmp_path_factory, tiny_model) -> Path:
             "dev": write_conll(tmp / "dev.conll", SENTENCES[:2]),
             "test": write_conll(tmp / "test.conll", SENTENCES[2:])}
     return train(make_config(tmp, tiny_model, data, epochs=1))
+
+
+SAME = "<b>where</b> is my card"  # in test twice, with two labels: one of them is always a worst error
+
+
+@pytest.fixture(scope="module")
+def oos_run(tmp_path_factory, tiny_model) -> Path:
+    tmp = tmp_path_factory.mktemp("oos")
+    dev = [*INTENTS, ("what is the weather", "oos"), ("sing me a song", "oos"), ("book a flight", "oos")]
+    test = [*dev, (SAME, "card_arrival"), (SAME, "top_up")]
+    config = text_config(tmp, tiny_model, train=write_csv(tmp / "train.csv", INTENTS * 3),
+                         dev=write_csv(tmp / "dev.csv", dev), test=write_csv(tmp / "test.csv", test))
+    return train(config, ["task_options.out_of_scope_label=oos", "task_options.oos_threshold=auto"])
 
 
 class Tables(HTMLParser):
@@ -102,6 +118,76 @@ def test_classification_report(cls_run):
     assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # escaped in tables and plots
     assert html.count("<script>") == 1  # the page's own sorting script, nothing from the data
     assert "version: torch" in html and "tokens_per_s" in html
+
+
+def check_worst_errors(run: Path) -> tuple[str, list[dict]]:
+    """The page's worst-errors table holds the test split's worst errors of report.json, in order."""
+    html = (run / "report.html").read_text(encoding="utf-8")
+    errors = json.loads((run / "report.json").read_text(encoding="utf-8"))["test"]["worst_errors"]
+    if not errors:
+        assert "no errors on test" in html
+        return html, errors
+    rows = tables(html)["worst-errors"][1:]
+    if "tokens" in errors[0]:  # two rows a sentence: gold spans, then predicted
+        assert [r[-2][0] for r in rows] == ["gold", "predicted"] * len(errors)
+        wrong = [len({tuple(s) for s in e["gold"]} ^ {tuple(s) for s in e["predicted"]}) for e in errors]
+        assert [int(r[0][0]) for r in rows[::2]] == wrong
+    else:
+        assert [(r[0][0], r[1][0], r[2][0]) for r in rows] == [(e["text"], e["gold"], e["predicted"]) for e in errors]
+    return html, errors
+
+
+def test_worst_errors_and_oos_tradeoff(oos_run):
+    report = json.loads((oos_run / "report.json").read_text(encoding="utf-8"))
+    dev, test = report["dev"], report["test"]
+    run = tuneforge.load_run(oos_run)
+    examples = run.task.read(run.config.data.test, run.config).examples
+    probs = run.task.probabilities(run.model, examples, **run.config.eval_batching())
+    predicted = decide(probs, run.labels, "oos", test["oos_threshold"])
+    wrong = sorted((i for i, e in enumerate(examples) if e.label != predicted[i]), key=lambda i: -probs[i].max())
+    assert test["worst_errors"] == [{"text": examples[i].text, "gold": examples[i].label, "predicted": predicted[i],
+                                     "probability": round(float(probs[i].max()), 4)} for i in wrong]
+    assert SAME in [e["text"] for e in test["worst_errors"]]
+
+    curve = dev["oos_curve"]  # the thresholds tried on dev; the chosen one gives dev's scores
+    assert "oos_curve" not in test and curve[0]["threshold"] == 0.0 and len(curve) <= 51
+    [at] = [p for p in curve if p["threshold"] == dev["oos_threshold"]]
+    assert (at["in_scope_accuracy"], at["oos_recall"]) == (dev["in_scope_accuracy"], dev["oos_recall"])
+
+    html, _ = check_worst_errors(oos_run)
+    assert SAME not in html and escape(SAME) in html
+    assert re.search(r'<figure id="oos-tradeoff"><svg', html)
+    assert f"chosen threshold {dev['oos_threshold']:.3f}" in html and "out-of-scope recall" in html
+
+
+def test_report_without_a_tuned_threshold_has_no_tradeoff(cls_run):
+    html, _ = check_worst_errors(cls_run)
+    assert 'id="oos-tradeoff"' not in html and "<b>card</b>" not in html
+
+
+def test_ner_worst_errors_are_marked_and_escaped(tmp_path, ner_run):
+    html, errors = check_worst_errors(ner_run)
+    run = tmp_path / "run"  # a run whose report.json holds known errors
+    shutil.copytree(ner_run, run)
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    report["test"]["worst_errors"] = [{"tokens": ["<i>Bob</i>", "met", "Ann", "&", "Co"],
+                                       "gold": [["per", 0, 1], ["org", 2, 5]],
+                                       "predicted": [["per", 0, 1], ["per", 2, 3]]}]
+    (run / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert write_report_html(run) is not None
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "Worst errors: test" in html and "<i>Bob" not in html
+    gold = ('<mark class="gold" title="per">&lt;i&gt;Bob&lt;/i&gt; <sub>per</sub></mark> met '
+            '<mark class="gold err" title="org">Ann &amp; Co <sub>org</sub></mark>')
+    predicted = ('<mark class="pred" title="per">&lt;i&gt;Bob&lt;/i&gt; <sub>per</sub></mark> met '
+                 '<mark class="pred err" title="per">Ann <sub>per</sub></mark> &amp; Co')
+    assert f"<td>gold</td><td>{gold}</td>" in html and f"<td>predicted</td><td>{predicted}</td>" in html
+    assert tables(html)["worst-errors"][1][0][0] == "2"  # wrong entities: org missed, per invented
+
+
+def test_marked_tokens_escape_types_too():
+    assert marked_tokens(["a", "b"], [("<t>", 1, 2)], "pred", [("<t>", 1, 2)]) == \
+        'a <mark class="pred" title="&lt;t&gt;">b <sub>&lt;t&gt;</sub></mark>'
 
 
 def test_ner_report(ner_run):

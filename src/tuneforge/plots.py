@@ -122,6 +122,24 @@ def stage_matrix_heatmap(stages: list[str], matrix: list[list[float]], title: st
         return _svg(fig, f"stages-{title}")
 
 
+def oos_tradeoff(thresholds: list[float], in_scope_accuracy: list[float], oos_recall: list[float],
+                 chosen: float | None, title: str) -> str:
+    """In-scope accuracy and out-of-scope recall against the out-of-scope threshold, the chosen one marked."""
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(6.0, 3.4)
+        ax = fig.add_subplot()
+        marker = "o" if len(thresholds) < 30 else None
+        ax.plot(thresholds, in_scope_accuracy, color=BLUE, marker=marker, markersize=3, label="in-scope accuracy")
+        ax.plot(thresholds, oos_recall, color=RED, marker=marker, markersize=3, label="out-of-scope recall")
+        if chosen is not None:
+            ax.axvline(chosen, color=GREEN, linestyle="--", label=f"chosen threshold {chosen:.3f}")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("threshold (top probability below it: out of scope)")
+        ax.set_title(title)
+        ax.legend(loc="best", fontsize=8)
+        return _svg(fig, "oos-tradeoff")
+
+
 def methods_scatter(points: list[tuple[str, float, float]], x_label: str, y_label: str, title: str) -> str:
     """``points`` are (name, x, y), one labelled point each; x (a share in %) on a log scale from the decade
     below the smallest to the decade above the largest, ticks at decades only."""

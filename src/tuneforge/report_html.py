@@ -1,10 +1,11 @@
 """``runs/<name>/report.html``: one self-contained page about a finished run, from the run's own files.
 
 Read: config.yaml (the summary), metrics.jsonl (the curves), report.json (scores, per-label tables, the
-confusion matrix, training facts), run.json (versions) and, where the run wrote one, predictions.jsonl (the
-worst outputs). Plots are matplotlib SVG inlined in the page; the CSS and the few lines of JS that sort the
-tables are inline too: nothing is fetched, the page opens offline. What the page shows is chosen by what
-the files hold (a per-label table is any split entry of per-label P/R/F1/support rows), never by task name.
+confusion matrix, the worst errors with their text, the out-of-scope threshold trade-off, training facts),
+run.json (versions) and, where the run wrote one, predictions.jsonl (the worst outputs). Plots are matplotlib
+SVG inlined in the page; the CSS and the few lines of JS that sort the tables are inline too: nothing is
+fetched, the page opens offline. What the page shows is chosen by what the files hold (a per-label table is
+any split entry of per-label P/R/F1/support rows), never by task name.
 
 ``write_report_html`` never raises: the report is a convenience, and a plotting error must not fail a run
 that trained; it says why in one line and leaves no report.html.
@@ -42,6 +43,7 @@ table.sortable th[data-order=asc]::after { content: " \\25B2"; }
 table.sortable th[data-order=desc]::after { content: " \\25BC"; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 mark.gold { background: #c8e6c9; } mark.pred { background: #ffe0b2; }
+mark.err { outline: 2px solid #dc3912; } mark sub { font-size: .7em; color: #555; }
 .note { color: #666; font-size: .9em; } pre { white-space: pre-wrap; margin: 0; }
 """
 
@@ -113,6 +115,9 @@ def render(run_dir: Path) -> str:
 
     if lead and isinstance(report[lead].get("confusion"), dict):
         parts.append(_confusion(report[lead]["confusion"], lead, plots))
+
+    parts += [x for x in (_worst_errors(report[lead], lead) if lead else "", _oos_tradeoff(report.get("dev"), plots))
+              if x]
 
     worst = _worst(run_dir / "predictions.jsonl")
     if worst:
@@ -212,6 +217,86 @@ def _confusion(confusion: dict[str, Any], split: str, plots) -> str:
         labels, matrix = [labels[i] for i in keep], [[matrix[i][j] for j in keep] for i in keep]
     chart = plots.confusion_heatmap(labels, matrix, f"{split}: gold vs predicted")
     return f'<h2>Confusion matrix: {escape(split)}</h2><figure id="confusion">{chart}{note}</figure>'
+
+
+def _worst_errors(scores: dict[str, Any], split: str) -> str:
+    """The ``worst_errors`` a split's scores keep: labelled texts (a table) or tagged sentences (spans marked)."""
+    errors = scores.get("worst_errors")
+    if not isinstance(errors, list):
+        return ""  # a task that keeps none, or a run from before they were kept
+    head = f"<h2>Worst errors: {escape(split)}</h2>"
+    if not errors:
+        return f"{head}<p class=note>no errors on {escape(split)}.</p>"
+    if all(isinstance(e, dict) and isinstance(e.get("tokens"), list) for e in errors):
+        return (f"{head}<p class=note>the sentences with the most wrong entities, gold spans above predicted ones; "
+                f"outlined: missed or not in gold.</p>{_entity_errors(errors)}")
+    if not all(isinstance(e, dict) for e in errors):
+        return ""
+    first = "most confident mistakes first" if any("probability" in e for e in errors) else "most labels wrong first"
+    return f"{head}<p class=note>{first}.</p>{_label_errors(errors)}"
+
+
+def _label_errors(errors: list[dict[str, Any]]) -> str:
+    pairs, probability = any("text_pair" in e for e in errors), any("probability" in e for e in errors)
+    head = ["text", *(["text pair"] if pairs else []), "gold", "predicted", *(["probability"] if probability else [])]
+    rows = []
+    for e in errors:
+        cells = [escape(str(e.get("text", "")))] + ([escape(str(e.get("text_pair") or ""))] if pairs else [])
+        cells += [escape(_labels(e.get("gold"))), escape(_labels(e.get("predicted")))]
+        number = f"<td class=n>{escape(_fmt(e.get('probability')))}</td>" if probability else ""
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + number + "</tr>")
+    return (f"<table id=worst-errors><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>{''.join(rows)}</table>")
+
+
+def _labels(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else _fmt(value)
+
+
+def _entity_errors(errors: list[dict[str, Any]]) -> str:
+    rows = []
+    for e in errors:
+        gold, predicted = _spans(e.get("gold")), _spans(e.get("predicted"))
+        wrong = len(set(gold) ^ set(predicted))
+        rows.append(f"<tr><td class=n rowspan=2>{wrong}</td><td>gold</td>"
+                    f"<td>{marked_tokens(e['tokens'], gold, 'gold', predicted)}</td></tr>"
+                    f"<tr><td>predicted</td><td>{marked_tokens(e['tokens'], predicted, 'pred', gold)}</td></tr>")
+    return f"<table id=worst-errors><tr><th>wrong</th><th></th><th>sentence</th></tr>{''.join(rows)}</table>"
+
+
+def _spans(value: Any) -> list[tuple[str, int, int]]:
+    return [(str(s[0]), int(s[1]), int(s[2])) for s in value or []]
+
+
+def marked_tokens(tokens: list[Any], spans: list[tuple[str, int, int]], kind: str,
+                  other: list[tuple[str, int, int]] = ()) -> str:
+    """Words escaped and joined by spaces, each span (type, first word, last word + 1) in a <mark> with its type
+    after the words; a span that ``other`` (the other side's spans) lacks is outlined: a miss or a false alarm."""
+    starts = {first: (kind_, first, last) for kind_, first, last in spans}  # IOB2 spans never overlap
+    out, i = [], 0
+    while i < len(tokens):
+        span = starts.get(i)
+        if span is None or span[2] <= i:
+            out.append(escape(str(tokens[i])))
+            i += 1
+            continue
+        css = kind if span in other else f"{kind} err"
+        words = escape(" ".join(map(str, tokens[i:span[2]])))
+        out.append(f'<mark class="{css}" title="{escape(span[0])}">{words} <sub>{escape(span[0])}</sub></mark>')
+        i = span[2]
+    return " ".join(out)
+
+
+def _oos_tradeoff(dev: Any, plots) -> str:
+    """In-scope accuracy and out-of-scope recall over the thresholds tried on dev, where the threshold was tuned."""
+    curve = dev.get("oos_curve") if isinstance(dev, dict) else None
+    if not isinstance(curve, list) or not curve:
+        return ""
+    xs, accuracy, recall = ([float(p[k]) for p in curve] for k in ("threshold", "in_scope_accuracy", "oos_recall"))
+    chosen = dev.get("oos_threshold")
+    chart = plots.oos_tradeoff(xs, accuracy, recall, float(chosen) if _is_number(chosen) else None,
+                               "dev: out-of-scope threshold")
+    return (f'<h2>Out-of-scope trade-off: dev</h2><figure id="oos-tradeoff">{chart}<figcaption class=note>an input '
+            "whose top probability is below the threshold is answered out of scope</figcaption></figure>")
 
 
 def _worst(path: Path) -> str:

@@ -26,7 +26,8 @@ from tuneforge.tasks.classification import IGNORE, ClassificationTask
 from tuneforge.tasks.classification_metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
 from tuneforge.tasks.collate import padded_inputs
 from tuneforge.tasks.label_thresholds import apply_thresholds, tune_label_thresholds
-from tuneforge.tasks.out_of_scope import decide, oos_scores, tune_threshold
+from tuneforge.tasks.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
+from tuneforge.tasks.worst_errors import multi_label_errors, single_label_errors
 
 
 @dataclass
@@ -103,6 +104,7 @@ class SequenceClassification(ClassificationTask):
         self.over_length = {"training": 0, "last": 0}  # texts longer than model.max_length, as last encoded
         self.windows_per_text: list[int] = []  # of the texts last encoded
         self.class_weights: list[float] | None = state.get("class_weights")
+        self.tuned_on: tuple[list[TextExample], list[dict[str, float]]] | None = None  # (dev examples, oos curve)
 
     @classmethod
     def from_config(cls, tokenizer, labels, cfg: RunConfig, state=None, train_examples=None):
@@ -246,9 +248,11 @@ class SequenceClassification(ClassificationTask):
             gold = np.array([self._target(e) for e in examples], dtype=np.float32)
             self.thresholds = tune_label_thresholds(probs, gold)
         elif self.options.oos_threshold == "auto":
-            o = self.options
-            self.oos_threshold = tune_threshold(probs, [e.label for e in examples], self.labels, self.oos,
-                                                o.oos_calibration, o.oos_in_scope_budget)["threshold"]
+            o, gold = self.options, [e.label for e in examples]
+            self.oos_threshold = tune_threshold(probs, gold, self.labels, self.oos, o.oos_calibration,
+                                                o.oos_in_scope_budget)["threshold"]
+            # kept for evaluate() on these same examples (dev), whose scores then show what the threshold traded
+            self.tuned_on = (examples, oos_curve(probs, gold, self.labels, self.oos, self.oos_threshold))
 
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, examples: list[TextExample], tune: bool = False, **batching: Any) -> dict[str, Any]:
@@ -268,6 +272,7 @@ class SequenceClassification(ClassificationTask):
                 "examples": len(examples),
                 "per_label": per_label,
                 "thresholds": dict(zip(self.labels, self.thresholds, strict=True)),
+                "worst_errors": multi_label_errors(examples, predicted, self.labels),
             }
         gold = [e.label for e in examples]
         over_length = self.over_length["last"]
@@ -275,7 +280,10 @@ class SequenceClassification(ClassificationTask):
         scores = single_label_scores(gold, predicted, answer_labels)
         if self.oos:
             scores.update(oos_scores(gold, predicted, self.oos), oos_threshold=self.oos_threshold)
+        if self.tuned_on is not None and self.tuned_on[0] is examples:  # the very list calibrate() tuned on
+            scores["oos_curve"] = self.tuned_on[1]
         scores["texts_over_max_length"] = over_length
+        scores["worst_errors"] = single_label_errors(examples, predicted, probs)
         return scores
 
     def markdown(self, scores: dict[str, Any], title: str) -> str:

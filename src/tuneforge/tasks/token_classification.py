@@ -24,6 +24,7 @@ from tuneforge.tasks.classification import IGNORE, ClassificationTask
 from tuneforge.tasks.collate import pad_rows, padded_inputs
 from tuneforge.tasks.ner_metrics import entity_scores, markdown_table
 from tuneforge.tasks.windows import Window, make_windows, word_pieces
+from tuneforge.tasks.worst_errors import entity_errors
 from tuneforge.text_words import split_words
 
 
@@ -148,8 +149,9 @@ class TokenClassification(ClassificationTask):
 
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, sentences: list[TaggedSentence], tune: bool = False, **batching: Any) -> dict[str, Any]:
-        predicted = self.word_predictions(model, sentences, **batching)
-        return entity_scores([s.tags for s in sentences], [tags for tags, _ in predicted])
+        predicted = [tags for tags, _ in self.word_predictions(model, sentences, **batching)]
+        return {**entity_scores([s.tags for s in sentences], predicted),
+                "worst_errors": entity_errors(sentences, predicted)}
 
     @staticmethod
     def markdown(scores: dict[str, Any], title: str) -> str:
