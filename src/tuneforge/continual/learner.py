@@ -76,6 +76,8 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
     known: list[str] = []
     model = None
     annotated = [set(s.labels) for s in stages]
+    if setup.plan.settings.unannotated_types == "o":  # as if every stage annotated every type: O means O
+        annotated = [set().union(*annotated)] * len(stages)
     for stage in stages:
         stage_cfg = setup.plan.stage_configs[stage.index]
         known += stage.new_labels

@@ -16,7 +16,7 @@ Every problem is one line naming the plan file and the stage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -47,6 +47,10 @@ class PlanConfig(Strict):
     ewc: EwcOptions = Field(default_factory=EwcOptions)
     lwf: LwfOptions = Field(default_factory=LwfOptions)
     adapter_per_stage: AdapterPerStageOptions = Field(default_factory=AdapterPerStageOptions)
+    unannotated_types: Literal["marginal", "o"] = Field(
+        "marginal", description="Token classification: a word tagged O in a stage may be any entity type that stage "
+        "does not annotate (marginal, see tag_heads.py), or is trained as O like any other (o: plain fine-tuning, "
+        "for comparison).")
     output_dir: str = Field("runs", description="Where the plan's folder goes; relative to the plan file.")
     stages: list[StageConfig] = Field(min_length=1)
 
