@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib
@@ -76,50 +77,43 @@ def label_bars(labels: list[str], f1: list[float], title: str) -> str:
         return _svg(fig, "label-f1")
 
 
-def confusion_heatmap(labels: list[str], matrix: list[list[int]], title: str) -> str:
-    """Counts of gold (rows) against predicted (columns), the count written in each cell."""
+def _heatmap(labels: list[str], matrix: list[list[float]], cells: list[list[str]], axes: tuple[str, str], title: str,
+             image_args: dict[str, Any], white_text: Callable[[float], bool], size: float, salt: str) -> str:
+    """A square matrix as a heat map, each cell's text written in it (white on the dark end of the colour map)."""
     n = len(labels)
-    size = max(3.5, 0.38 * n + 2.0)
-    peak = max((c for row in matrix for c in row), default=0) or 1
     with matplotlib.rc_context(STYLE):
         fig = _figure(size + 1.0, size)
         ax = fig.add_subplot()
         ax.grid(False)
-        image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=peak)
+        image = ax.imshow(matrix, **image_args)
         ax.set_xticks(range(n), labels, rotation=60, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(n), labels)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("gold")
+        ax.set_xlabel(axes[0])
+        ax.set_ylabel(axes[1])
         ax.set_title(title)
         for i, row in enumerate(matrix):
-            for j, count in enumerate(row):
-                if count:
-                    ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
-                            color="white" if count > peak / 2 else "black")
+            for j, value in enumerate(row):
+                if cells[i][j]:
+                    ax.text(j, i, cells[i][j], ha="center", va="center", fontsize=7,
+                            color="white" if white_text(value) else "black")
         fig.colorbar(image, ax=ax, shrink=0.8)
-        return _svg(fig, "confusion")
+        return _svg(fig, salt)
+
+
+def confusion_heatmap(labels: list[str], matrix: list[list[int]], title: str) -> str:
+    """Counts of gold (rows) against predicted (columns), the count written in each cell."""
+    peak = max((c for row in matrix for c in row), default=0) or 1
+    cells = [[str(c) if c else "" for c in row] for row in matrix]
+    return _heatmap(labels, matrix, cells, ("predicted", "gold"), title, {"cmap": "Blues", "vmin": 0, "vmax": peak},
+                    lambda count: count > peak / 2, max(3.5, 0.38 * len(labels) + 2.0), "confusion")
 
 
 def stage_matrix_heatmap(stages: list[str], matrix: list[list[float]], title: str) -> str:
     """R[i][j] of a continual plan: the score on stage j's test (columns) after training stage i (rows)."""
-    n = len(stages)
-    size = max(3.0, 0.55 * n + 1.8)
-    with matplotlib.rc_context(STYLE):
-        fig = _figure(size + 1.0, size)
-        ax = fig.add_subplot()
-        ax.grid(False)
-        image = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0)
-        ax.set_xticks(range(n), stages, rotation=45, ha="right", rotation_mode="anchor")
-        ax.set_yticks(range(n), stages)
-        ax.set_xlabel("test set of stage")
-        ax.set_ylabel("after training stage")
-        ax.set_title(title)
-        for i, row in enumerate(matrix):
-            for j, value in enumerate(row):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
-                        color="black" if value > 0.6 else "white")
-        fig.colorbar(image, ax=ax, shrink=0.8)
-        return _svg(fig, f"stages-{title}")
+    cells = [[f"{v:.2f}" for v in row] for row in matrix]
+    return _heatmap(stages, matrix, cells, ("test set of stage", "after training stage"), title,
+                    {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}, lambda score: score < 0.6,
+                    max(3.0, 0.55 * len(stages) + 1.8), f"stages-{title}")
 
 
 def oos_tradeoff(thresholds: list[float], in_scope_accuracy: list[float], oos_recall: list[float],
