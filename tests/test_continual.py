@@ -146,6 +146,15 @@ def test_unannotated_types_are_not_trained_as_o(tiny_model):
     assert loss.item() > 30  # where persons are annotated, calling an O word a person costs ~20 per word
 
 
+def test_unannotated_types_o_trains_o_as_o():
+    from tuneforge.continual.learner import annotations
+
+    stages = [Stage(0, "a", [], [], None, ["person"], ["person"]), Stage(1, "b", [], [], None, ["location"],
+                                                                       ["location"])]
+    assert annotations(stages, "marginal") == [{"person"}, {"location"}]
+    assert annotations(stages, "o") == [{"person", "location"}] * 2  # nothing unannotated: plain cross-entropy
+
+
 def test_measures_of_a_known_matrix():
     r = [[0.9, 0.0, 0.0], [0.5, 0.8, 0.1], [0.3, 0.6, 0.7]]
     m = measures(r, [0.0, 0.05, 0.0])

@@ -75,9 +75,7 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
     result = StrategyResult(spec.name, strategy_state=strategy)
     known: list[str] = []
     model = None
-    annotated = [set(s.labels) for s in stages]
-    if setup.plan.settings.unannotated_types == "o":  # as if every stage annotated every type: O means O
-        annotated = [set().union(*annotated)] * len(stages)
+    annotated = annotations(stages, setup.plan.settings.unannotated_types)
     for stage in stages:
         stage_cfg = setup.plan.stage_configs[stage.index]
         known += stage.new_labels
@@ -104,6 +102,12 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
         model.train()
     result.model, result.task = model.eval(), task
     return result
+
+
+def annotations(stages: list[Stage], unannotated_types: str) -> list[set[str]]:
+    """What each stage's data annotates; with ``o``, as if every stage annotated every type (an O word is O)."""
+    annotated = [set(s.labels) for s in stages]
+    return [set().union(*annotated)] * len(stages) if unannotated_types == "o" else annotated
 
 
 def train_stage(head, task, model, strategy, stage: Stage, sourced: list, annotated: list[set[str]], training,
