@@ -346,3 +346,37 @@ def test_update_bad_input(tmp_path, capsys, tiny_model):
     assert "cannot update one run's model" in capsys.readouterr().err
     assert main(["update", str(tmp_path / "nope"), "--data", str(new), "--set", "model.name=x"]) == 2
     assert "--set: an update may change training.*" in capsys.readouterr().err
+
+
+def test_lwf_pseudo_labels_words_the_teacher_knows():
+    """An O word the previous model confidently calls a person is trained towards B-person (NER)."""
+    from tuneforge.continual.strategies.lwf import Lwf
+    from tuneforge.continual.strategies.options import LwfOptions
+
+    class Fixed(torch.nn.Module):  # the teacher: B-person for every word
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, attention_mask, **_):
+            logits = torch.full((*input_ids.shape, 3), -10.0)
+            logits[..., 1] = 10.0
+            return type("Out", (), {"logits": logits})()
+
+    class TagHead:
+        @staticmethod
+        def background(task):
+            return 0
+
+    lwf = Lwf(LwfOptions(weight=0.0), seed=0)  # distillation off: only the pseudo-labels count
+    lwf.bind(TagHead(), 1)
+    lwf.before_stage(Fixed(), old_outputs=3, task=object())
+    batch = {"input_ids": torch.ones(1, 2, dtype=torch.long), "attention_mask": torch.ones(1, 2, dtype=torch.long),
+             "labels": torch.tensor([[0, 3]])}  # word 1 tagged O, word 2 a new type's tag
+    agrees = torch.tensor([[[-5.0, 5.0, -5.0, 0.0], [0.0, 0.0, 0.0, 5.0]]])
+    disagrees = torch.tensor([[[5.0, -5.0, -5.0, 0.0], [0.0, 0.0, 0.0, 5.0]]])
+    items = torch.tensor([[True, True]])
+    assert lwf.penalty(None, batch, agrees, items).item() < 0.01
+    assert lwf.penalty(None, batch, disagrees, items).item() > 9  # -log p(B-person) ~ 10 on word 1 alone
+    lwf.options.pseudo_label = None
+    assert lwf.penalty(None, batch, disagrees, items).item() == 0.0

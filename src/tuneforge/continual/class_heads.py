@@ -38,6 +38,11 @@ class ClassIncrementalLabels:
         return list(labels)
 
     @staticmethod
+    def background(task) -> int | None:
+        """The output that means "none of the labels": none, every text has a label."""
+        return None
+
+    @staticmethod
     def known(outputs: list[str]) -> list[str]:
         """The labels a head with these outputs knows."""
         return list(outputs)

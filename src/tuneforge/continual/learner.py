@@ -86,7 +86,7 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
             old_outputs = 0
         else:
             old_outputs = grow_head(model, task.labels)
-        strategy.before_stage(model, old_outputs)
+        strategy.before_stage(model, old_outputs, task)
         sourced = strategy.training_examples(stage, stages[: stage.index])
         say(f"{spec.name}: stage {stage.index + 1}/{len(stages)} ({stage.name}): {len(sourced)} training examples, "
             f"{len(known)} labels")

@@ -47,6 +47,11 @@ class ClassIncrementalTags:
         return ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in ("B", "I")]
 
     @staticmethod
+    def background(task) -> int:
+        """The output of words outside every entity: O."""
+        return task.label2id["O"]
+
+    @staticmethod
     def known(outputs: list[str]) -> list[str]:
         """The entity types a head with these tags knows."""
         return sorted({split_tag(t)[1] for t in outputs if t != "O"})

@@ -150,7 +150,7 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     task = head.task_with_outputs(outputs)
     old_outputs = grow_head(model, outputs)
     model.train()
-    chosen.before_stage(model, old_outputs)
+    chosen.before_stage(model, old_outputs, task)
     sourced = chosen.training_examples(new_stage, [old_stage])
     say(f"update: {len(sourced)} training examples ({strategy}), {len(new_labels)} new label(s)")
     train_stage(head, task, model, chosen, new_stage, sourced, [set(known), set(new_stage.labels)],

@@ -23,8 +23,9 @@ class Strategy:
         """What the stage trains on: its own data by default."""
         return [Sourced(e, stage.index) for e in stage.train]
 
-    def before_stage(self, model: torch.nn.Module, old_outputs: int) -> None:
-        """Called once the head has grown, before training (``old_outputs``: the head's rows before)."""
+    def before_stage(self, model: torch.nn.Module, old_outputs: int, task: Any = None) -> None:
+        """Called once the head has grown, before training (``old_outputs``: the head's rows before; ``task``:
+        the stage's task, with every output's label)."""
 
     def penalty(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], logits: torch.Tensor,
                 items: torch.Tensor) -> torch.Tensor | None:

@@ -25,7 +25,7 @@ class Ewc(Strategy):
         self.anchor: dict[str, torch.Tensor] = {}
         self.held: list[tuple[torch.nn.Parameter, torch.Tensor, torch.Tensor]] = []
 
-    def before_stage(self, model, old_outputs: int) -> None:
+    def before_stage(self, model, old_outputs: int, task=None) -> None:
         self.held = [(p, self.anchor[n], self.fisher[n]) for n, p in model.named_parameters()
                      if p.requires_grad and n in self.anchor]
 

@@ -33,6 +33,9 @@ class EwcOptions(Strict):
 class LwfOptions(Strict):
     weight: float = Field(1.0, ge=0.0, description="The distillation term's weight.")
     temperature: float = Field(2.0, gt=0.0, description="Softmax temperature of the previous model's targets.")
+    pseudo_label: float | None = Field(0.5, gt=0.0, le=1.0, description="Token classification: a word tagged O "
+                                       "that the previous model tags as an earlier type with at least this "
+                                       "probability is trained towards that tag (null: distillation only).")
 
 
 # Methods saved apart from the backbone can share it; the first that can share one in memory is the default.
