@@ -30,7 +30,8 @@ def run_continual(plan_path: str | Path, strategies: list[str] | None = None) ->
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "plan.yaml", Path(plan_path).read_text(encoding="utf-8"))
     names = [s.name for s in setup.stages]
-    report = {"plan": str(plan.path), "task": plan.base.task, "metric": setup.head.metric, "stages": names,
+    report = {"plan": plan.settings.name, "plan_file": str(plan.path.resolve()), "task": plan.base.task,
+              "metric": setup.head.metric, "stages": names,
               "untrained": untrained_scores(setup), "strategies": {}}
     earlier = out / "report.json"
     if earlier.is_file():
