@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from seqeval.metrics import classification_report
-from seqeval.scheme import IOB2
-
 from tuneforge.tasks.classification_metrics import per_label_table
 
 
 def entity_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[str, Any]:
+    # Imported here: seqeval pulls in scikit-learn and SciPy (~1.4 s), which predict never needs.
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
     report = classification_report(
         gold, predicted, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
     )

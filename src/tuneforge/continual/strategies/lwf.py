@@ -46,7 +46,10 @@ class Lwf(Strategy):
         student = F.log_softmax(logits[..., : self.old_outputs] / t, dim=-1)
         teacher = F.log_softmax(target / t, dim=-1)
         kl = (teacher.exp() * (teacher - student)).sum(-1)
-        penalty = self.options.weight * t * t * (kl * items).sum()
+        distilled = items
+        if self.background is not None and self.options.distil_on == "background":
+            distilled = items & (batch["labels"] == self.background)
+        penalty = self.options.weight * t * t * (kl * distilled).sum()
         if self.background is not None and self.options.pseudo_label is not None:
             penalty = penalty + self._pseudo_labels(logits, target, batch["labels"], items)
         return penalty
