@@ -380,3 +380,38 @@ def test_lwf_pseudo_labels_words_the_teacher_knows():
     assert lwf.penalty(None, batch, disagrees, items).item() > 9  # -log p(B-person) ~ 10 on word 1 alone
     lwf.options.pseudo_label = None
     assert lwf.penalty(None, batch, disagrees, items).item() == 0.0
+
+
+def test_lwf_distils_only_o_words_when_asked():
+    """distil_on: background leaves a new type's words to their labels; all distils them too."""
+    from tuneforge.continual.strategies.lwf import Lwf
+    from tuneforge.continual.strategies.options import LwfOptions
+
+    class Teacher(torch.nn.Module):  # O for every word
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, attention_mask, **_):
+            logits = torch.full((*input_ids.shape, 3), -10.0)
+            logits[..., 0] = 10.0
+            return type("Out", (), {"logits": logits})()
+
+    class TagHead:
+        @staticmethod
+        def background(task):
+            return 0
+
+    batch = {"input_ids": torch.ones(1, 2, dtype=torch.long), "attention_mask": torch.ones(1, 2, dtype=torch.long),
+             "labels": torch.tensor([[0, 3]])}  # word 1 tagged O, word 2 a new type's tag
+    # word 1 agrees with the teacher; word 2 (the new type) puts its old-output mass on B-person, not O
+    student = torch.tensor([[[9.0, -9.0, -9.0, 0.0], [-9.0, 9.0, -9.0, 9.0]]])
+    items = torch.tensor([[True, True]])
+    penalties = {}
+    for where in ("all", "background"):
+        lwf = Lwf(LwfOptions(pseudo_label=None, distil_on=where), seed=0)
+        lwf.bind(TagHead(), 1)
+        lwf.before_stage(Teacher(), old_outputs=3, task=object())
+        penalties[where] = lwf.penalty(None, batch, student, items).item()
+    assert penalties["background"] < 0.01  # only word 1, which matches the teacher
+    assert penalties["all"] > 10  # word 2 is pulled back towards the teacher's O as well

@@ -161,7 +161,7 @@ def test_train_v2_saves_threshold_and_no_labels_and_predicts(tmp_path, tiny_mode
 
 def test_onnx_engine_answers_like_pytorch_and_caches_the_graph(tmp_path, tiny_model, monkeypatch):
     import tuneforge
-    from tuneforge.engine.onnx_model import OnnxEngine
+    from tuneforge.engine.onnx_model import OnnxEngine, OnnxModel, cached_model
 
     monkeypatch.setenv("TUNEFORGE_CACHE", str(tmp_path / "cache"))
     cfg = qa_config(tmp_path, tiny_model, small_squad(tmp_path, "1.1") | {"dev": None})
@@ -174,6 +174,21 @@ def test_onnx_engine_answers_like_pytorch_and_caches_the_graph(tmp_path, tiny_mo
     assert isinstance(loaded.model, OnnxEngine)
     assert loaded.predict(items) == torch_answers  # exported at the first batch, then checked against PyTorch
     assert loaded.model.engine is not None and len(list((tmp_path / "cache" / "onnx").glob("*/model.onnx"))) == 1
+    # the next load opens the checked graph alone: no PyTorch model is built, and the answers stay the same
+    again = tuneforge.load_run(run, overrides=["inference.engine=onnx"])
+    assert isinstance(again.model, OnnxModel)
+    assert again.predict(items) == torch_answers
+    # a graph whose parity check never passed (no checked.json) is not trusted: the engine exports and checks
+    checked = next((tmp_path / "cache" / "onnx").glob("*/checked.json"))
+    checked.unlink()
+    assert isinstance(tuneforge.load_run(run, overrides=["inference.engine=onnx"]).model, OnnxEngine)
+    # other weights, other graph: a retrained run never opens a stale one
+    weights = next((run / "model").glob("*.safetensors"))
+    assert cached_model(run / "model", tmp_path / "cache") is None
+    checked.write_text('{"inputs": ["input_ids"], "outputs": ["start_logits", "end_logits"]}')
+    assert cached_model(run / "model", tmp_path / "cache") is not None
+    weights.write_bytes(weights.read_bytes() + b" ")
+    assert cached_model(run / "model", tmp_path / "cache") is None
     with pytest.raises(tuneforge.errors.ConfigError, match="only change inference"):
         tuneforge.load_run(run, overrides=["training.lr=0.1"])
 

@@ -211,7 +211,8 @@ class InferenceConfig(Strict):
     )
     engine: Literal["torch", "onnx"] = Field(
         "torch", description="predict and evaluate: onnx runs the run's model in ONNX Runtime (CPU; exported "
-        "and checked against PyTorch at the first batch, cached under $TUNEFORGE_CACHE/onnx)."
+        "and checked against PyTorch at the first batch, cached under $TUNEFORGE_CACHE/onnx; later loads open "
+        "the checked graph without building the PyTorch model: the fast cold start)."
     )
     decoding: DecodingConfig = Field(default_factory=DecodingConfig, description="generation: how replies are "
                                      "decoded.")

@@ -223,6 +223,13 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
         task = task_class(cfg.task).load(tokenizer, cfg, folder)
+        if cfg.inference.engine == "onnx" and merge:
+            from tuneforge.engine.onnx_model import cached_model
+            from tuneforge.models import cache_dir
+
+            graph = cached_model(folder, cache_dir())  # checked against these very weights when exported
+            if graph is not None:
+                return Run(path, cfg, graph, tokenizer, task)
         model = load_adapted(task, folder, cfg, merge=merge)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:  # whatever transformers or peft trip over
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__

@@ -6,11 +6,17 @@ reuses a stale graph. ONNX Runtime then runs it with all graph optimizations (fu
 LayerNorm and GELU): on 2 CPU cores that is where eager PyTorch spends the time the matrix
 products leave. ``OnnxModel`` answers like the PyTorch model (the task's scoring path reads the same
 output names), and loading checks the two agree on a real batch before it is used.
+
+Once a graph has passed that check, ``checked.json`` beside it records its input and output names, and
+``cached_model`` opens it without building the PyTorch model at all: a later process predicts without
+importing transformers' model code, which is most of a cold start on a small CPU (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,11 +24,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from tuneforge.atomic import atomic_dir
+from tuneforge.atomic import atomic_dir, write_json
 from tuneforge.errors import ModelError
 
 PARITY_ATOL = 2e-3  # fp32 graph rewrites reorder sums; anything larger is a wrong graph, not rounding
 OPSET = 17
+CHECKED = "checked.json"  # written only after the graph agreed with PyTorch on a real batch
 
 
 class OnnxModel(nn.Module):
@@ -38,6 +45,8 @@ class OnnxModel(nn.Module):
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names, self.output_names = input_names, output_names
         self.path = path
+        # no weights of its own: this empty one tells the inference path (next(model.parameters())) the device
+        self.device_anchor = nn.Parameter(torch.empty(0), requires_grad=False)
 
     def forward(self, **batch: torch.Tensor) -> SimpleNamespace:
         missing = [n for n in self.input_names if n not in batch]
@@ -82,13 +91,9 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     with torch.inference_mode():
         reference = model(**sample)
     output_names = named_outputs(reference)
-    digest = hashlib.sha256(",".join(input_names).encode())
-    for weights in sorted(Path(model_dir).glob("*.safetensors")):
-        digest.update(weights.name.encode())
-        digest.update(weights.read_bytes())
-    folder = cache / "onnx" / digest.hexdigest()[:24]
+    folder = graph_folder(model_dir, cache)
     path = folder / "model.onnx"
-    if not path.is_file():
+    if _checked_names(folder) != (input_names, output_names) or not path.is_file():
         with atomic_dir(folder) as tmp:  # a crash mid-export leaves no half graph to load next time
             export_graph(model, sample, input_names, output_names, tmp / "model.onnx")
     engine = OnnxModel(path, input_names, output_names)
@@ -96,7 +101,35 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     if worst > PARITY_ATOL:
         raise ModelError(f"{path}: ONNX Runtime and PyTorch disagree by {worst:.2e} on a real batch; "
                          "use inference.engine: torch")
+    write_json(folder / CHECKED, {"inputs": input_names, "outputs": output_names})
     return engine
+
+
+def graph_folder(model_dir: Path, cache: Path) -> Path:
+    """Where the graph of these weights is cached: keyed by their content, so retrained weights get a new one."""
+    digest = hashlib.sha256()
+    for weights in sorted(Path(model_dir).glob("*.safetensors")):
+        digest.update(weights.name.encode())
+        digest.update(weights.read_bytes())
+    return Path(cache) / "onnx" / digest.hexdigest()[:24]
+
+
+def _checked_names(folder: Path) -> tuple[list[str], list[str]] | None:
+    try:
+        names = json.loads((folder / CHECKED).read_text(encoding="utf-8"))
+        return list(names["inputs"]), list(names["outputs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def cached_model(model_dir: Path, cache: Path) -> OnnxModel | None:
+    """The graph of these weights that already passed the parity check, opened without PyTorch's model; None
+    when there is none yet (the first batch through ``OnnxEngine`` exports and checks it)."""
+    folder = graph_folder(model_dir, cache)
+    names = _checked_names(folder)
+    if names is None or not (folder / "model.onnx").is_file():
+        return None
+    return OnnxModel(folder / "model.onnx", *names)
 
 
 def named_outputs(reference: Any) -> list[str]:
@@ -119,9 +152,13 @@ def export_graph(model: nn.Module, sample: dict[str, Any], input_names: list[str
     # would leave the model's dropout on for every later PyTorch call
     wrapper = _NamedOutputs(model, input_names, output_names).eval()
     try:
-        torch.onnx.export(wrapper, tuple(sample[n] for n in input_names),
-                          str(path), input_names=input_names, output_names=output_names,
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        with warnings.catch_warnings():
+            # the tracer's and exporter's advice (Python branches in transformers' masks, how opset 17 spells
+            # indexing) is for whoever writes the model, not for someone predicting with it
+            warnings.simplefilter("ignore")
+            torch.onnx.export(wrapper, tuple(sample[n] for n in input_names),
+                              str(path), input_names=input_names, output_names=output_names,
+                              dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     except Exception as exc:  # the exporter raises many kinds; the user needs one line and a way out
         raise ModelError(f"cannot export this model to ONNX ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); {way_out}") from None
