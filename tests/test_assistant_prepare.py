@@ -20,7 +20,9 @@ DIALOGUES = [
         {"speaker": "user", "text": "Find a table in San Jose.",
          "frames": [{"service": "Restaurants_1", "intent": "FindRestaurants",
                      "slots": [{"slot": "city", "start": 16, "end": 24}], "acts": []}]},
-        {"speaker": "system", "text": "What  cuisine?\n", "frames": []},
+        {"speaker": "system", "text": "What  cuisine? Mario's is in San Jose.\n",
+         "frames": [{"service": "Restaurants_1", "acts": [{"act": "REQUEST", "slot": "cuisine", "values": []},
+                                                          {"act": "OFFER", "slot": "name", "values": ["Mario's"]}]}]},
         {"speaker": "user", "text": "Italian, please.",
          "frames": [{"service": "Restaurants_1", "intent": "FindRestaurants",
                      "slots": [{"slot": "cuisine", "start": 0, "end": 7}], "acts": []}]},
@@ -53,9 +55,11 @@ def test_three_sets_with_their_exact_contents(tmp_path):
         {"tokens": ["Italian", ",", "please", "."], "tags": ["B-cuisine", "O", "O", "O"]},
     ]
     assert lines(tmp_path / "out" / "reply" / "train.jsonl") == [
-        {"prompt": "User: Hi there.\nIntent: NONE\nSlots: none", "completion": "Hello, how can I help?"},
+        {"prompt": "User: Hi there.\nIntent: NONE\nSlots: none", "completion": "Hello, how can I help?",
+         "values": []},
         {"prompt": "User: Hi there.\nAssistant: Hello, how can I help?\nUser: Find a table in San Jose.\n"
-                   "Intent: Restaurants_1:FindRestaurants\nSlots: city=San Jose", "completion": "What cuisine?"},
+                   "Intent: Restaurants_1:FindRestaurants\nSlots: city=San Jose",
+         "completion": "What cuisine? Mario's is in San Jose.", "values": ["Mario's"]},
     ]  # the last user turn has no system turn after it: no reply example
 
 
@@ -69,6 +73,7 @@ def test_the_reply_format_is_what_the_generation_task_reads(tmp_path):
                       [f"data.train={train}", "data.test=null", "data.train_limit=null"])
     examples = task_class(cfg.task).read(str(train), cfg).examples
     assert examples[1].messages[-1]["content"].endswith("Slots: city=San Jose")
+    assert examples[1].values == ["Mario's"]  # what slot_recall scores the reply against
 
 
 @pytest.mark.parametrize(("turn", "message"), [
@@ -89,3 +94,18 @@ def test_a_bad_dialogue_is_one_line_naming_file_and_line(tmp_path, turn, message
 def test_a_folder_without_splits_is_an_error(tmp_path):
     with pytest.raises(DataError, match="no SGD split files"):
         prepare(tmp_path, tmp_path / "out")
+
+
+def test_dev_dialogues_of_services_train_lacks_go_to_their_own_files(tmp_path):
+    unseen = {"id": "2_00000", "services": ["Alarm_1"], "turns": [
+        {"speaker": "user", "text": "Wake me at 7.", "frames": [{"service": "Alarm_1", "intent": "AddAlarm",
+                                                                "slots": [], "acts": []}]},
+        {"speaker": "system", "text": "Done.", "frames": []}]}
+    folder = write_sgd(tmp_path / "sgd", DIALOGUES)
+    write_sgd(folder, [DIALOGUES[0], unseen], split="dev")
+    counts = prepare(folder, tmp_path / "out")
+    assert counts["intent"] == {"train": 3, "dev": 3, "dev_unseen": 1}
+    assert counts["reply"] == {"train": 2, "dev": 2, "dev_unseen": 1}
+    assert lines(tmp_path / "out" / "intent" / "dev_unseen.jsonl") == [
+        {"text": "Wake me at 7.", "label": "Alarm_1:AddAlarm"}]
+    assert all(r["label"] != "Alarm_1:AddAlarm" for r in lines(tmp_path / "out" / "intent" / "dev.jsonl"))

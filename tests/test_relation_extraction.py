@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import torch
@@ -43,6 +44,7 @@ def test_train_reload_predict_relations(tmp_path, tiny_model):
                                        "training.warmup_ratio=0"])
     report = json.loads((run_dir / "report.json").read_text())
     assert report["test"]["official_f1"] == 1.0 and report["test"]["accuracy"] == 1.0
+    assert report["test"]["worst_errors"] == []
     model_dir = run_dir / "model"
     assert (model_dir / "relation_head.safetensors").is_file()
 
@@ -51,6 +53,13 @@ def test_train_reload_predict_relations(tmp_path, tiny_model):
     [result] = tuneforge.predict(run, [text])
     assert result["label"] == "Instrument-Agency(e2,e1)"
     assert (result["relation"], result["head"], result["tail"]) == ("Instrument-Agency", "disassembler", "author")
+
+    # a wrong answer is kept with its marked sentence, for report.html's worst errors
+    examples = run.task.read(str(test), run.config).examples
+    relabelled = [dataclasses.replace(examples[0], label="Other"), *examples[1:]]
+    [error] = run.task.evaluate(run.model, relabelled)["worst_errors"]
+    assert error["text"] == examples[0].text and "<e1>" in error["text"]
+    assert (error["gold"], error["predicted"]) == ("Other", examples[0].label)
 
     # The encoder folder loads with plain transformers; the markers are single added tokens
     from transformers import AutoModel, AutoTokenizer

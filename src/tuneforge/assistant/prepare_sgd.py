@@ -5,7 +5,13 @@ For each split file in SGD_DIR (``train.jsonl``, ``dev.jsonl``; the compacted fo
 
     OUT_DIR/intent/SPLIT.jsonl   {"text": formats.intent_text(user turns so far), "label": "Service:Intent" | NONE}
     OUT_DIR/slots/SPLIT.jsonl    {"tokens": [...], "tags": [BIO slot tags]}, one per user turn
-    OUT_DIR/reply/SPLIT.jsonl    {"prompt": formats.reply_prompt(...), "completion": the system's next turn}
+    OUT_DIR/reply/SPLIT.jsonl    {"prompt": formats.reply_prompt(...), "completion": the system's next turn,
+                                  "values": what its INFORM / OFFER / CONFIRM acts convey (scored as slot_recall)}
+
+With a train file, another split's dialogues are divided by their services: ``SPLIT.jsonl`` keeps those
+whose services all occur in train (the intent and slot classifiers know their labels), ``SPLIT_unseen.jsonl``
+the rest (SGD dev's 8 new services: what zero-shot, schema-guided intent matching is for; README "Few or
+no labelled examples").
 
 One intent per user turn: the first of its frames with an active intent (``NONE`` when none has, i.e. before
 the user asked for anything: the assistant's out-of-scope label). Slots are the spans of all its frames.
@@ -23,7 +29,7 @@ from typing import Any
 from tuneforge.assistant.formats import intent_text, reply_prompt, slot_tags
 from tuneforge.atomic import write_text
 from tuneforge.data.examples import Problems
-from tuneforge.data.sgd import ROLE_OF_SPEAKER, read_dialogues
+from tuneforge.data.sgd import ROLE_OF_SPEAKER, read_dialogues, reply_values
 from tuneforge.data.sgd_intents import NO_INTENT
 from tuneforge.errors import DataError, TuneforgeError
 
@@ -38,16 +44,34 @@ def prepare(sgd_dir: str | Path, out_dir: str | Path) -> dict[str, dict[str, int
     if not found:
         raise DataError(f"{sgd_dir}: no SGD split files ({', '.join(f'{s}.jsonl' for s in SPLITS)})")
     counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+    known: set[str] | None = None  # the train file's services: a classifier knows only their intents and slots
     for split in found:
         path = str(sgd_dir / f"{split}.jsonl")
-        records = read_dialogues(path, Problems(path, strict=True), _dialogue_records)
-        for kind in KINDS:
-            rows = [r for k, r in records if k == kind]
-            (out_dir / kind).mkdir(parents=True, exist_ok=True)
-            write_text(out_dir / kind / f"{split}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                                                  for r in rows))
-            counts[kind][split] = len(rows)
+        tagged = read_dialogues(path, Problems(path, strict=True), _dialogue_records_with_services)
+        if split == "train":
+            known = {service for services, _ in tagged for service in services}
+        parts = {split: tagged}
+        if known is not None and split != "train":
+            parts = {split: [(s, r) for s, r in tagged if s <= known],
+                     f"{split}_unseen": [(s, r) for s, r in tagged if not s <= known]}
+        for name, part in parts.items():
+            for kind in KINDS:
+                rows = [r for _, (k, r) in part if k == kind]
+                (out_dir / kind).mkdir(parents=True, exist_ok=True)
+                write_text(out_dir / kind / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                                     for r in rows))
+                counts[kind][name] = len(rows)
     return counts
+
+
+def _dialogue_records_with_services(dialogue: dict, where: str) -> list[tuple[frozenset, tuple]] | str:
+    records = _dialogue_records(dialogue, where)
+    if isinstance(records, str):
+        return records
+    services = dialogue.get("services")
+    if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
+        return "'services' missing or not a list of names"
+    return [(frozenset(services), record) for record in records]
 
 
 def _dialogue_records(dialogue: dict, where: str) -> list[tuple[str, dict[str, Any]]] | str:
@@ -78,8 +102,11 @@ def _dialogue_records(dialogue: dict, where: str) -> list[tuple[str, dict[str, A
             pending = (text, slots, list(messages), label)
         elif pending is not None:
             message, slots, history, label = pending
+            values = reply_values(turn)
+            if isinstance(values, str):
+                return f"turns[{i}]: {values}"
             records.append(("reply", {"prompt": reply_prompt(history, message, label, slots),
-                                      "completion": " ".join(text.split())}))
+                                      "completion": " ".join(text.split()), "values": values}))
             pending = None
         messages.append({"role": role, "content": text})
     return records

@@ -66,7 +66,7 @@ def _dialogue_examples(dialogue: dict, where: str, labelled: bool) -> list[Gener
             return f"dialogue {dialogue_id}: turns[{i}] ({speaker}): text is empty"
         text = text.strip()
         if role == "assistant" and seen_user:
-            values = _values(turn) if labelled else []
+            values = reply_values(turn) if labelled else []
             if isinstance(values, str):
                 return f"dialogue {dialogue_id}: turns[{i}] ({speaker}): {values}"
             examples.append(GenerationExample(
@@ -77,7 +77,7 @@ def _dialogue_examples(dialogue: dict, where: str, labelled: bool) -> list[Gener
     return examples
 
 
-def _values(turn: dict) -> list[str] | str:
+def reply_values(turn: dict) -> list[str] | str:
     """The distinct values of the turn's INFORM / OFFER / CONFIRM acts in order, or what is wrong with its frames."""
     frames = turn.get("frames", [])
     if not isinstance(frames, list):

@@ -22,6 +22,7 @@ from tuneforge.tasks.classification_metrics import markdown_report, per_label_ta
 from tuneforge.tasks.relation_metrics import relation_scores
 from tuneforge.tasks.relation_model import EntityMarkerClassifier
 from tuneforge.tasks.sequence_classification import SequenceClassification, TextFeature
+from tuneforge.tasks.worst_errors import single_label_errors
 
 MARKERS = ("<e1>", "</e1>", "<e2>", "</e2>")
 DIRECTED = re.compile(r"^(?P<relation>.+)\((?P<head>e[12]),(?P<tail>e[12])\)$")
@@ -134,7 +135,10 @@ class RelationExtraction(SequenceClassification):
     def evaluate(self, model, examples: list[TextExample], tune: bool = False, **batching: Any) -> dict[str, Any]:
         probs = self.probabilities(model, examples, **batching)
         predicted = [self.labels[i] for i in probs.argmax(axis=1)]
-        return relation_scores([e.label for e in examples], predicted, self.labels)
+        scores = relation_scores([e.label for e in examples], predicted, self.labels)
+        # the sentence keeps its <e1>/<e2> markers: which entities the wrong relation was about
+        scores["worst_errors"] = single_label_errors(examples, predicted, probs)
+        return scores
 
     def markdown(self, scores: dict[str, Any], title: str) -> str:
         headline = [("official_f1", "official macro-F1 (9 relations, directed, Other excluded)"),
