@@ -45,8 +45,8 @@ def test_three_sets_with_their_exact_contents(tmp_path):
     assert counts == {"intent": {"train": 3}, "slots": {"train": 3}, "reply": {"train": 2}}
     assert lines(tmp_path / "out" / "intent" / "train.jsonl") == [
         {"text": "Hi there.", "label": "NONE"},
-        {"text": "Find a table in San Jose. Hi there.", "label": "Restaurants_1:FindRestaurants"},
-        {"text": "Italian, please. Find a table in San Jose. Hi there.", "label": "Restaurants_1:FindRestaurants"},
+        {"text": "Find a table in San Jose. Hi there.", "label": "FindRestaurants"},
+        {"text": "Italian, please. Find a table in San Jose. Hi there.", "label": "FindRestaurants"},
     ]
     assert lines(tmp_path / "out" / "slots" / "train.jsonl") == [
         {"tokens": ["Hi", "there", "."], "tags": ["O", "O", "O"]},
@@ -58,7 +58,7 @@ def test_three_sets_with_their_exact_contents(tmp_path):
         {"prompt": "User: Hi there.\nIntent: NONE\nSlots: none", "completion": "Hello, how can I help?",
          "values": []},
         {"prompt": "User: Hi there.\nAssistant: Hello, how can I help?\nUser: Find a table in San Jose.\n"
-                   "Intent: Restaurants_1:FindRestaurants\nSlots: city=San Jose",
+                   "Intent: FindRestaurants\nSlots: city=San Jose",
          "completion": "What cuisine? Mario's is in San Jose.", "values": ["Mario's"]},
     ]  # the last user turn has no system turn after it: no reply example
 
@@ -96,16 +96,23 @@ def test_a_folder_without_splits_is_an_error(tmp_path):
         prepare(tmp_path, tmp_path / "out")
 
 
-def test_dev_dialogues_of_services_train_lacks_go_to_their_own_files(tmp_path):
-    unseen = {"id": "2_00000", "services": ["Alarm_1"], "turns": [
-        {"speaker": "user", "text": "Wake me at 7.", "frames": [{"service": "Alarm_1", "intent": "AddAlarm",
-                                                                "slots": [], "acts": []}]},
-        {"speaker": "system", "text": "Done.", "frames": []}]}
+def test_dev_dialogues_with_intents_or_slots_train_lacks_go_to_their_own_files(tmp_path):
+    def dialogue(name, service, intent, text, slots=()):
+        return {"id": name, "services": [service], "turns": [
+            {"speaker": "user", "text": text, "frames": [{"service": service, "intent": intent, "acts": [],
+                                                          "slots": list(slots)}]},
+            {"speaker": "system", "text": "Done.", "frames": []}]}
+
+    new_version = dialogue("2_0", "Restaurants_2", "FindRestaurants", "Food in Napa.",
+                           [{"slot": "city", "start": 8, "end": 12}])  # a new service, known intent and slot
+    new_intent = dialogue("2_1", "Alarm_1", "AddAlarm", "Wake me at 7.")
+    new_slot = dialogue("2_2", "Restaurants_2", "FindRestaurants", "Vegan food.",
+                        [{"slot": "diet", "start": 0, "end": 5}])
     folder = write_sgd(tmp_path / "sgd", DIALOGUES)
-    write_sgd(folder, [DIALOGUES[0], unseen], split="dev")
+    write_sgd(folder, [new_version, new_intent, new_slot], split="dev")
     counts = prepare(folder, tmp_path / "out")
-    assert counts["intent"] == {"train": 3, "dev": 3, "dev_unseen": 1}
-    assert counts["reply"] == {"train": 2, "dev": 2, "dev_unseen": 1}
-    assert lines(tmp_path / "out" / "intent" / "dev_unseen.jsonl") == [
-        {"text": "Wake me at 7.", "label": "Alarm_1:AddAlarm"}]
-    assert all(r["label"] != "Alarm_1:AddAlarm" for r in lines(tmp_path / "out" / "intent" / "dev.jsonl"))
+    assert counts["intent"] == {"train": 3, "dev": 1, "dev_unseen": 2}
+    assert counts["reply"] == {"train": 2, "dev": 1, "dev_unseen": 2}
+    assert lines(tmp_path / "out" / "intent" / "dev.jsonl") == [{"text": "Food in Napa.", "label": "FindRestaurants"}]
+    assert [r["label"] for r in lines(tmp_path / "out" / "intent" / "dev_unseen.jsonl")] == [
+        "AddAlarm", "FindRestaurants"]

@@ -6,7 +6,7 @@ The reply prompt (a ``{"prompt"}`` of the generation run; its chat template wrap
     User: I'd like to eat somewhere.
     Assistant: Which city should I look in?
     User: In San Jose, Italian food please.
-    Intent: Restaurants_1:FindRestaurants
+    Intent: FindRestaurants
     Slots: city=San Jose; cuisine=Italian
 
 the last ``HISTORY_MESSAGES`` messages before the user's message, then the message, the recognised intent and

@@ -3,15 +3,17 @@
 For each split file in SGD_DIR (``train.jsonl``, ``dev.jsonl``; the compacted format of
 ``shared/datasets/sgd/README.md``) it writes
 
-    OUT_DIR/intent/SPLIT.jsonl   {"text": formats.intent_text(user turns so far), "label": "Service:Intent" | NONE}
+    OUT_DIR/intent/SPLIT.jsonl   {"text": formats.intent_text(user turns so far), "label": intent | NONE}
     OUT_DIR/slots/SPLIT.jsonl    {"tokens": [...], "tags": [BIO slot tags]}, one per user turn
     OUT_DIR/reply/SPLIT.jsonl    {"prompt": formats.reply_prompt(...), "completion": the system's next turn,
                                   "values": what its INFORM / OFFER / CONFIRM acts convey (scored as slot_recall)}
 
-With a train file, another split's dialogues are divided by their services: ``SPLIT.jsonl`` keeps those
-whose services all occur in train (the intent and slot classifiers know their labels), ``SPLIT_unseen.jsonl``
-the rest (SGD dev's 8 new services: what zero-shot, schema-guided intent matching is for; README "Few or
-no labelled examples").
+The intent is SGD's intent name (``FindRestaurants``), not ``Service:Intent``: services that differ only in
+version (``RideSharing_1`` and ``_2``) share intents that no text can tell apart, and a new service of a known
+kind (dev's ``Restaurants_2``) keeps its intents known. With a train file, another split's dialogues are
+divided: ``SPLIT.jsonl`` keeps those whose every intent and slot type occurs in train (what the classifiers
+can know), ``SPLIT_unseen.jsonl`` the rest (new kinds of service, e.g. dev's ``Alarm_1``: what zero-shot,
+schema-guided matching is for; README "Few or no labelled examples").
 
 One intent per user turn: the first of its frames with an active intent (``NONE`` when none has, i.e. before
 the user asked for anything: the assistant's out-of-scope label). Slots are the spans of all its frames.
@@ -44,12 +46,12 @@ def prepare(sgd_dir: str | Path, out_dir: str | Path) -> dict[str, dict[str, int
     if not found:
         raise DataError(f"{sgd_dir}: no SGD split files ({', '.join(f'{s}.jsonl' for s in SPLITS)})")
     counts: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
-    known: set[str] | None = None  # the train file's services: a classifier knows only their intents and slots
+    known: set[str] | None = None  # every intent and slot type of the train file: what the classifiers can learn
     for split in found:
         path = str(sgd_dir / f"{split}.jsonl")
-        tagged = read_dialogues(path, Problems(path, strict=True), _dialogue_records_with_services)
+        tagged = read_dialogues(path, Problems(path, strict=True), _dialogue_records_with_labels)
         if split == "train":
-            known = {service for services, _ in tagged for service in services}
+            known = {label for labels, _ in tagged for label in labels}
         parts = {split: tagged}
         if known is not None and split != "train":
             parts = {split: [(s, r) for s, r in tagged if s <= known],
@@ -64,14 +66,14 @@ def prepare(sgd_dir: str | Path, out_dir: str | Path) -> dict[str, dict[str, int
     return counts
 
 
-def _dialogue_records_with_services(dialogue: dict, where: str) -> list[tuple[frozenset, tuple]] | str:
+def _dialogue_records_with_labels(dialogue: dict, where: str) -> list[tuple[frozenset, tuple]] | str:
+    """The dialogue's records, each with the set of every intent and slot type the dialogue uses."""
     records = _dialogue_records(dialogue, where)
     if isinstance(records, str):
         return records
-    services = dialogue.get("services")
-    if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
-        return "'services' missing or not a list of names"
-    return [(frozenset(services), record) for record in records]
+    labels = frozenset(f"intent:{r['label']}" for kind, r in records if kind == "intent")
+    labels |= {f"slot:{tag[2:]}" for kind, r in records if kind == "slots" for tag in r["tags"] if tag != "O"}
+    return [(labels, record) for record in records]
 
 
 def _dialogue_records(dialogue: dict, where: str) -> list[tuple[str, dict[str, Any]]] | str:
@@ -125,7 +127,7 @@ def _user_turn(turn: dict, text: str) -> tuple[str, list[tuple[str, int, int]]] 
         if label == NO_INTENT and isinstance(intent, str) and intent != NO_INTENT:
             if not isinstance(service, str) or not service:
                 return f"frames[{f}]: 'service' missing"
-            label = f"{service}:{intent}"
+            label = intent
         for s, slot in enumerate(frame.get("slots") or []):
             kind, start, end = (slot.get(k) for k in ("slot", "start", "end")) if isinstance(slot, dict) else [None] * 3
             offsets = all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end))
