@@ -37,9 +37,9 @@ class LwfOptions(Strict):
                                        "that the previous model tags as an earlier type with at least this "
                                        "probability is trained towards that tag (null: distillation only).")
     distil_on: Literal["all", "background"] = Field(
-        "all", description="Token classification: the words distilled. all: every word; background: only the "
-        "words the new stage tags O, the only ones whose labels say nothing about the earlier types "
-        "(Monaikul et al., 2021); a new type's words then learn from their labels alone.")
+        "background", description="Token classification: the words distilled. background: only the words the "
+        "new stage tags O, the only ones whose labels say nothing about the earlier types (Monaikul et al., "
+        "2021), so a new type's words learn from their labels alone; all: every word.")
 
 
 # Methods saved apart from the backbone can share it; the first that can share one in memory is the default.
