@@ -16,7 +16,7 @@ from test_generation import gen_config, write_jsonl
 from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
-from tuneforge.assistant.formats import intent_text, message_slots, reply_prompt, slot_text
+from tuneforge.assistant.formats import intent_text, reply_prompt
 from tuneforge.errors import ConfigError
 from tuneforge.serve.app import create_app
 from tuneforge.serve.settings import ServeSettings
@@ -113,27 +113,6 @@ def test_the_reply_model_sees_the_previous_turns_and_the_recognised_intent_and_s
         assert prompt[-2] == f"Intent: {second['intent']['label']}"
         assert prompt[-1] == "Slots: " + ("; ".join(f"{s['type']}={s['text']}" for s in second["slots"]) or "none")
         assert intents.items[-1] == intent_text(["Bob Smith works at Acme", "where is my card"])
-
-
-def test_the_slot_tagger_reads_the_previous_reply_and_answers_in_message_offsets(runs, tmp_path):
-    with client(runs, tmp_path) as c:
-        slots = Recorder(c.app, "assistant-slots")
-        first = assist(c, "Bob Smith works at Acme").json()
-        assert slots.items[-1] == "Bob Smith works at Acme"  # nothing said before: the message alone
-        message = "Alice lives in Paris"
-        second = assist(c, message, first["conversation_id"]).json()
-        assert slots.items[-1] == slot_text(first["reply"], message)[0]
-        for slot in second["slots"]:
-            assert message[slot["start"]:slot["end"]] == slot["text"]
-
-
-def test_slot_text_and_message_slots():
-    text, offset = slot_text("When do you  pick it up?", "March 3rd")
-    assert text == "When do you pick it up? || March 3rd" and text[offset:] == "March 3rd"
-    found = [{"type": "date", "start": 5, "end": 9, "text": "pick"}, {"type": "pickup_date", "start": offset,
-                                                                      "end": offset + 5, "text": "March"}]
-    assert message_slots(found, offset) == [{"type": "pickup_date", "start": 0, "end": 5, "text": "March"}]
-    assert slot_text(None, "hi") == ("hi", 0) and slot_text("  ", "hi") == ("hi", 0)
 
 
 def test_a_message_cannot_forge_lines_of_the_prompt(runs, tmp_path):

@@ -50,11 +50,9 @@ def test_three_sets_with_their_exact_contents(tmp_path):
     ]
     assert lines(tmp_path / "out" / "slots" / "train.jsonl") == [
         {"tokens": ["Hi", "there", "."], "tags": ["O", "O", "O"]},
-        # after an assistant turn the tagger reads it first, then "||", then the message: the context is all O
-        {"tokens": ["Hello", ",", "how", "can", "I", "help", "?", "|", "|", "Find", "a", "table", "in", "San", "Jose",
-                    "."], "tags": ["O"] * 13 + ["B-city", "I-city", "O"]},
-        {"tokens": ["What", "cuisine", "?", "Mario", "'s", "is", "in", "San", "Jose", ".", "|", "|", "Italian",
-                    ",", "please", "."], "tags": ["O"] * 12 + ["B-cuisine", "O", "O", "O"]},
+        {"tokens": ["Find", "a", "table", "in", "San", "Jose", "."],
+         "tags": ["O", "O", "O", "O", "B-city", "I-city", "O"]},
+        {"tokens": ["Italian", ",", "please", "."], "tags": ["B-cuisine", "O", "O", "O"]},
     ]
     assert lines(tmp_path / "out" / "reply" / "train.jsonl") == [
         {"prompt": "User: Hi there.\nIntent: NONE\nSlots: none", "completion": "Hello, how can I help?",

@@ -22,7 +22,6 @@ from tuneforge.data.sgd_intents import CONTEXT_TURNS
 from tuneforge.text_words import split_words
 
 HISTORY_MESSAGES = 6  # user and assistant messages before the current one that the reply prompt shows
-CONTEXT_MARK = "||"  # between the slot tagger's context and the message (two "|" words to predict's word splitter)
 SPEAKERS = {"user": "User", "assistant": "Assistant"}
 
 
@@ -44,22 +43,6 @@ def reply_prompt(history: list[dict[str, str]], message: str, intent: str, slots
     lines.append(f"Intent: {flat(intent)}")
     lines.append("Slots: " + ("; ".join(f"{flat(s['type'])}={flat(s['text'])}" for s in slots) or "none"))
     return "\n".join(lines)
-
-
-def slot_text(previous_reply: str | None, message: str) -> tuple[str, int]:
-    """The slot tagger's input and where the message starts in it: the assistant's previous turn, then
-    ``CONTEXT_MARK``, then the message. SGD names a slot by its role in the service ("When do you pick up the
-    car?" makes "March 3rd" a ``pickup_date``, not a ``date``); the message alone rarely says which. The
-    context's words are tagged O, and spans found there are dropped (``message_slots``)."""
-    if not previous_reply or not previous_reply.strip():
-        return message, 0
-    prefix = f"{flat(previous_reply)} {CONTEXT_MARK} "
-    return prefix + message, len(prefix)
-
-
-def message_slots(entities: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
-    """The tagger's entities on ``slot_text``'s input that lie in the message, with the message's offsets."""
-    return [{**e, "start": e["start"] - offset, "end": e["end"] - offset} for e in entities if e["start"] >= offset]
 
 
 def slot_tags(text: str, spans: list[tuple[str, int, int]]) -> tuple[list[str], list[str]]:

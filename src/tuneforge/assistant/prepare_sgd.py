@@ -4,8 +4,7 @@ For each split file in SGD_DIR (``train.jsonl``, ``dev.jsonl``; the compacted fo
 ``shared/datasets/sgd/README.md``) it writes
 
     OUT_DIR/intent/SPLIT.jsonl   {"text": formats.intent_text(user turns so far), "label": intent | NONE}
-    OUT_DIR/slots/SPLIT.jsonl    {"tokens": [...], "tags": [BIO slot tags]}, one per user turn: the words of
-                                  formats.slot_text (the assistant's previous turn, "||", the message)
+    OUT_DIR/slots/SPLIT.jsonl    {"tokens": [...], "tags": [BIO slot tags]}, one per user turn
     OUT_DIR/reply/SPLIT.jsonl    {"prompt": formats.reply_prompt(...), "completion": the system's next turn,
                                   "values": what its INFORM / OFFER / CONFIRM acts convey (scored as slot_recall)}
 
@@ -29,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tuneforge.assistant.formats import intent_text, reply_prompt, slot_tags, slot_text
+from tuneforge.assistant.formats import intent_text, reply_prompt, slot_tags
 from tuneforge.atomic import write_text
 from tuneforge.data.examples import Problems
 from tuneforge.data.sgd import ROLE_OF_SPEAKER, read_dialogues, reply_values
@@ -98,9 +97,7 @@ def _dialogue_records(dialogue: dict, where: str) -> list[tuple[str, dict[str, A
             label, spans = parsed
             users.append(text)
             records.append(("intent", {"text": intent_text(users), "label": label}))
-            previous = next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), None)
-            tagged, offset = slot_text(previous, text)
-            tokens, tags = slot_tags(tagged, [(kind, start + offset, end + offset) for kind, start, end in spans])
+            tokens, tags = slot_tags(text, spans)
             if tokens:
                 records.append(("slots", {"tokens": tokens, "tags": tags}))
             slots = [{"type": kind, "text": text[start:end]} for kind, start, end in sorted(spans, key=lambda s: s[1])]

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from tuneforge.assistant.config import ROLES, AssistantConfig
-from tuneforge.assistant.formats import intent_text, message_slots, reply_prompt, slot_text
+from tuneforge.assistant.formats import intent_text, reply_prompt
 from tuneforge.assistant.memory import ConversationStore, Turn
 from tuneforge.errors import ConfigError
 from tuneforge.serve.errors import ServeError
@@ -93,16 +93,13 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
                 raise ServeError(404, "conversation_id: unknown or forgotten conversation (too old, or evicted); "
                                       "send the message without it to start a new one")
         history = conversation.messages()
-        previous = next((m["content"] for m in reversed(history) if m["role"] == "assistant"), None)
-        tagged, offset = slot_text(previous, message)
         intent_of, slots_of = await asyncio.gather(
             predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings),
-            predict_items(models["slots"], [tagged], settings))
+            predict_items(models["slots"], [message], settings))
         found = intent_of[0]
         intent = {"label": found["label"], "probability": found["probability"],
                   "out_of_scope": bool(found.get("out_of_scope", False))}
-        slots = [{k: e[k] for k in ("type", "start", "end", "text")}
-                 for e in message_slots(slots_of[0]["entities"], offset)]
+        slots = [{k: e[k] for k in ("type", "start", "end", "text")} for e in slots_of[0]["entities"]]
         prompt = reply_prompt(history, message, intent["label"], slots)
         reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings))[0]["reply"]
         turns = store.add(conversation, Turn(message, reply, intent, slots))
