@@ -348,29 +348,36 @@ def test_update_bad_input(tmp_path, capsys, tiny_model):
     assert "--set: an update may change training.*" in capsys.readouterr().err
 
 
+class OneTagTeacher(torch.nn.Module):
+    """A previous model that gives every word one of 3 tags (logit 10, the others -10)."""
+
+    def __init__(self, tag: int):
+        super().__init__()
+        self.tag = tag
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, input_ids, attention_mask, **_):
+        logits = torch.full((*input_ids.shape, 3), -10.0)
+        logits[..., self.tag] = 10.0
+        return type("Out", (), {"logits": logits})()
+
+
+class TagHead:
+    """A tag head whose background (O) output is 0."""
+
+    @staticmethod
+    def background(task):
+        return 0
+
+
 def test_lwf_pseudo_labels_words_the_teacher_knows():
     """An O word the previous model confidently calls a person is trained towards B-person (NER)."""
     from tuneforge.continual.strategies.lwf import Lwf
     from tuneforge.continual.strategies.options import LwfOptions
 
-    class Fixed(torch.nn.Module):  # the teacher: B-person for every word
-        def __init__(self):
-            super().__init__()
-            self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, input_ids, attention_mask, **_):
-            logits = torch.full((*input_ids.shape, 3), -10.0)
-            logits[..., 1] = 10.0
-            return type("Out", (), {"logits": logits})()
-
-    class TagHead:
-        @staticmethod
-        def background(task):
-            return 0
-
     lwf = Lwf(LwfOptions(weight=0.0), seed=0)  # distillation off: only the pseudo-labels count
     lwf.bind(TagHead(), 1)
-    lwf.before_stage(Fixed(), old_outputs=3, task=object())
+    lwf.before_stage(OneTagTeacher(1), old_outputs=3, task=object())  # B-person for every word
     batch = {"input_ids": torch.ones(1, 2, dtype=torch.long), "attention_mask": torch.ones(1, 2, dtype=torch.long),
              "labels": torch.tensor([[0, 3]])}  # word 1 tagged O, word 2 a new type's tag
     agrees = torch.tensor([[[-5.0, 5.0, -5.0, 0.0], [0.0, 0.0, 0.0, 5.0]]])
@@ -387,21 +394,6 @@ def test_lwf_distils_only_o_words_when_asked():
     from tuneforge.continual.strategies.lwf import Lwf
     from tuneforge.continual.strategies.options import LwfOptions
 
-    class Teacher(torch.nn.Module):  # O for every word
-        def __init__(self):
-            super().__init__()
-            self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, input_ids, attention_mask, **_):
-            logits = torch.full((*input_ids.shape, 3), -10.0)
-            logits[..., 0] = 10.0
-            return type("Out", (), {"logits": logits})()
-
-    class TagHead:
-        @staticmethod
-        def background(task):
-            return 0
-
     batch = {"input_ids": torch.ones(1, 2, dtype=torch.long), "attention_mask": torch.ones(1, 2, dtype=torch.long),
              "labels": torch.tensor([[0, 3]])}  # word 1 tagged O, word 2 a new type's tag
     # word 1 agrees with the teacher; word 2 (the new type) puts its old-output mass on B-person, not O
@@ -411,7 +403,7 @@ def test_lwf_distils_only_o_words_when_asked():
     for where in ("all", "background"):
         lwf = Lwf(LwfOptions(pseudo_label=None, distil_on=where), seed=0)
         lwf.bind(TagHead(), 1)
-        lwf.before_stage(Teacher(), old_outputs=3, task=object())
+        lwf.before_stage(OneTagTeacher(0), old_outputs=3, task=object())  # O for every word
         penalties[where] = lwf.penalty(None, batch, student, items).item()
     assert penalties["background"] < 0.01  # only word 1, which matches the teacher
     assert penalties["all"] > 10  # word 2 is pulled back towards the teacher's O as well
