@@ -116,3 +116,14 @@ def test_dev_dialogues_with_intents_or_slots_train_lacks_go_to_their_own_files(t
     assert lines(tmp_path / "out" / "intent" / "dev.jsonl") == [{"text": "Food in Napa.", "label": "FindRestaurants"}]
     assert [r["label"] for r in lines(tmp_path / "out" / "intent" / "dev_unseen.jsonl")] == [
         "AddAlarm", "FindRestaurants"]
+
+
+def test_a_reply_whose_act_values_are_not_strings_is_one_line_and_nothing_is_written(tmp_path):
+    bad = {"id": "2", "services": ["Restaurants_1"], "turns": [
+        {"speaker": "user", "text": "Hi.", "frames": []},
+        {"speaker": "system", "text": "Hello.", "frames": [{"service": "Restaurants_1",
+                                                            "acts": [{"act": "INFORM", "values": "Mario's"}]}]}]}
+    folder = write_sgd(tmp_path / "sgd", [*DIALOGUES, bad])
+    with pytest.raises(DataError, match=r"train.jsonl:2: turns\[1\]: .*'values' must be a list of strings"):
+        prepare(folder, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

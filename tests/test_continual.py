@@ -407,3 +407,14 @@ def test_lwf_distils_only_o_words_when_asked():
         penalties[where] = lwf.penalty(None, batch, student, items).item()
     assert penalties["background"] < 0.01  # only word 1, which matches the teacher
     assert penalties["all"] > 10  # word 2 is pulled back towards the teacher's O as well
+
+
+def test_a_bad_lwf_option_is_one_line_naming_the_key(tmp_path, capsys, tiny_model):
+    plan = intent_plan(tmp_path, tiny_model)
+    data = yaml.safe_load(plan.read_text())
+    data["lwf"] = {"distil_on": "entities"}
+    plan.write_text(yaml.safe_dump(data))
+    assert main(["continual", str(plan)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and str(plan) in err[0] and "lwf.distil_on" in err[0] and "'background'" in err[0], err
+    assert not (tmp_path / "out").exists()  # refused before anything is written
