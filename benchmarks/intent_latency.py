@@ -54,6 +54,7 @@ def build(folder: Path, threads: int):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from tuneforge.engine.onnx_model import PARITY_ATOL, OnnxModel, export_graph, max_difference
+    from tuneforge.engine.onnx_session import OnnxSession
     from tuneforge.models import load_pretrained, resolve
 
     torch.manual_seed(0)
@@ -64,8 +65,8 @@ def build(folder: Path, threads: int):
     export_graph(model, sample, names, ["logits"], folder / "model.onnx")
     with torch.inference_mode():
         reference = model(**sample)
-    worst = max_difference(OnnxModel(folder / "model.onnx", names, ["logits"], threads)(**sample), reference,
-                           ["logits"])
+    graph = OnnxModel(OnnxSession(folder / "model.onnx", names, ["logits"], threads))
+    worst = max_difference(graph(**sample), reference, ["logits"])
     assert worst <= PARITY_ATOL, worst
     quantize_dynamic(str(folder / "model.onnx"), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8)
     options = ort.SessionOptions()

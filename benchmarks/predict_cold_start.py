@@ -6,8 +6,10 @@ RUN is a finished MiniLM run (`make demo` leaves runs/demo-ner). Each repeat sta
 interleaved so that a busy neighbour slows both alike:
 - torch: the default engine; builds the PyTorch model, so it imports transformers' model code;
 - onnx: `--set inference.engine=onnx` once the run's graph is exported and checked (the first such call,
-  timed apart as `onnx_first_call`, exports it into $TUNEFORGE_CACHE): the graph opens without the PyTorch model;
-- the floors, for scale: `python -c pass`, importing torch, and importing torch + transformers' BERT classes.
+  timed apart as `onnx_first_call`, exports it into $TUNEFORGE_CACHE): the graph opens without the PyTorch model,
+  and a token-classification run predicts without importing torch (numpy pre- and post-processing);
+- the floors, for scale: `python -c pass`, importing torch, importing torch + transformers' BERT classes, and
+  what the onnx way imports instead (ONNX Runtime and transformers' tokenizer class).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ FLOORS = {
     "python_only": "pass",
     "import_torch": "import torch",
     "import_torch_and_bert": "import torch; from transformers import BertForTokenClassification, AutoTokenizer",
+    "import_onnxruntime_and_tokenizer": "import onnxruntime; from transformers import PreTrainedTokenizerFast",
 }
 
 

@@ -64,6 +64,7 @@ def test_fp32_export_matches_pytorch_on_new_inputs(intent_run, tmp_path):
 
 def test_int8_export_is_smaller_and_records_the_dev_metric_drop(intent_run, tmp_path):
     from tuneforge.engine.onnx_model import OnnxEngine, OnnxModel
+    from tuneforge.engine.onnx_session import OnnxSession
     from tuneforge.onnx_export import export_onnx
 
     run, dev = intent_run
@@ -79,7 +80,7 @@ def test_int8_export_is_smaller_and_records_the_dev_metric_drop(intent_run, tmp_
     # recompute both numbers: PyTorch fp32 on the dev file, and the exported int8 graph through the task's evaluate
     loaded = tuneforge.load_run(run)
     assert drop["fp32_torch"] == tuneforge.evaluate(loaded, dev)["accuracy"]
-    graph = OnnxModel(int8 / "model.onnx", record["inputs"], record["outputs"])
+    graph = OnnxModel(OnnxSession(int8 / "model.onnx", record["inputs"], record["outputs"]))
     engine = OnnxEngine(loaded.model, run / "model", tmp_path / "unused")
     engine.engine = graph
     examples = loaded.task.read(str(dev), loaded.config).examples

@@ -188,7 +188,7 @@ def check_weights_folder(folder: str | Path, error=ModelError) -> None:
                     f"only — {CONVERT_HINT.replace('DIR', str(folder))}")
     for path in safe:
         try:
-            with safe_open(str(path), "pt"):
+            with safe_open(str(path), "numpy"):  # reads the header only; "pt" would import torch
                 pass
         except (SafetensorError, OSError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -123,6 +123,7 @@ def _write(run: Run, output: Path, sample: dict[str, torch.Tensor], source: str,
         max_difference,
         named_outputs,
     )
+    from tuneforge.engine.onnx_session import OnnxSession
 
     model = run.model
     input_names = list(sample)
@@ -135,7 +136,8 @@ def _write(run: Run, output: Path, sample: dict[str, torch.Tensor], source: str,
     with atomic_dir(output) as tmp:
         fp32 = tmp / "model.onnx"
         export_graph(model, sample, input_names, output_names, fp32, way_out=way_out)
-        worst = max_difference(OnnxModel(fp32, input_names, output_names)(**sample), reference, output_names)
+        graph = OnnxModel(OnnxSession(fp32, input_names, output_names))
+        worst = max_difference(graph(**sample), reference, output_names)
         if worst > PARITY_ATOL:
             raise RunError(f"ONNX Runtime and PyTorch disagree by {worst:.2e} on a real batch (tolerance "
                            f"{PARITY_ATOL:.0e}); {way_out}")
@@ -163,6 +165,7 @@ def _quantize(run: Run, folder: Path, sample: dict[str, torch.Tensor], reference
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from tuneforge.engine.onnx_model import OnnxEngine, OnnxModel, max_difference
+    from tuneforge.engine.onnx_session import OnnxSession
 
     fp32, int8 = folder / "model.onnx", folder / "model.int8.onnx"
     fp32_bytes = fp32.stat().st_size
@@ -172,7 +175,7 @@ def _quantize(run: Run, folder: Path, sample: dict[str, torch.Tensor], reference
     finally:
         logging.disable(logging.NOTSET)
     int8.replace(fp32)
-    quantized = OnnxModel(fp32, input_names, output_names)
+    quantized = OnnxModel(OnnxSession(fp32, input_names, output_names))
     engine = OnnxEngine(run.model, run.path / "model", folder)  # the run's model, answered by the int8 graph
     engine.engine = quantized
     cfg = run.config

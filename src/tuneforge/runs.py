@@ -202,10 +202,8 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
 
     if any(not key.startswith("inference.") for key, _ in parse_overrides(overrides)):
         raise ConfigError("a finished run can only change inference.* (how it predicts), not what it learnt")
-    from transformers import AutoTokenizer
-
     from tuneforge.engine.allocator import retain_freed_memory
-    from tuneforge.methods.saving import load_adapted
+    from tuneforge.models import cache_dir, check_weights_folder
     from tuneforge.tasks import task_class
 
     path = Path(path)
@@ -216,20 +214,19 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     cfg = load_config(path / "config.yaml", overrides)
     if cfg.training.retain_memory:  # prediction, too, frees and re-allocates the same blocks every batch
         retain_freed_memory()
-    from tuneforge.models import check_weights_folder
-
     folder = path / "model"
     check_weights_folder(folder, RunError)  # safetensors only; a damaged file named before transformers reads it
     try:
+        if cfg.inference.engine == "onnx" and merge:
+            run = _checked_graph_run(path, cfg)
+            if run is not None:
+                return run
+        from transformers import AutoTokenizer
+
+        from tuneforge.methods.saving import load_adapted
+
         tokenizer = AutoTokenizer.from_pretrained(folder)
         task = task_class(cfg.task).load(tokenizer, cfg, folder)
-        if cfg.inference.engine == "onnx" and merge:
-            from tuneforge.engine.onnx_model import cached_model
-            from tuneforge.models import cache_dir
-
-            graph = cached_model(folder, cache_dir())  # checked against these very weights when exported
-            if graph is not None:
-                return Run(path, cfg, graph, tokenizer, task)
         model = load_adapted(task, folder, cfg, merge=merge)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:  # whatever transformers or peft trip over
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
@@ -238,7 +235,29 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     model.eval()
     if cfg.inference.engine == "onnx":
         from tuneforge.engine.onnx_model import OnnxEngine
-        from tuneforge.models import cache_dir
 
         model = OnnxEngine(model, path / "model", cache_dir())
     return Run(path, cfg, model, tokenizer, task)
+
+
+def _checked_graph_run(path: Path, cfg: RunConfig) -> Run | None:
+    """The run answered by the ONNX graph of its weights that already passed the parity check, without building
+    the PyTorch model; for a task that predicts from numpy, without importing torch (a cold start in about a
+    second). None when there is no checked graph yet: the first batch through ``OnnxEngine`` makes one."""
+    from tuneforge.engine.onnx_session import checked_session, graph_tokenizer
+    from tuneforge.models import cache_dir
+    from tuneforge.tasks import task_class, task_spec
+
+    folder = path / "model"
+    session = checked_session(folder, cache_dir())  # checked against these very weights when exported
+    if session is None:
+        return None
+    tokenizer = graph_tokenizer(folder, session.input_names) if task_spec(cfg.task).numpy_inference else None
+    if tokenizer is not None:
+        return Run(path, cfg, session, tokenizer, task_class(cfg.task).load(tokenizer, cfg, folder))
+    from transformers import AutoTokenizer
+
+    from tuneforge.engine.onnx_model import OnnxModel
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return Run(path, cfg, OnnxModel(session), tokenizer, task_class(cfg.task).load(tokenizer, cfg, folder))

@@ -8,27 +8,33 @@ runs any path; ``predict_probs`` adds softmax or sigmoid for the classification 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from tuneforge.data.batching import eval_batches
-from tuneforge.engine.attention_backends import no_cudnn_attention
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _array(x: Any) -> np.ndarray:
+    """An output as float32 numpy: a tensor (any dtype or device) or an ONNX Runtime array."""
+    return np.asarray(x, dtype=np.float32) if isinstance(x, np.ndarray) else x.float().cpu().numpy()
 
 
 def _token_logits(outputs, lengths: list[int]) -> list[np.ndarray]:
-    logits = outputs.logits.float().cpu().numpy()
+    logits = _array(outputs.logits)
     return [logits[row, :n] for row, n in enumerate(lengths)]
 
 
 def _class_logits(outputs, lengths: list[int]) -> list[np.ndarray]:
-    return list(outputs.logits.float().cpu().numpy())
+    return list(_array(outputs.logits))
 
 
 def _span_logits(outputs, lengths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    start, end = outputs.start_logits.float().cpu().numpy(), outputs.end_logits.float().cpu().numpy()
+    start, end = _array(outputs.start_logits), _array(outputs.end_logits)
     return [(start[row, :n], end[row, :n]) for row, n in enumerate(lengths)]
 
 
@@ -38,48 +44,71 @@ SCORING_PATHS: dict[str, Callable[[Any, list[int]], list[Any]]] = {
     "class-probabilities": _class_logits,
     "span-logits": _span_logits,
 }
+TARGETS = ("labels", "start_positions", "end_positions")  # what a training collate adds; never a model input
 
 
-def inference_precision(precision: str, model: torch.nn.Module):
+def inference_precision(precision: str, model: Any):
     """bf16 autocast on the model's device for "bf16" (outputs are read back as float32); nothing for "fp32"."""
     if precision == "fp32":
         return contextlib.nullcontext()
+    import torch
+
     device = next(model.parameters()).device.type
     return torch.autocast(device, dtype=torch.bfloat16)
 
 
-@no_cudnn_attention()
 def predict_outputs(
-    model: torch.nn.Module,
+    model: Any,
     features: Sequence[Any],
-    collate: Callable[[list[Any]], dict[str, torch.Tensor]],
+    collate: Callable[[list[Any]], dict[str, Any]],
     path: str,
     batch_size: int = 64,
     batch_tokens: int | None = None,
 ) -> list[Any]:
-    """The scoring path's outputs per feature, in the order of ``features`` (training targets dropped)."""
+    """The scoring path's outputs per feature, in the order of ``features`` (training targets dropped).
+
+    ``model`` is a torch module, or a model that takes numpy inputs (``numpy_inputs``: a checked ONNX graph,
+    ``engine/onnx_session.py``), which runs without importing torch; ``collate`` may give tensors or arrays.
+    """
     read = SCORING_PATHS[path]
     lengths = [len(f) for f in features]
     out: list[Any] = [None] * len(features)
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    with torch.inference_mode():
+    calls = _numpy_calls(model) if getattr(model, "numpy_inputs", False) else _torch_calls(model)
+    with calls as call:
         for batch_ids in eval_batches(lengths, batch_size, batch_tokens):
             batch = collate([features[i] for i in batch_ids])
-            for target in ("labels", "start_positions", "end_positions"):
-                batch.pop(target, None)
-            outputs = model(**{k: v.to(device) for k, v in batch.items()})
+            outputs = call({k: v for k, v in batch.items() if k not in TARGETS})
             for i, value in zip(batch_ids, read(outputs, [lengths[i] for i in batch_ids]), strict=True):
                 out[i] = value
-    model.train(was_training)
     return out
 
 
+@contextlib.contextmanager
+def _numpy_calls(model: Any) -> Iterator[Callable[[dict[str, Any]], Any]]:
+    yield lambda batch: model(**{k: np.asarray(v) for k, v in batch.items()})
+
+
+@contextlib.contextmanager
+def _torch_calls(model: torch.nn.Module) -> Iterator[Callable[[dict[str, Any]], Any]]:
+    """The model in eval mode under inference_mode (its mode restored after, even on error)."""
+    import torch
+
+    from tuneforge.engine.attention_backends import no_cudnn_attention
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        with no_cudnn_attention(), torch.inference_mode():
+            yield lambda batch: model(**{k: torch.as_tensor(v).to(device) for k, v in batch.items()})
+    finally:
+        model.train(was_training)
+
+
 def predict_probs(
-    model: torch.nn.Module,
+    model: Any,
     features: Sequence[Any],
-    collate: Callable[[list[Any]], dict[str, torch.Tensor]],
+    collate: Callable[[list[Any]], dict[str, Any]],
     batch_size: int = 64,
     batch_tokens: int | None = None,
     per_token: bool = True,

@@ -7,15 +7,14 @@ LayerNorm and GELU): on 2 CPU cores that is where eager PyTorch spends the time 
 products leave. ``OnnxModel`` answers like the PyTorch model (the task's scoring path reads the same
 output names), and loading checks the two agree on a real batch before it is used.
 
-Once a graph has passed that check, ``checked.json`` beside it records its input and output names, and
-``cached_model`` opens it without building the PyTorch model at all: a later process predicts without
-importing transformers' model code, which is most of a cold start on a small CPU (docs/benchmarks.md).
+Once a graph has passed that check, ``checked.json`` beside it records its input and output names, and a later
+process opens it without building the PyTorch model (``engine/onnx_session.py``; ``cached_model`` wraps it for
+tasks that predict from tensors): no transformers model code, and for token and sequence classification no torch,
+which is most of a cold start on a small CPU (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,36 +24,25 @@ import torch
 from torch import nn
 
 from tuneforge.atomic import atomic_dir, write_json
+from tuneforge.engine.onnx_session import CHECKED, OnnxSession, checked_names, checked_session, graph_folder
 from tuneforge.errors import ModelError
 
 PARITY_ATOL = 2e-3  # fp32 graph rewrites reorder sums; anything larger is a wrong graph, not rounding
 OPSET = 17
-CHECKED = "checked.json"  # written only after the graph agreed with PyTorch on a real batch
 
 
 class OnnxModel(nn.Module):
-    """Callable like the task model: ``model(**batch)`` gives the named outputs as float tensors."""
+    """Callable like the task model on tensors: ``model(**batch)`` gives the named outputs as float tensors."""
 
-    def __init__(self, path: Path, input_names: list[str], output_names: list[str], threads: int | None = None):
+    def __init__(self, session: OnnxSession):
         super().__init__()
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.input_names, self.output_names = input_names, output_names
-        self.path = path
+        self.session = session
         # no weights of its own: this empty one tells the inference path (next(model.parameters())) the device
         self.device_anchor = nn.Parameter(torch.empty(0), requires_grad=False)
 
     def forward(self, **batch: torch.Tensor) -> SimpleNamespace:
-        missing = [n for n in self.input_names if n not in batch]
-        if missing:
-            raise ModelError(f"{self.path}: the ONNX graph needs inputs {', '.join(missing)}")
-        feeds = {n: batch[n].cpu().numpy() for n in self.input_names}
-        outputs = self.session.run(self.output_names, feeds)
-        return SimpleNamespace(**{n: torch.from_numpy(o) for n, o in zip(self.output_names, outputs, strict=True)})
+        outputs = self.session(**{k: v.cpu().numpy() for k, v in batch.items()})
+        return SimpleNamespace(**{k: torch.from_numpy(v) for k, v in vars(outputs).items()})
 
 
 class _NamedOutputs(nn.Module):
@@ -93,10 +81,10 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     output_names = named_outputs(reference)
     folder = graph_folder(model_dir, cache)
     path = folder / "model.onnx"
-    if _checked_names(folder) != (input_names, output_names) or not path.is_file():
+    if checked_names(folder) != (input_names, output_names) or not path.is_file():
         with atomic_dir(folder) as tmp:  # a crash mid-export leaves no half graph to load next time
             export_graph(model, sample, input_names, output_names, tmp / "model.onnx")
-    engine = OnnxModel(path, input_names, output_names)
+    engine = OnnxModel(OnnxSession(path, input_names, output_names, threads=torch.get_num_threads()))
     worst = max_difference(engine(**sample), reference, output_names)
     if worst > PARITY_ATOL:
         raise ModelError(f"{path}: ONNX Runtime and PyTorch disagree by {worst:.2e} on a real batch; "
@@ -105,31 +93,10 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     return engine
 
 
-def graph_folder(model_dir: Path, cache: Path) -> Path:
-    """Where the graph of these weights is cached: keyed by their content, so retrained weights get a new one."""
-    digest = hashlib.sha256()
-    for weights in sorted(Path(model_dir).glob("*.safetensors")):
-        digest.update(weights.name.encode())
-        digest.update(weights.read_bytes())
-    return Path(cache) / "onnx" / digest.hexdigest()[:24]
-
-
-def _checked_names(folder: Path) -> tuple[list[str], list[str]] | None:
-    try:
-        names = json.loads((folder / CHECKED).read_text(encoding="utf-8"))
-        return list(names["inputs"]), list(names["outputs"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def cached_model(model_dir: Path, cache: Path) -> OnnxModel | None:
-    """The graph of these weights that already passed the parity check, opened without PyTorch's model; None
-    when there is none yet (the first batch through ``OnnxEngine`` exports and checks it)."""
-    folder = graph_folder(model_dir, cache)
-    names = _checked_names(folder)
-    if names is None or not (folder / "model.onnx").is_file():
-        return None
-    return OnnxModel(folder / "model.onnx", *names)
+    """``checked_session`` for a task that predicts from tensors; None before the graph is exported and checked."""
+    session = checked_session(model_dir, cache)
+    return None if session is None else OnnxModel(session)
 
 
 def named_outputs(reference: Any) -> list[str]:

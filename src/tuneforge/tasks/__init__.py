@@ -3,7 +3,7 @@
 The entry is all that the rest of tuneforge reads about a task — the config its options model, peft
 its task type, ``export`` whether the saved model is one plain transformers model — so no other
 module compares a task's name. The task class itself (``tasks/base.py`` is its protocol) is
-imported only when it is needed, since it brings torch with it.
+imported only when it is needed, since it may bring torch with it.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ class TaskSpec:
     pipeline_tag: str | None = None  # the Hugging Face pipeline tag of the model card (model/README.md)
     auto_class: str | None = None  # the transformers Auto class that loads model/ (None: a tuneforge head)
     continual_head_path: str | None = None  # "module:Class" of its class-incremental head (tuneforge continual)
+    numpy_inference: bool = False  # predicts from numpy inputs (``model_inputs``), its module free of torch: a
+    # checked ONNX graph then answers with no torch imported at all (``runs.load_run``, a fast cold start)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -72,14 +74,14 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="token-probabilities", plain_transformers=True,
              check_data_path="tuneforge.data.check:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
-             continual_head_path="tuneforge.continual.tag_heads:ClassIncrementalTags"),
+             continual_head_path="tuneforge.continual.tag_heads:ClassIncrementalTags", numpy_inference=True),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
              check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
              optional_input_fields=("text_pair",), pipeline_tag="text-classification",
              auto_class="AutoModelForSequenceClassification",
-             continual_head_path="tuneforge.continual.class_heads:ClassIncrementalLabels"),
+             continual_head_path="tuneforge.continual.class_heads:ClassIncrementalLabels", numpy_inference=True),
     TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,

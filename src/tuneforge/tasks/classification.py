@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuneforge.atomic import write_json
 from tuneforge.data.examples import ReadResult
 from tuneforge.errors import RunError
 from tuneforge.tasks.dropout import set_dropout
+
+if TYPE_CHECKING:  # predicting from an ONNX graph runs without it
+    import torch
 
 IGNORE = -100  # labels the loss skips (sub-word continuations, padding, labels the model lacks)
 LABELS_FILE, STATE_FILE = "labels.json", "task.json"

@@ -10,11 +10,9 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from tuneforge.config import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
@@ -24,10 +22,13 @@ from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import ConfigError, DataError
 from tuneforge.tasks.classification import IGNORE, ClassificationTask
 from tuneforge.tasks.classification_metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
-from tuneforge.tasks.collate import padded_inputs
+from tuneforge.tasks.collate import padded_arrays, padded_inputs
 from tuneforge.tasks.label_thresholds import apply_thresholds, tune_label_thresholds
 from tuneforge.tasks.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
 from tuneforge.tasks.worst_errors import multi_label_errors, single_label_errors
+
+if TYPE_CHECKING:  # training and PyTorch inference import it; predicting from an ONNX graph does not
+    import torch
 
 
 @dataclass
@@ -186,7 +187,14 @@ class SequenceClassification(ClassificationTask):
             return hot
         return self.label2id.get(example.label, IGNORE)  # an out-of-scope label the model lacks: not trained on
 
+    def model_inputs(self, features: list[TextFeature]) -> dict[str, np.ndarray]:
+        """The model's inputs of a prediction batch, as numpy (any engine takes them)."""
+        types = [f.token_type_ids for f in features] if features[0].token_type_ids is not None else None
+        return padded_arrays([f.input_ids for f in features], self.pad_id, types)
+
     def collate(self, features: list[TextFeature]) -> dict[str, torch.Tensor]:
+        import torch
+
         types = [f.token_type_ids for f in features] if features[0].token_type_ids is not None else None
         batch = padded_inputs([f.input_ids for f in features], self.pad_id, types)
         if features[0].label is not None:
@@ -209,6 +217,9 @@ class SequenceClassification(ClassificationTask):
 
     def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """Summed loss and item count (examples; example×label for multi-label)."""
+        import torch
+        import torch.nn.functional as F
+
         labels = batch["labels"]
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits.float()
         if self.multi:
@@ -222,7 +233,7 @@ class SequenceClassification(ClassificationTask):
     def probabilities(self, model, examples: list[TextExample], batch_size: int = 64,
                       batch_tokens: int | None = None) -> np.ndarray:
         features = self.encode(examples, with_labels=False)
-        probs = predict_probs(model, features, self.collate, batch_size, batch_tokens, per_token=False,
+        probs = predict_probs(model, features, self.model_inputs, batch_size, batch_tokens, per_token=False,
                               activation="sigmoid" if self.multi else "softmax")
         if not probs:
             return np.zeros((0, len(self.labels)))

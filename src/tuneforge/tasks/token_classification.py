@@ -8,10 +8,9 @@ that owns it, repairs the sequence to valid IOB2 and returns entity spans with s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from tuneforge.config import RunConfig
 from tuneforge.data.bio import repair, spans, split_tag
@@ -21,11 +20,14 @@ from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import DataError
 from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
 from tuneforge.tasks.classification import IGNORE, ClassificationTask
-from tuneforge.tasks.collate import pad_rows, padded_inputs
+from tuneforge.tasks.collate import pad_rows, padded_arrays, padded_inputs
 from tuneforge.tasks.ner_metrics import entity_scores, markdown_table
 from tuneforge.tasks.windows import Window, make_windows, word_pieces
 from tuneforge.tasks.worst_errors import entity_errors
 from tuneforge.text_words import split_words
+
+if TYPE_CHECKING:  # training and PyTorch inference import it; predicting from an ONNX graph does not
+    import torch
 
 
 @dataclass
@@ -120,6 +122,10 @@ class TokenClassification(ClassificationTask):
             batch["labels"] = pad_rows([f.labels for f in features], IGNORE)
         return batch
 
+    def model_inputs(self, features: list[Feature]) -> dict[str, np.ndarray]:
+        """The model's inputs of a prediction batch, as numpy (any engine takes them)."""
+        return padded_arrays([f.window.input_ids for f in features], self.pad_id)
+
     def compute_loss(self, model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
         from tuneforge.engine.train import summed_model_loss  # the loop's imports are for training, not predict
 
@@ -131,7 +137,7 @@ class TokenClassification(ClassificationTask):
     ) -> list[tuple[list[str], list[float]]]:
         """(tags, scores) per sentence: one per word, a valid IOB2 sequence (Viterbi, or argmax + repair)."""
         features = self.encode(sentences, with_labels=False)
-        probs = predict_probs(model, features, self.collate, batch_size, batch_tokens)
+        probs = predict_probs(model, features, self.model_inputs, batch_size, batch_tokens)
         word_probs: list[list[np.ndarray | None]] = [[None] * len(s.tokens) for s in sentences]
         for feature, p in zip(features, probs, strict=True):
             w = feature.window
