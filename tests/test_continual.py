@@ -418,3 +418,18 @@ def test_a_bad_lwf_option_is_one_line_naming_the_key(tmp_path, capsys, tiny_mode
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and str(plan) in err[0] and "lwf.distil_on" in err[0] and "'background'" in err[0], err
     assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_adapter_per_stage_trains_its_own_epochs_and_rate():
+    from tuneforge.config import validate
+    from tuneforge.continual.strategies.adapter_per_stage import adapter_config
+    from tuneforge.continual.strategies.options import AdapterPerStageOptions
+
+    cfg = validate({"task": "token-classification", "data": {"train": "t.conll"},
+                    "training": {"epochs": 3, "lr": 1e-4}})
+    longer = adapter_config(cfg, AdapterPerStageOptions(epochs=8, lr=2e-3))
+    assert (longer.training.epochs, longer.training.lr) == (8, 2e-3)
+    assert longer.method == AdapterPerStageOptions().method != cfg.method  # an adapter, not the full model
+    assert adapter_config(cfg, AdapterPerStageOptions()).training.epochs == 3  # by default the config's
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        AdapterPerStageOptions(epochs=0)

@@ -19,12 +19,13 @@ from tuneforge.continual.stage_data import Sourced
 
 
 def adapter_config(cfg, options):
-    """The run config of one stage's adapter: the plan's config with adapter_per_stage's method and lr."""
+    """The run config of one stage's adapter: the plan's config with adapter_per_stage's method, lr and epochs."""
     from tuneforge.config import load_config
 
     data = cfg.model_dump()
     data["method"] = options.method
-    data["training"] = {**data["training"], "lr": options.lr}
+    data["training"] = {**data["training"], "lr": options.lr,
+                        "epochs": options.epochs or data["training"]["epochs"]}
     return load_config(data)
 
 

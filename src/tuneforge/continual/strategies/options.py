@@ -51,6 +51,8 @@ class AdapterPerStageOptions(Strict):
     method: str = Field(DEFAULT_ADAPTER, description="The adapter each stage trains: a method that leaves the "
                         "backbone as it is (its options come from the config's section of it).")
     lr: float | None = Field(None, gt=0.0, description="The adapters' peak learning rate; default: the method's.")
+    epochs: int | None = Field(None, ge=1, description="Epochs of each stage's adapter; default: the config's "
+                               "training.epochs (a small adapter often needs more than full fine-tuning does).")
     router: Literal["nearest-class", "confidence"] = Field(
         "nearest-class", description="Sequence classification: which stage's adapter answers a text. "
         "nearest-class: the stage of the class centroid (mean embedding by the frozen backbone) nearest the text; "
