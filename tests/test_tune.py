@@ -213,3 +213,11 @@ def test_without_matplotlib_the_history_is_an_svg(tmp_path, monkeypatch):
     svg = (tmp_path / "history.svg").read_text()
     assert svg.startswith("<svg") and "best so far" in svg
     assert any("importances are skipped" in note for note in notes) and not (tmp_path / "importances.png").exists()
+
+
+def test_train_on_a_tune_config_says_what_search_is_for(tmp_path, capsys, tiny_model, small_data):
+    config = tune_config(tmp_path, tiny_model, small_data,
+                         search={"training.lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2}})
+    assert_one_line_error(main(["train", str(config)]), capsys.readouterr().err,
+                          "'search' is read by `tuneforge tune", "remove the search: block", "best.yaml")
+    assert not (tmp_path / "runs").exists()

@@ -336,6 +336,10 @@ def _format_error(err: dict[str, Any], source: str) -> str:
                 return f"{source}: '{path}' is an option of {' and '.join(owners)}, not of task {task}"
         else:
             parent = _submodel(RunConfig, loc[:-1])
+        if loc == ("search",):  # a tune config given to train
+            return (f"{source}: 'search' is read by `tuneforge tune {source} --trials N`; to train this config once "
+                    "with its own values, remove the search: block (a finished search writes best.yaml, ready to "
+                    "train)")
         valid = sorted(k for k in parent.model_fields if k != "task") if parent else []
         close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
         hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), close[0]])}'?)" if close else ""
