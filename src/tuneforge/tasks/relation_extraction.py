@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from tuneforge.config import RunConfig
@@ -105,6 +106,11 @@ class RelationExtraction(SequenceClassification):
                                             e2=ids.index(self.e2_id)))
         self.windows_per_text = [1] * len(features)  # one crop per sentence, never windows
         return features
+
+    def model_inputs(self, features: list[RelationFeature]) -> dict[str, np.ndarray]:
+        """The text's inputs and where each entity marker sits: the head reads the hidden states there."""
+        return {**super().model_inputs(features), "e1_index": np.array([f.e1 for f in features], dtype=np.int64),
+                "e2_index": np.array([f.e2 for f in features], dtype=np.int64)}
 
     def collate(self, features: list[RelationFeature]) -> dict[str, torch.Tensor]:
         batch = super().collate(features)
