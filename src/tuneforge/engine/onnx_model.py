@@ -41,7 +41,7 @@ class OnnxModel(nn.Module):
         self.device_anchor = nn.Parameter(torch.empty(0), requires_grad=False)
 
     def forward(self, **batch: torch.Tensor) -> SimpleNamespace:
-        outputs = self.session(**{k: v.cpu().numpy() for k, v in batch.items()})
+        outputs = self.session(**{k: v.cpu().numpy() for k, v in batch.items() if k in self.session.input_names})
         return SimpleNamespace(**{k: torch.from_numpy(v) for k, v in vars(outputs).items()})
 
 
