@@ -282,6 +282,26 @@ def test_fewshot_draws_shots_and_writes_the_curve(tmp_path, tiny_model, capsys):
     assert "| 0 shots | 2 shots | 3 shots |" in table and "frozen-logistic/3/1" in (out / "fewshot.json").read_text()
 
 
+def test_fewshot_prompts_a_causal_lm_calibrated_unless_told_not_to(tmp_path, tiny_model, tiny_llama):
+    from tuneforge.prompting.fewshot import fewshot
+
+    data = write_csv(tmp_path / "train.csv", INTENTS * 3)
+    cfg = embedding_config(tmp_path, tiny_model)
+    cfg["data"] = {"train": str(data), "test": str(data), "label_field": "category"}
+    config = write_yaml(tmp_path / "few.yaml", cfg)
+    cells = {}
+    for calibrate in (True, False):
+        result = fewshot(config, [0, 2], 1, ["lm-prompt"], tmp_path / f"out-{calibrate}",
+                         lm_options={"lm_model": tiny_llama, "lm_test_limit": 4, "lm_calibrate": calibrate},
+                         log=lambda _m: None)
+        cells[calibrate] = result["cells"]
+    for calibrate, got in cells.items():
+        assert sorted(got) == ["lm-prompt/0/0", "lm-prompt/2/0"]
+        assert [got[k]["calibrated"] for k in sorted(got)] == [calibrate, calibrate]
+        assert got["lm-prompt/0/0"]["demonstrations"] == 0 and got["lm-prompt/2/0"]["demonstrations"] == 6
+        assert got["lm-prompt/2/0"]["examples"] == 4
+
+
 def test_check_data_of_a_zero_shot_config_counts_labels_outside_the_descriptions(tmp_path, capsys):
     test = write_csv(tmp_path / "test.csv", [*INTENTS, ("what is the weather", "weather")])
     cfg = embedding_config(tmp_path, "minilm")

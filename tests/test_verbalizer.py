@@ -58,7 +58,7 @@ def test_cached_scores_equal_full_sequence_scores(lm, chat, demos):
     want = np.stack([uncached(model, tok, t, demos, chat) for t in TEXTS], axis=1)  # [mode, text, label]
     for mode, normalize in enumerate(("mean", "sum")):
         clf = PromptClassifier(model, tok, LABELS, INSTRUCTION, examples=demos, chat_template=chat,
-                               normalize=normalize)
+                               normalize=normalize, calibrate=False)
         assert len({len(c) for c in clf._conts}) > 1  # labels of different token lengths
         got = clf.log_likelihoods(TEXTS)
         np.testing.assert_allclose(got, want[mode], atol=1e-4, rtol=0)
@@ -74,7 +74,7 @@ def test_labels_sharing_leading_tokens_do_not_see_each_other(lm, chat):
     want = np.stack([uncached(model, tok, t, demos, chat, labels, words) for t in TEXTS], axis=1)
     for mode, normalize in enumerate(("mean", "sum")):
         clf = PromptClassifier(model, tok, labels, INSTRUCTION, label_words=SHARED, examples=demos,
-                               chat_template=chat, normalize=normalize)
+                               chat_template=chat, normalize=normalize, calibrate=False)
         firsts = [c[0] for c in clf._conts]
         assert len(set(firsts)) < len(firsts) - 2  # several labels do share their first token
         np.testing.assert_allclose(clf.log_likelihoods(TEXTS), want[mode], atol=1e-4, rtol=0)
@@ -118,5 +118,30 @@ def test_label_whose_later_token_is_made_likely_wins(lm, tiny_llama):
     bias = torch.zeros(len(tok))
     bias[arrival[0]] = 100.0  # " arrival" certain everywhere: only card_arrival's 2nd token gains
     model.lm_head.register_forward_hook(lambda _m, _i, out: out + bias)
-    clf = PromptClassifier(model, tok, LABELS, INSTRUCTION, examples=DEMOS)
+    clf = PromptClassifier(model, tok, LABELS, INSTRUCTION, examples=DEMOS, calibrate=False)
     assert clf.predict(TEXTS) == ["card_arrival"] * len(TEXTS)
+
+
+@pytest.mark.parametrize("normalize", ["mean", "sum"])
+def test_calibration_divides_out_the_labels_probability_after_content_free_texts(lm, normalize):
+    raw = PromptClassifier(*lm, LABELS, INSTRUCTION, examples=DEMOS, normalize=normalize, calibrate=False)
+    free = ["N/A", ""]
+    clf = PromptClassifier(*lm, LABELS, INSTRUCTION, examples=DEMOS, normalize=normalize, content_free=free)
+    cf = raw.log_likelihoods(free)
+    probs = np.exp(cf) / np.exp(cf).sum(1, keepdims=True)  # each content-free text's distribution over labels
+    baseline = np.log(probs.mean(0))
+    got = clf.log_likelihoods(TEXTS)
+    np.testing.assert_allclose(got, raw.log_likelihoods(TEXTS) - baseline, atol=1e-5)
+    assert clf.predict(TEXTS) == [LABELS[j] for j in got.argmax(1)]
+    # one content-free text: after calibration it favours no label (a uniform distribution)
+    one = PromptClassifier(*lm, LABELS, INSTRUCTION, examples=DEMOS, normalize=normalize, content_free=["N/A"])
+    scores = one.log_likelihoods(["N/A"])[0]
+    np.testing.assert_allclose(scores - scores.max(), 0.0, atol=1e-5)
+    # among candidates: the same calibrated scores, -inf elsewhere
+    cands = [LABELS[:2], LABELS[1:], LABELS]
+    sub = clf.log_likelihoods(TEXTS, cands)
+    for i, c in enumerate(cands):
+        inside = [LABELS.index(lb) for lb in c]
+        np.testing.assert_allclose(sub[i, inside], got[i, inside], atol=1e-5)
+    with pytest.raises(ValueError, match="content-free"):
+        PromptClassifier(*lm, LABELS, INSTRUCTION, content_free=[])

@@ -22,6 +22,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lm-test-limit", type=int, default=300, help="lm-prompt: test examples scored per cell "
                         "(a seeded sample; scoring every label is slow on a CPU)")
     parser.add_argument("--lm-context", type=int, default=16, help="lm-prompt: demonstrations in the prompt")
+    parser.add_argument("--lm-calibrate", action=argparse.BooleanOptionalAction, default=True,
+                        help="lm-prompt: score labels relative to their likelihood after content-free texts "
+                        "(default: on)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
 
@@ -33,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--seeds must be at least 1")
     approaches = [a.strip() for a in args.approaches.split(",") if a.strip()]
     result = fewshot(args.config, parse_shots(args.shots), args.seeds, approaches, args.output, args.overrides,
-                     args.keep_runs, {"lm_test_limit": args.lm_test_limit, "lm_context": args.lm_context})
+                     args.keep_runs, {"lm_test_limit": args.lm_test_limit, "lm_context": args.lm_context,
+                      "lm_calibrate": args.lm_calibrate})
     print(markdown(result))
     return 0

@@ -101,12 +101,13 @@ def _lm_prompt(base: RunConfig, train: list[Any], test: list[Any], k: Any, seed:
     chosen = [test[i] for i in sample]
     classifier = PromptClassifier(model, tokenizer, labels, opts.get("lm_instruction") or
                                   "Classify the customer's message into one of the intents.",
-                                  examples=[(e.text, e.label) for e in demos])
+                                  examples=[(e.text, e.label) for e in demos],
+                                  calibrate=opts.get("lm_calibrate", True))
     started = time.perf_counter()
     predicted = classifier.predict([e.text for e in chosen])
     accuracy = float(np.mean([p == e.label for p, e in zip(predicted, chosen, strict=True)]))
     return {"accuracy": accuracy, "examples": len(chosen), "demonstrations": len(demos),
-            "seconds": round(time.perf_counter() - started, 1)}
+            "calibrated": bool(classifier.content_free), "seconds": round(time.perf_counter() - started, 1)}
 
 
 APPROACHES: dict[str, Approach] = {a.name: a for a in (

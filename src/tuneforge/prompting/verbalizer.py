@@ -8,6 +8,10 @@ restricted per text. It is meant to run on a CPU: the shared prefix (instruction
 and its KV cache reused for every text; each text and all its labels' continuations are then scored in a single
 one-row forward on top of it (a custom attention mask keeps the labels from seeing each other), after which the
 cache is cropped back to the prefix: it is never copied or expanded.
+
+Scores are calibrated by default (Zhao et al., 2021, "Calibrate before use"): a small LM prefers some answers
+whatever the text (the longest label's later tokens are easy, so under "mean" it wins nearly every text), so each
+label's score is taken relative to its probability after content-free texts ("N/A", "", "[MASK]").
 """
 
 from __future__ import annotations
@@ -22,13 +26,17 @@ from transformers import DynamicCache
 from tuneforge.prompting.label_specs import readable
 
 _SENTINEL = "\x00TUNEFORGE_QUERY\x00"
+CONTENT_FREE = ("N/A", "", "[MASK]")
 
 
 class PromptClassifier:
     def __init__(self, model, tokenizer, labels: list[str], instruction: str,
                  label_words: dict[str, str] | None = None,
                  examples: Sequence[tuple[str, str]] = (), chat_template: bool = True,
-                 normalize: str = "mean") -> None:
+                 normalize: str = "mean", calibrate: bool = True,
+                 content_free: Sequence[str] = CONTENT_FREE) -> None:
+        if calibrate and not content_free:
+            raise ValueError("calibrate needs at least one content-free text")
         if normalize not in ("mean", "sum"):
             raise ValueError(f"normalize must be 'mean' or 'sum', not {normalize!r}")
         if not labels or len(set(labels)) != len(labels):
@@ -49,6 +57,8 @@ class PromptClassifier:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.normalize = normalize
+        self.content_free = list(content_free) if calibrate else []
+        self._baseline: np.ndarray | None = None
         self.index = {lb: i for i, lb in enumerate(self.labels)}
         self.device = next(model.parameters()).device
         # Only the last position's logits are needed for prompt forwards; skip the [seq, vocab] rest where supported.
@@ -202,9 +212,20 @@ class PromptClassifier:
             total = total / torch.tensor([len(self._conts[j]) for j in which], device=self.device)
         return total.cpu().double().numpy()
 
+    def baseline(self) -> np.ndarray:
+        """log of each label's probability after the content-free texts (their label distributions averaged)."""
+        if self._baseline is None:
+            every = list(range(len(self.labels)))
+            with torch.inference_mode():
+                raw = np.stack([self._score_text(text, every) for text in self.content_free])
+            probs = np.exp(raw - raw.max(1, keepdims=True))
+            self._baseline = np.log((probs / probs.sum(1, keepdims=True)).mean(0))
+        return self._baseline
+
     def log_likelihoods(self, texts: list[str], candidates: list[list[str]] | None = None) -> np.ndarray:
         """[len(texts), len(labels)] score of each label's words after the prompt of each text; -inf outside
-        a text's candidates (when given). normalize="mean": mean log-prob per label token; "sum": total."""
+        a text's candidates (when given). normalize="mean": mean log-prob per label token; "sum": total.
+        Calibrated (the default): minus ``baseline()``, the label's log-probability after content-free texts."""
         if candidates is not None and len(candidates) != len(texts):
             raise ValueError(f"{len(candidates)} candidate lists for {len(texts)} texts")
         scores = np.full((len(texts), len(self.labels)), -np.inf)
@@ -219,7 +240,7 @@ class PromptClassifier:
                                          f"unknown: {missing}")
                     which = sorted({self.index[c] for c in candidates[i]})
                 scores[i, which] = self._score_text(text, which)
-        return scores
+        return scores - self.baseline() if self.content_free else scores
 
     def predict(self, texts: list[str], candidates: list[list[str]] | None = None) -> list[str]:
         """The most likely label of each text (among its candidates, when given)."""
