@@ -300,6 +300,14 @@ def test_fewshot_prompts_a_causal_lm_calibrated_unless_told_not_to(tmp_path, tin
         assert [got[k]["calibrated"] for k in sorted(got)] == [calibrate, calibrate]
         assert got["lm-prompt/0/0"]["demonstrations"] == 0 and got["lm-prompt/2/0"]["demonstrations"] == 6
         assert got["lm-prompt/2/0"]["examples"] == 4
+    # a rerun with the other setting measures the cells again; with the same one, nothing
+    again = fewshot(config, [0, 2], 1, ["lm-prompt"], tmp_path / "out-True",
+                    lm_options={"lm_model": tiny_llama, "lm_test_limit": 4, "lm_calibrate": False}, log=lambda _m: None)
+    assert [c["calibrated"] for c in again["cells"].values()] == [False, False]
+    logged = []
+    fewshot(config, [0, 2], 1, ["lm-prompt"], tmp_path / "out-True",
+            lm_options={"lm_model": tiny_llama, "lm_test_limit": 4, "lm_calibrate": False}, log=logged.append)
+    assert logged == []
 
 
 def test_check_data_of_a_zero_shot_config_counts_labels_outside_the_descriptions(tmp_path, capsys):

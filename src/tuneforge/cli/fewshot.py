@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
     approaches = [a.strip() for a in args.approaches.split(",") if a.strip()]
     result = fewshot(args.config, parse_shots(args.shots), args.seeds, approaches, args.output, args.overrides,
                      args.keep_runs, {"lm_test_limit": args.lm_test_limit, "lm_context": args.lm_context,
-                      "lm_calibrate": args.lm_calibrate})
+                                     "lm_calibrate": args.lm_calibrate})
     print(markdown(result))
     return 0

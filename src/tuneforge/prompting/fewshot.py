@@ -190,6 +190,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                   seeds=max(seeds, result.get("seeds", 0)), approaches=list(dict.fromkeys(
                       [*result.get("approaches", []), *approaches])), test_examples=len(test),
                   cells=result.get("cells", {}))
+    calibrate = (lm_options or {}).get("lm_calibrate", True)
     for seed in range(seeds):
         for k in shots:
             train_examples = draw_shots(pool, k, seed) if k != 0 else []
@@ -201,7 +202,9 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                 if approach.needs_shots is not None and approach.needs_shots != (k != 0):
                     continue
                 key = f"{name}/{k}/{seed}"
-                if key in result["cells"]:
+                measured_cell = result["cells"].get(key)
+                # A cell is measured again only when it was scored with the other calibration setting.
+                if measured_cell is not None and measured_cell.get("calibrated", calibrate) == calibrate:
                     continue
                 log(f"{name}, {k} shots, seed {seed}")
                 started = time.perf_counter()
