@@ -1,6 +1,6 @@
 """Stage files and plans for the continual-learning benchmarks (docs/benchmarks.md, "Continual learning").
 
-    python benchmarks/continual_data.py OUT [--epochs N]
+    python benchmarks/continual_data.py OUT [--epochs N] [--wnut-lr LR] [--wnut-seeds 42,43,44]
 
 writes, from ../shared/datasets (never copied into the repository):
 - OUT/clinc150/: CLINC150's 10 domains as 5 class-incremental stages of 2 domains (30 new intents each):
@@ -8,6 +8,7 @@ writes, from ../shared/datasets (never copied into the repository):
 - OUT/wnut17/: WNUT-17's 6 entity types over 3 stages of 2 types. The training sentences are split into 3
   disjoint parts (seeded); part k keeps only stage k's types (the others become O, as a newly annotated
   corpus would have them). Each stage's test set is the whole test file with only its types kept.
+  With --wnut-seeds, also plan-seedN.yaml per training seed N: naive, lwf and joint only (the seed study).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> None:
     path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in sentences) + "\n", encoding="utf-8")
 
 
-def wnut(out: Path, epochs: int) -> Path:
+def wnut(out: Path, epochs: int, lr: float, seeds: list[int]) -> Path:
     folder = DATASETS / "wnut17"
     train = read_conll(folder / "wnut17train.conll")
     dev, test = read_conll(folder / "emerging.dev.conll"), read_conll(folder / "emerging.test.annotated")
@@ -93,12 +94,16 @@ def wnut(out: Path, epochs: int) -> Path:
                        "test": f"{name}/test.conll", "new_labels": list(kinds)})
     plan = {"name": "wnut17-types",
             "config": {"task": "token-classification", "model": {"name": "minilm", "max_length": 128},
-                       "training": {"epochs": epochs, "lr": 1.0e-4, "batch_size": 16, "warmup_ratio": 0.1,
+                       "training": {"epochs": epochs, "lr": lr, "batch_size": 16, "warmup_ratio": 0.1,
                                     "weight_decay": 0.01, "seed": 42, "progress": False}},
             "strategies": STRATEGIES, "replay": {"buffer_fraction": 0.02},
             # lwf weight 0.25, O words only (the default distil_on): the best of the sweep in docs/benchmarks.md
             "lwf": {"weight": 0.25}, "output_dir": "runs", "stages": stages}
     (out / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
+    for seed in seeds:
+        seeded = {**plan, "name": f"wnut17-types-seed{seed}", "strategies": ["naive", "lwf", "joint"],
+                  "config": {**plan["config"], "training": {**plan["config"]["training"], "seed": seed}}}
+        (out / f"plan-seed{seed}.yaml").write_text(yaml.safe_dump(seeded, sort_keys=False), encoding="utf-8")
     return out / "plan.yaml"
 
 
@@ -106,9 +111,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--wnut-lr", type=float, default=1.0e-4, help="WNUT-17 plan's peak learning rate")
+    parser.add_argument("--wnut-seeds", default="", help="comma-separated training seeds: a WNUT-17 plan for each")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.wnut_seeds.split(",") if s.strip()]
     print(clinc(args.out / "clinc150", args.epochs))
-    print(wnut(args.out / "wnut17", args.epochs))
+    print(wnut(args.out / "wnut17", args.epochs, args.wnut_lr, seeds))
 
 
 if __name__ == "__main__":
