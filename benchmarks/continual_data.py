@@ -107,16 +107,23 @@ def wnut(out: Path, epochs: int, lr: float, seeds: list[int]) -> Path:
     return out / "plan.yaml"
 
 
+def seed_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--wnut-lr", type=float, default=1.0e-4, help="WNUT-17 plan's peak learning rate")
-    parser.add_argument("--wnut-seeds", default="", help="comma-separated training seeds: a WNUT-17 plan for each")
+    parser.add_argument("--wnut-seeds", type=seed_list, default=[],
+                        help="comma-separated training seeds: a WNUT-17 plan for each")
     args = parser.parse_args()
-    seeds = [int(s) for s in args.wnut_seeds.split(",") if s.strip()]
     print(clinc(args.out / "clinc150", args.epochs))
-    print(wnut(args.out / "wnut17", args.epochs, args.wnut_lr, seeds))
+    print(wnut(args.out / "wnut17", args.epochs, args.wnut_lr, args.wnut_seeds))
 
 
 if __name__ == "__main__":
