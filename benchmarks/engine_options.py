@@ -35,11 +35,11 @@ def child(options: dict, steps: int, warmup: int) -> dict:
 
     import torch
 
-    from tuneforge.config import load_config
-    from tuneforge.engine.allocator import retain_freed_memory
-    from tuneforge.engine.attention_dropout import use_fast_attention_dropout
-    from tuneforge.engine.embedding_grad import clip_grad_norm, use_row_grad_embedding
-    from tuneforge.engine.fast_dropout import use_fast_dropout
+    from tuneforge.config.schema import load_config
+    from tuneforge.engine.speed.allocator import retain_freed_memory
+    from tuneforge.engine.speed.attention_dropout import use_fast_attention_dropout
+    from tuneforge.engine.speed.embedding_grad import clip_grad_norm, use_row_grad_embedding
+    from tuneforge.engine.speed.fast_dropout import use_fast_dropout
     from tuneforge.engine.train import epoch_steps
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class

@@ -36,9 +36,9 @@ from benchmarks.common import package_versions, write_results  # noqa: E402
 
 
 def prompts_of(config: str, count: int, seed: int, tokenizer):
-    from tuneforge.config import load_config
+    from tuneforge.config.schema import load_config
     from tuneforge.tasks import task_class
-    from tuneforge.tasks.chat_format import ChatFormat
+    from tuneforge.tasks.generation.chat_format import ChatFormat
 
     cfg = load_config(config)
     splits = task_class(cfg.task).load_splits(cfg)
@@ -85,7 +85,7 @@ def main() -> None:
     from tuneforge.models import resolve
 
     if args.run:  # a fine-tuned model: replies of the trained length, which end at different steps
-        from tuneforge.runs import load_run
+        from tuneforge.runs.directory import load_run
 
         run = load_run(args.run)
         tokenizer, model = run.tokenizer, run.model

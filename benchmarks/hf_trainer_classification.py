@@ -50,9 +50,9 @@ from transformers import (  # noqa: E402
     set_seed,
 )
 
-from tuneforge.config import load_config  # noqa: E402
+from tuneforge.config.schema import load_config  # noqa: E402
 from tuneforge.tasks import task_class  # noqa: E402
-from tuneforge.tasks.classification_metrics import single_label_scores  # noqa: E402
+from tuneforge.tasks.classification.metrics import single_label_scores  # noqa: E402
 
 MARKERS = ["<e1>", "</e1>", "<e2>", "</e2>"]
 BULKY = ("per_label", "confusion")  # left out of the JSON
@@ -88,7 +88,7 @@ def predict_probs(trainer: Trainer, feats: list[dict]) -> tuple[np.ndarray, floa
 
 def score(cfg: Any, gold: list[str], predicted: list[str], labels: list[str]) -> dict[str, Any]:
     if cfg.task == "relation-extraction":
-        from tuneforge.tasks.relation_metrics import relation_scores  # lazy: only this task needs it
+        from tuneforge.tasks.relation_extraction.metrics import relation_scores  # lazy: only this task needs it
 
         scores = relation_scores(gold, predicted, labels)
     else:
@@ -96,7 +96,7 @@ def score(cfg: Any, gold: list[str], predicted: list[str], labels: list[str]) ->
         answer_labels = labels + ([oos] if oos and oos not in labels else [])
         scores = single_label_scores(gold, predicted, answer_labels)
         if oos:
-            from tuneforge.tasks.out_of_scope import oos_scores
+            from tuneforge.tasks.classification.out_of_scope import oos_scores
 
             scores.update(oos_scores(gold, predicted, oos))
     return {k: v for k, v in scores.items() if k not in BULKY}
@@ -199,7 +199,7 @@ def main() -> None:
     mode = cfg.task_options.oos_threshold if oos else None
     threshold: float | None = None
     if mode == "auto":
-        from tuneforge.tasks.out_of_scope import tune_threshold
+        from tuneforge.tasks.classification.out_of_scope import tune_threshold
 
         o = cfg.task_options  # the same calibration rule tuneforge applies
         threshold = tune_threshold(dev_probs, [e.label for e in dev], labels, oos, o.oos_calibration,
@@ -207,7 +207,7 @@ def main() -> None:
     elif isinstance(mode, float):
         threshold = mode
     if threshold is not None:
-        from tuneforge.tasks.out_of_scope import decide
+        from tuneforge.tasks.classification.out_of_scope import decide
 
         dev_pred = decide(dev_probs, labels, oos, threshold)
         test_pred = decide(test_probs, labels, oos, threshold)

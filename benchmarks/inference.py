@@ -23,7 +23,7 @@ SENTENCE_20 = "Justin Bieber and Selena Gomez were seen at Madison Square Garden
 
 
 def texts_from_conll(path: Path) -> list[str]:
-    from tuneforge.config import DataConfig
+    from tuneforge.config.schema import DataConfig
     from tuneforge.data.loading import read_tagged
 
     return [" ".join(s.tokens) for s in read_tagged(str(path), DataConfig(train=str(path))).examples]

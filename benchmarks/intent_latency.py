@@ -53,8 +53,8 @@ def build(folder: Path, threads: int):
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tuneforge.engine.onnx_model import PARITY_ATOL, OnnxModel, export_graph, max_difference
-    from tuneforge.engine.onnx_session import OnnxSession
+    from tuneforge.engine.onnx.model import PARITY_ATOL, OnnxModel, export_graph, max_difference
+    from tuneforge.engine.onnx.session import OnnxSession
     from tuneforge.models import load_pretrained, resolve
 
     torch.manual_seed(0)

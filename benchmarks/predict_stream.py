@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 OLD_PATH = """
 import json, sys
-from tuneforge.atomic import write_text
+from tuneforge.util.atomic import write_text
 from tuneforge.cli.predict import read_inputs
-from tuneforge.runs import load_run
+from tuneforge.runs.directory import load_run
 items = read_inputs(sys.argv[2], ("text",))
 run = load_run(sys.argv[1])
 write_text(sys.argv[3], "".join(json.dumps(r, ensure_ascii=False) + "\\n" for r in run.predict(items)))

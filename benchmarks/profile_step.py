@@ -24,10 +24,10 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 from transformers import AutoModelForTokenClassification
 
-from tuneforge.engine.allocator import retain_freed_memory
-from tuneforge.engine.attention_dropout import NAME as FAST_ATTENTION
-from tuneforge.engine.embedding_grad import RowGradEmbedding, clip_grad_norm
-from tuneforge.engine.fast_dropout import FastDropout
+from tuneforge.engine.speed.allocator import retain_freed_memory
+from tuneforge.engine.speed.attention_dropout import NAME as FAST_ATTENTION
+from tuneforge.engine.speed.embedding_grad import RowGradEmbedding, clip_grad_norm
+from tuneforge.engine.speed.fast_dropout import FastDropout
 from tuneforge.models import load_pretrained
 
 

@@ -208,9 +208,9 @@ def main() -> None:
     import torch
 
     import tuneforge
-    from tuneforge.config import load_config
+    from tuneforge.config.schema import load_config
     from tuneforge.data.squad import load_qa_splits
-    from tuneforge.tasks.squad_metrics import squad_scores
+    from tuneforge.tasks.question_answering.squad_metrics import squad_scores
 
     run_dir = Path(args.run)
     cfg = load_config(run_dir / "config.yaml")

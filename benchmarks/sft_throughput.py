@@ -112,7 +112,7 @@ def step_summary(tokens: list[int], seconds: list[float]) -> dict[str, Any]:
 def run_tuneforge(args: argparse.Namespace, work: Path, retain_memory: bool = True) -> dict[str, Any]:
     import torch
 
-    import tuneforge.tasks.generation as generation
+    import tuneforge.tasks.generation.task as generation
     from tuneforge.api import train
 
     # Per-step real tokens and examples: the loop collates each step once (grad_accum 1), in step order.

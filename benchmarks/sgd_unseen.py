@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from tuneforge.api import train
-from tuneforge.runs import untrained_run
+from tuneforge.runs.directory import untrained_run
 
 ROOT = Path(__file__).resolve().parent.parent
 UNSEEN = ("Alarm_1", "Banks_2", "Flights_3", "Hotels_4", "Media_2", "Movies_2", "Restaurants_2", "Services_4")

@@ -59,7 +59,7 @@ def flops_per_trained_token(model_dir: str, seq_len: float) -> float:
 # the peer gets the same allocator setting, so the comparison isolates everything else.
 _RETAINED_MALLOC = """
 import os, runpy, sys
-from tuneforge.engine.allocator import retain_freed_memory
+from tuneforge.engine.speed.allocator import retain_freed_memory
 assert retain_freed_memory()
 sys.argv = sys.argv[1:]
 sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))

@@ -88,12 +88,12 @@ def main() -> None:
 
     from transformers.utils import logging as transformers_logging
 
-    from tuneforge.config import ModelConfig
+    from tuneforge.config.schema import ModelConfig
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import token_classification
-    from tuneforge.tasks.token_classification import TokenClassification
-    from tuneforge.tasks.windows import make_windows, word_pieces
-    from tuneforge.text_words import split_words
+    from tuneforge.tasks.token_classification.task import TokenClassification
+    from tuneforge.tasks.token_classification.windows import make_windows, word_pieces
+    from tuneforge.util.text_words import split_words
 
     defaults = ModelConfig.model_fields
     max_length, stride = defaults["max_length"].default, defaults["stride"].default

@@ -4,7 +4,7 @@ import platform
 import pytest
 import torch
 
-from tuneforge.engine.allocator import retain_freed_memory
+from tuneforge.engine.speed.allocator import retain_freed_memory
 
 glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 

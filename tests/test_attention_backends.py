@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from tuneforge.config import TrainingConfig
-from tuneforge.engine.attention_backends import no_cudnn_attention
+from tuneforge.config.schema import TrainingConfig
 from tuneforge.engine.inference import predict_probs
+from tuneforge.engine.speed.attention_backends import no_cudnn_attention
 from tuneforge.engine.train import train_loop
 
 

@@ -2,8 +2,8 @@ import torch
 from transformers import BertConfig, BertForTokenClassification
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-import tuneforge.engine.attention_dropout as attention_dropout
-from tuneforge.engine.attention_dropout import NAME, fast_dropout_sdpa, restore_sdpa, use_fast_attention_dropout
+import tuneforge.engine.speed.attention_dropout as attention_dropout
+from tuneforge.engine.speed.attention_dropout import NAME, fast_dropout_sdpa, restore_sdpa, use_fast_attention_dropout
 
 
 class _Keep(torch.autograd.Function):  # the fast mask with nothing dropped, to compare the math

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from tuneforge.data.bio import repair
-from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
+from tuneforge.tasks.token_classification.bio_viterbi import allowed_transitions, viterbi
 
 LABELS = ["O", "B-loc", "I-loc", "B-per", "I-per"]
 

@@ -127,6 +127,6 @@ def test_checkpoint_files_are_synced(tmp_path, monkeypatch):
     synced = []
     real = os.fsync
     monkeypatch.setattr(ckpt.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
-    monkeypatch.setattr("tuneforge.atomic.os.fsync", lambda fd: (synced.append(fd), real(fd)))
+    monkeypatch.setattr("tuneforge.util.atomic.os.fsync", lambda fd: (synced.append(fd), real(fd)))
     save_steps(tmp_path, [1])
     assert len(synced) >= 4  # three files and the folders

@@ -3,7 +3,7 @@ import copy
 import torch
 from torch import nn
 
-from tuneforge.engine.embedding_grad import RowGradEmbedding, clip_grad_norm, use_row_grad_embedding
+from tuneforge.engine.speed.embedding_grad import RowGradEmbedding, clip_grad_norm, use_row_grad_embedding
 
 
 class Tiny(nn.Module):

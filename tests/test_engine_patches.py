@@ -9,11 +9,11 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForTokenClassification, LlamaConfig, LlamaForCausalLM
 
-from tuneforge.config import TrainingConfig
-from tuneforge.engine.attention_dropout import NAME
-from tuneforge.engine.embedding_grad import RowGradEmbedding, is_tied, use_row_grad_embedding
-from tuneforge.engine.fast_dropout import FastDropout
+from tuneforge.config.schema import TrainingConfig
 from tuneforge.engine.optim import build_optimizer
+from tuneforge.engine.speed.attention_dropout import NAME
+from tuneforge.engine.speed.embedding_grad import RowGradEmbedding, is_tied, use_row_grad_embedding
+from tuneforge.engine.speed.fast_dropout import FastDropout
 from tuneforge.engine.train import epoch_steps, summed_model_loss, train_loop
 
 TIED_LOG = "tuneforge: word embeddings are tied to an output layer; using dense embedding gradients"

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from tuneforge.engine.fast_dropout import FastDropout, keep_mask, restore_dropout, use_fast_dropout
+from tuneforge.engine.speed.fast_dropout import FastDropout, keep_mask, restore_dropout, use_fast_dropout
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
@@ -53,7 +53,7 @@ def test_use_fast_dropout_switches_plain_dropouts_only():
 
 
 def test_training_uses_fast_dropout_and_hands_back_torch_dropout(tmp_path):
-    from tuneforge.config import TrainingConfig
+    from tuneforge.config.schema import TrainingConfig
     from tuneforge.engine.train import train_loop
 
     class Net(nn.Module):

@@ -8,9 +8,9 @@ from safetensors.torch import load_file
 import tuneforge
 from tuneforge.cli import main
 from tuneforge.data.examples import TaggedSentence
-from tuneforge.engine.frozen_cache import build_cache
+from tuneforge.engine.speed.frozen_cache import build_cache
 from tuneforge.models import load_tokenizer
-from tuneforge.tasks.token_classification import TokenClassification
+from tuneforge.tasks.token_classification.task import TokenClassification
 
 
 def test_freeze_trains_only_top_layers_and_head(tmp_path, tiny_model, small_data):

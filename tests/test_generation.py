@@ -11,10 +11,10 @@ import pytest
 import torch
 import yaml
 
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 from tuneforge.data.examples import GenerationExample
 from tuneforge.errors import DataError
-from tuneforge.tasks.packing import first_fit, pack_rows
+from tuneforge.tasks.generation.packing import first_fit, pack_rows
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
@@ -44,7 +44,7 @@ def tokenizer(tiny_llama):
 
 
 def task_for(tokenizer, tmp_path, **options):
-    from tuneforge.tasks.generation import Generation
+    from tuneforge.tasks.generation.task import Generation
 
     train = write_jsonl(tmp_path / "train.jsonl", PAIRS)
     cfg = load_config(gen_config(tmp_path, "unused", {"train": train}, task_options=options))
@@ -141,7 +141,7 @@ def test_packing_keeps_real_scitldr_rows_under_ten_percent_padding(tokenizer, tm
     path = DATASETS / "scitldr" / "SciTLDR-A" / "dev.jsonl"
     if not path.is_file():
         pytest.skip("SciTLDR not available")
-    from tuneforge.tasks.generation import Generation
+    from tuneforge.tasks.generation.task import Generation
 
     cfg = load_config(gen_config(tmp_path, "unused", {"train": path, "prompt_field": "source",
                                                       "completion_field": "target"},
@@ -171,7 +171,7 @@ def test_stop_strings_end_the_reply_and_streaming_writes_the_same_text(tokenizer
 def test_sampling_is_reproducible_with_its_seed_and_beams_and_greedy_run(tiny_llama, tokenizer, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from tuneforge.config import DecodingConfig
+    from tuneforge.config.schema import DecodingConfig
     from tuneforge.engine.generate import generate_ids
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
@@ -191,7 +191,7 @@ def test_lora_run_reports_zero_shot_beside_fine_tuned_and_writes_predictions(tmp
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tuneforge.api import predict, train
-    from tuneforge.export import export_run
+    from tuneforge.export.folder import export_run
 
     data = {"train": write_jsonl(tmp_path / "train.jsonl", PAIRS), "test": write_jsonl(tmp_path / "test.jsonl",
                                                                                        PAIRS[:3])}
@@ -216,7 +216,7 @@ def test_lora_run_reports_zero_shot_beside_fine_tuned_and_writes_predictions(tmp
     merged = AutoModelForCausalLM.from_pretrained(out)
     tokenizer = AutoTokenizer.from_pretrained(out)
     reply = predict(run, ["Say the word number 3."])[0]["reply"]
-    from tuneforge.tasks.chat_format import ChatFormat
+    from tuneforge.tasks.generation.chat_format import ChatFormat
 
     cfg = load_config(run / "config.yaml")
     prompt, _ = ChatFormat(tokenizer, cfg.task_options, 64).prompt_ids([{"role": "user",
@@ -257,7 +257,7 @@ def test_bad_generation_input_is_one_line_exit_2_naming_file_and_record(tmp_path
 def test_own_greedy_loop_matches_transformers_generate(tiny_llama, tokenizer, penalty):
     from transformers import AutoModelForCausalLM, GenerationConfig
 
-    from tuneforge.config import DecodingConfig
+    from tuneforge.config.schema import DecodingConfig
     from tuneforge.engine.generate import end_ids, generate_ids, shared_prefix
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
@@ -298,7 +298,7 @@ def test_predict_streams_one_prompt_and_writes_jsonl_for_a_file(tmp_path, tiny_l
 
 
 def test_rows_are_as_few_as_the_window_allows_and_as_narrow_as_that_permits():
-    from tuneforge.tasks.packing import narrowest_rows
+    from tuneforge.tasks.generation.packing import narrowest_rows
 
     lengths = [400, 300, 200, 100]  # under a 640 window: two rows, 400+200 and 300+100, 22% padding at full width
     rows = narrowest_rows(lengths, 640)

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from tuneforge.config import DataConfig
-from tuneforge.data.generation_splits import load_generation_splits, read_generation
+from tuneforge.config.schema import DataConfig
 from tuneforge.errors import ConfigError, DataError
+from tuneforge.tasks.generation.splits import load_generation_splits, read_generation
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuneforge.tasks.generation_metrics import (
+from tuneforge.tasks.generation.metrics import (
     HIGHER_IS_BETTER,
     METRICS,
     best_references,

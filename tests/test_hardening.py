@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import make_config
 
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 from tuneforge.errors import ConfigError, RunError
 
 
@@ -37,7 +37,7 @@ def test_an_unwritable_output_dir_is_one_line_before_the_model_loads(tmp_path, s
 
 
 def test_run_directories_are_created_atomically_with_the_next_free_suffix(tmp_path, small_data):
-    from tuneforge.runs import start_run
+    from tuneforge.runs.directory import start_run
 
     cfg = load_config(make_config(tmp_path, "minilm", small_data))
     (tmp_path / "runs" / "t").mkdir(parents=True)  # taken, e.g. by another process a moment ago
@@ -47,7 +47,7 @@ def test_run_directories_are_created_atomically_with_the_next_free_suffix(tmp_pa
 
 
 def test_outputs_keep_an_existing_files_mode_and_respect_the_umask(tmp_path):
-    from tuneforge.atomic import write_text
+    from tuneforge.util.atomic import write_text
 
     private = tmp_path / "private.jsonl"
     private.write_text("old")

@@ -10,10 +10,10 @@ import yaml
 from conftest import SENTENCES, write_conll
 
 from tuneforge.cli import main
-from tuneforge.config import RunConfig, load_config
-from tuneforge.config_schema import leaves, readme_block, render_text, render_yaml
+from tuneforge.config.reference import leaves, readme_block, render_text, render_yaml
+from tuneforge.config.schema import RunConfig, load_config
+from tuneforge.config.starters import PLACEHOLDERS, starter_config
 from tuneforge.methods import METHODS
-from tuneforge.starter_configs import PLACEHOLDERS, starter_config
 from tuneforge.tasks import DEFAULT_TASK, TASKS
 
 README = Path(__file__).resolve().parents[1] / "README.md"

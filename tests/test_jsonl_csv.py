@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.loading import read_tagged
 from tuneforge.errors import DataError
 

@@ -10,7 +10,7 @@ import pytest
 from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 from tuneforge.data.examples import TextExample
 from tuneforge.errors import DataError
 from tuneforge.models import load_tokenizer
@@ -86,7 +86,7 @@ def test_training_reports_long_texts_and_predict_says_how_it_read_them(tmp_path,
 def test_embedding_classification_counts_the_training_texts_it_embeds_from_their_start(tmp_path, tiny_model, capsys):
     from test_prompting import DESCRIBED, embedding_config
 
-    from tuneforge.tasks.embedding_classification import EmbeddingClassification
+    from tuneforge.tasks.embedding_classification.task import EmbeddingClassification
 
     cfg = load_config({**embedding_config(tmp_path, tiny_model, contrastive="descriptions"),
                        "data": {"train": "unused.csv"}})

@@ -18,7 +18,7 @@ from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
 from tuneforge.cli import main
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 from tuneforge.errors import ConfigError
 
 
@@ -54,12 +54,12 @@ def copy_run(ner_run, tmp_path, **data):
 
 
 def forbid_model_loading(monkeypatch):
-    import tuneforge.runs
+    import tuneforge.runs.directory
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(tuneforge.runs, "load_run", refuse)
+    monkeypatch.setattr(tuneforge.runs.directory, "load_run", refuse)
     monkeypatch.setattr(tuneforge.api, "load_run", refuse)
 
 
@@ -122,7 +122,7 @@ def test_calibrate_with_nothing_to_tune_says_so_before_loading(ner_run, capsys, 
 ])
 def test_calibration_targets_follow_the_options(tmp_path, task, options, tuned):
     from tuneforge.api import calibration_targets
-    from tuneforge.config import validate
+    from tuneforge.config.schema import validate
 
     cfg = validate({"task": task, "data": {"train": str(tmp_path / "train")}, "task_options": options})
     assert bool(calibration_targets(cfg, tmp_path)) is tuned
@@ -130,7 +130,7 @@ def test_calibration_targets_follow_the_options(tmp_path, task, options, tuned):
 
 def test_question_answering_run_that_found_v1_data_has_nothing_to_tune(tmp_path):
     from tuneforge.api import calibration_targets
-    from tuneforge.config import validate
+    from tuneforge.config.schema import validate
 
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "task.json").write_text(json.dumps({"squad_version": "1.1", "null_threshold": None}))
@@ -140,7 +140,7 @@ def test_question_answering_run_that_found_v1_data_has_nothing_to_tune(tmp_path)
 
 # d. check-data: rare labels, split order ------------------------------------------------------------------------
 def test_rare_labels():
-    from tuneforge.data.check import rare_labels
+    from tuneforge.tasks.check_data import rare_labels
 
     assert rare_labels({"a": 2000, "b": 2000, "c": 2000, "d": 15, "e": 3}) == {"e": 3, "d": 15}
     assert rare_labels({"a": 6, "b": 5, "c": 4}) == {"c": 4}
@@ -187,7 +187,7 @@ def warn_from(module: str, category=FutureWarning) -> None:
 
 
 def test_third_party_warnings_are_quiet_but_ours_are_not(monkeypatch):
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     monkeypatch.setattr(sys, "warnoptions", [])
     with warnings.catch_warnings(record=True) as seen:
@@ -206,7 +206,7 @@ def test_third_party_warnings_are_quiet_but_ours_are_not(monkeypatch):
 
 
 def test_warnings_asked_for_with_W_are_kept(monkeypatch):
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     monkeypatch.setattr(sys, "warnoptions", ["default"])
     with warnings.catch_warnings(record=True) as seen:

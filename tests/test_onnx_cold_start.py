@@ -20,7 +20,7 @@ from tuneforge.cli import main
 
 CHILD = """
 import json, sys
-from tuneforge.runs import load_run
+from tuneforge.runs.directory import load_run
 run = load_run(sys.argv[1], overrides=["inference.engine=onnx"])
 predictions = run.predict(json.loads(sys.argv[2]))
 heavy = sorted(m for m in sys.modules if m == "torch" or m.startswith("transformers.models.bert.modeling"))
@@ -87,7 +87,7 @@ def test_graph_tokenizer_encodes_as_the_runs_own(tiny_model):
     the one transformers' Auto class loads."""
     from transformers import AutoTokenizer
 
-    from tuneforge.engine.onnx_session import graph_tokenizer
+    from tuneforge.engine.onnx.session import graph_tokenizer
 
     auto = AutoTokenizer.from_pretrained(tiny_model)
     light = graph_tokenizer(tiny_model, ["input_ids", "attention_mask", "token_type_ids"])

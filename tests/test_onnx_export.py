@@ -63,9 +63,9 @@ def test_fp32_export_matches_pytorch_on_new_inputs(intent_run, tmp_path):
 
 
 def test_int8_export_is_smaller_and_records_the_dev_metric_drop(intent_run, tmp_path):
-    from tuneforge.engine.onnx_model import OnnxEngine, OnnxModel
-    from tuneforge.engine.onnx_session import OnnxSession
-    from tuneforge.onnx_export import export_onnx
+    from tuneforge.engine.onnx.model import OnnxEngine, OnnxModel
+    from tuneforge.engine.onnx.session import OnnxSession
+    from tuneforge.export.onnx import export_onnx
 
     run, dev = intent_run
     fp32 = export_onnx(run, tmp_path / "fp32")
@@ -128,7 +128,7 @@ def test_exporting_leaves_the_pytorch_model_in_eval_mode(tiny_model, tmp_path):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from tuneforge.engine.onnx_model import export_graph
+    from tuneforge.engine.onnx.model import export_graph
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=3).eval()
     sample = dict(AutoTokenizer.from_pretrained(tiny_model)(NEW_TEXTS, padding=True, return_tensors="pt"))

@@ -12,8 +12,8 @@ import torch
 import yaml
 from conftest import SENTENCES, write_conll
 
-from tuneforge.tasks.masking import continuation_table, mask_tokens
-from tuneforge.tasks.text_rows import pack_documents
+from tuneforge.tasks.pretrain.masking import continuation_table, mask_tokens
+from tuneforge.tasks.pretrain.text_rows import pack_documents
 
 TEXT = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine",
         "unbelievably extraordinary circumstances happened yesterday", "all that glitters is not gold"]

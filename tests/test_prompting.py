@@ -14,7 +14,7 @@ from test_text_data import INTENTS, write_csv
 
 import tuneforge
 from tuneforge.cli import main
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 from tuneforge.errors import ConfigError, DataError
 from tuneforge.prompting.label_specs import read_label_file, readable
 
@@ -137,7 +137,7 @@ def test_contrastive_run_saves_loads_and_predicts_like_any_other(tmp_path, tiny_
 
 def test_pair_loss_masks_same_label_partners_and_falls_with_training(tmp_path, tiny_model):
     from tuneforge.models import load_tokenizer
-    from tuneforge.tasks.embedding_classification import EmbeddingClassification
+    from tuneforge.tasks.embedding_classification.task import EmbeddingClassification
 
     train = write_csv(tmp_path / "train.csv", INTENTS)
     cfg_dict = embedding_config(tmp_path, tiny_model, contrastive="pairs", pairs_per_example=2)
@@ -164,7 +164,7 @@ def test_pair_loss_masks_same_label_partners_and_falls_with_training(tmp_path, t
 def test_description_loss_is_cross_entropy_over_the_candidates_only(tmp_path, tiny_model):
     from tuneforge.data.examples import TextExample
     from tuneforge.models import load_tokenizer
-    from tuneforge.tasks.embedding_classification import EmbeddingClassification
+    from tuneforge.tasks.embedding_classification.task import EmbeddingClassification
 
     cfg = load_config({**embedding_config(tmp_path, tiny_model, contrastive="descriptions"),
                        "data": {"train": "unused.csv"}})
@@ -252,7 +252,7 @@ def test_sgd_intents_reader(tmp_path):
 
 
 def test_fewshot_draws_shots_and_writes_the_curve(tmp_path, tiny_model, capsys):
-    from tuneforge.prompting.fewshot import draw_shots, parse_shots
+    from tuneforge.studies.fewshot import draw_shots, parse_shots
 
     data = write_csv(tmp_path / "train.csv", INTENTS * 3)
     cfg = embedding_config(tmp_path, tiny_model)
@@ -283,7 +283,7 @@ def test_fewshot_draws_shots_and_writes_the_curve(tmp_path, tiny_model, capsys):
 
 
 def test_fewshot_prompts_a_causal_lm_calibrated_unless_told_not_to(tmp_path, tiny_model, tiny_llama):
-    from tuneforge.prompting.fewshot import fewshot
+    from tuneforge.studies.fewshot import fewshot
 
     data = write_csv(tmp_path / "train.csv", INTENTS * 3)
     cfg = embedding_config(tmp_path, tiny_model)

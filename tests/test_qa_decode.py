@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tuneforge.tasks.qa_decode import best_span, decode_example, tune_null_threshold
+from tuneforge.tasks.question_answering.decode import best_span, decode_example, tune_null_threshold
 
 
 def logits(length: int, **peaks: float) -> np.ndarray:

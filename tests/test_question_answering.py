@@ -12,7 +12,7 @@ from torch import nn
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from tuneforge.cli import main
-from tuneforge.config import validate
+from tuneforge.config.schema import validate
 from tuneforge.data.examples import Answer, QAExample
 from tuneforge.models import load_tokenizer
 from tuneforge.tasks import task_class
@@ -161,7 +161,7 @@ def test_train_v2_saves_threshold_and_no_labels_and_predicts(tmp_path, tiny_mode
 
 def test_onnx_engine_answers_like_pytorch_and_caches_the_graph(tmp_path, tiny_model, monkeypatch):
     import tuneforge
-    from tuneforge.engine.onnx_model import OnnxEngine, OnnxModel, cached_model
+    from tuneforge.engine.onnx.model import OnnxEngine, OnnxModel, cached_model
 
     monkeypatch.setenv("TUNEFORGE_CACHE", str(tmp_path / "cache"))
     cfg = qa_config(tmp_path, tiny_model, small_squad(tmp_path, "1.1") | {"dev": None})

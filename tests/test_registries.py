@@ -38,7 +38,7 @@ def test_every_entry_resolves():
     """Each lazily imported path points at something real, and the config offers exactly the registered names."""
     from typing import get_args
 
-    from tuneforge.config import RunConfig
+    from tuneforge.config.schema import RunConfig
     from tuneforge.engine.inference import SCORING_PATHS
 
     for spec in TASKS.values():

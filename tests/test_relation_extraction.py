@@ -9,7 +9,7 @@ import torch
 from test_text_data import text_config
 
 import tuneforge
-from tuneforge.tasks.relation_metrics import relation_scores
+from tuneforge.tasks.relation_extraction.metrics import relation_scores
 
 SENTENCES = [
     ('The <e1>author</e1> of a keygen uses a <e2>disassembler</e2>.', "Instrument-Agency(e2,e1)"),
@@ -78,7 +78,7 @@ def test_train_reload_predict_relations(tmp_path, tiny_model):
 
 
 def test_long_sentence_is_cropped_around_the_entities(tmp_path, tiny_model):
-    from tuneforge.config import load_config
+    from tuneforge.config.schema import load_config
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
 

@@ -15,9 +15,9 @@ from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
 from tuneforge.api import train
-from tuneforge.plots import methods_scatter, tick_labels
-from tuneforge.report_html import marked, marked_tokens, write_report_html
-from tuneforge.tasks.out_of_scope import decide
+from tuneforge.report.html import marked, marked_tokens, write_report_html
+from tuneforge.report.plots import methods_scatter, tick_labels
+from tuneforge.tasks.classification.out_of_scope import decide
 
 EVIL = "<script>alert(1)</script>"  # a label: must show as text, never run
 
@@ -204,12 +204,12 @@ def test_marked_spans_are_escaped():
 
 
 def test_a_plotting_error_skips_the_report_not_the_run(tmp_path, tiny_model, monkeypatch, capsys):
-    import tuneforge.plots
+    import tuneforge.report.plots
 
     def broken(*args, **kwargs):
         raise RuntimeError("no fonts\nsecond line")
 
-    monkeypatch.setattr(tuneforge.plots, "curves", broken)
+    monkeypatch.setattr(tuneforge.report.plots, "curves", broken)
     run = train(text_config(tmp_path, tiny_model, train=write_csv(tmp_path / "train.csv", INTENTS)))
     err = capsys.readouterr().err
     assert json.loads((run / "run.json").read_text())["status"] == "complete"

@@ -9,7 +9,7 @@ import pytest
 from conftest import SENTENCES, make_config, write_conll
 
 from tuneforge.cli import main
-from tuneforge.run_list import list_runs
+from tuneforge.runs.listing import list_runs
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from test_text_data import INTENTS, text_config, write_csv
 import tuneforge
 from tuneforge.cli import main
 from tuneforge.errors import DataError
-from tuneforge.tasks.out_of_scope import decide, oos_scores, tune_threshold
+from tuneforge.tasks.classification.out_of_scope import decide, oos_scores, tune_threshold
 
 
 def test_train_evaluate_predict_intents(tmp_path, capsys, tiny_model):
@@ -67,7 +67,7 @@ def test_multi_label_thresholds_tuned_saved_and_reloaded(tmp_path, tiny_model):
     assert len(state["label_thresholds"]) == len(labels) == 5 + len({domain_of[i] for i in keep})
 
     # the saved thresholds are exactly what tuning on dev gives for the final weights
-    from tuneforge.tasks.label_thresholds import tune_label_thresholds
+    from tuneforge.tasks.classification.label_thresholds import tune_label_thresholds
 
     dev_examples = run.task.read(str(dev), run.config).examples
     probs = run.task.probabilities(run.model, dev_examples)
@@ -117,7 +117,7 @@ def test_oos_threshold_run_saves_threshold_and_answers_oos(tmp_path, tiny_model)
 
 
 def test_balanced_class_weights_change_the_loss(tmp_path, tiny_model):
-    from tuneforge.config import load_config
+    from tuneforge.config.schema import load_config
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
 

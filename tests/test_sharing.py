@@ -74,9 +74,9 @@ def test_every_task_names_its_pipeline_tag():
 
 
 def test_base_model_is_a_public_name_never_a_path(tmp_path, tiny_model):
-    from tuneforge.config import validate
-    from tuneforge.model_card import metadata
+    from tuneforge.config.schema import validate
     from tuneforge.models import public_name, resolve
+    from tuneforge.runs.model_card import metadata
 
     assert public_name("minilm") == "sentence-transformers/all-MiniLM-L6-v2"
     assert public_name(resolve("minilm")) == "sentence-transformers/all-MiniLM-L6-v2"  # the bundled folder itself
@@ -171,8 +171,8 @@ def test_resume_finds_the_data_of_a_moved_project(tmp_path, tiny_model, monkeypa
 
 
 def test_paths_the_user_wrote_relative_stay_relative_outside_the_project(tmp_path, tiny_model):
-    from tuneforge.config import load_config
-    from tuneforge.runs import start_run
+    from tuneforge.config.schema import load_config
+    from tuneforge.runs.directory import start_run
 
     shared = tmp_path / "shared"
     shared.mkdir()

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.splits import carve_groups
 from tuneforge.data.squad import load_qa_splits, read_squad
 from tuneforge.errors import DataError
-from tuneforge.tasks.squad_metrics import exact_match, f1, normalize_answer, squad_scores
+from tuneforge.tasks.question_answering.squad_metrics import exact_match, f1, normalize_answer, squad_scores
 
 XQUAD_EN = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "xquad" / "xquad.en.json"
 

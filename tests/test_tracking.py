@@ -97,7 +97,7 @@ def test_resumed_tensorboard_log_hides_the_steps_after_the_checkpoint(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from tuneforge.engine.tensorboard_tracker import TensorBoardTracker
+    from tuneforge.engine.tracking.tensorboard import TensorBoardTracker
 
     first = TensorBoardTracker(tmp_path, resumed_at=None)
     for step in range(1, 6):  # killed after step 5; the checkpoint was at step 3

@@ -14,7 +14,7 @@ import yaml
 from conftest import REPO, make_config
 
 from tuneforge.cli import main
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 
 SEARCH = {"training.lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2},
           "training.batch_size": {"type": "categorical", "choices": [2, 4]}}
@@ -96,7 +96,7 @@ def test_two_workers_share_one_study(tmp_path, tiny_model, small_data):
 def test_a_pruned_trial_stops_its_run_and_is_marked(tmp_path, tiny_model, small_data):
     import optuna
 
-    from tuneforge.tune import tune
+    from tuneforge.studies.tune import tune
 
     class PruneTrialOne(optuna.pruners.BasePruner):
         """Prunes trial 1 at its first dev evaluation, whatever it scored (the pruner's choice is not under test)."""
@@ -122,8 +122,8 @@ def test_median_pruner_prunes_a_clearly_worse_trial(tmp_path, tiny_model, small_
     """The default pruner, fed by each dev evaluation: 3 trials that learn, then one whose lr is too small to."""
     import optuna
 
-    from tuneforge.tune import tune
-    from tuneforge.tune.search_space import read_tune_config
+    from tuneforge.studies.tune import tune
+    from tuneforge.studies.tune.search_space import read_tune_config
 
     config = tune_config(tmp_path, tiny_model, small_data, epochs=3,
                          search={"training.lr": {"type": "categorical", "choices": [3e-3, 1e-9]}})
@@ -202,7 +202,7 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
 def test_without_matplotlib_the_history_is_an_svg(tmp_path, monkeypatch):
     import optuna
 
-    from tuneforge.tune.outputs import write_plots
+    from tuneforge.studies.tune.outputs import write_plots
 
     study = optuna.create_study(direction="maximize")
     for x in (0.2, 0.5, 0.4):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from tuneforge.data.examples import TaggedSentence
 from tuneforge.models import load_tokenizer
-from tuneforge.tasks.token_classification import IGNORE, TokenClassification
-from tuneforge.tasks.windows import make_windows, word_pieces
+from tuneforge.tasks.token_classification.task import IGNORE, TokenClassification
+from tuneforge.tasks.token_classification.windows import make_windows, word_pieces
 
 
 def long_sentence(n: int) -> TaggedSentence:

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from tuneforge.tasks.windows import Window, _cut, _owners, make_windows, special_layout
+from tuneforge.tasks.token_classification.windows import Window, _cut, _owners, make_windows, special_layout
 
 # reference: the original quadratic implementation ---------------------------------------------
 
@@ -186,7 +186,7 @@ def test_a_long_mixed_sentence_matches_the_reference():
 
 def test_the_real_tokenizer_gives_the_reference_windows():
     from tuneforge.models import load_tokenizer
-    from tuneforge.tasks.windows import word_pieces
+    from tuneforge.tasks.token_classification.windows import word_pieces
 
     tokenizer = load_tokenizer("minilm")
     rng = random.Random(3)

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tuneforge.config import validate
+from tuneforge.config.schema import validate
 from tuneforge.data.examples import TaggedSentence, TextExample
-from tuneforge.tasks.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
-from tuneforge.tasks.sequence_classification import SequenceClassification
-from tuneforge.tasks.token_classification import TokenClassification
-from tuneforge.tasks.worst_errors import entity_errors, multi_label_errors, single_label_errors
+from tuneforge.tasks.classification.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
+from tuneforge.tasks.classification.worst_errors import entity_errors, multi_label_errors, single_label_errors
+from tuneforge.tasks.sequence_classification.task import SequenceClassification
+from tuneforge.tasks.token_classification.task import TokenClassification
 
 TOKENIZER = SimpleNamespace(pad_token_id=0)  # evaluate never tokenizes once probabilities are given
 

@@ -6,10 +6,48 @@
     print(tuneforge.predict(run_dir, ["Paris Hilton visited Berlin"]))
 """
 
-__version__ = "0.1.0"
+import importlib
+import importlib.abc
+import importlib.util
+import sys
 
-from tuneforge.api import evaluate, predict, train  # noqa: E402
-from tuneforge.errors import TuneforgeError  # noqa: E402
-from tuneforge.runs import load_run  # noqa: E402
+from tuneforge.api import evaluate, predict, train
+from tuneforge.errors import TuneforgeError
+from tuneforge.runs import load_run
+from tuneforge.version import __version__
 
 __all__ = ["TuneforgeError", "__version__", "evaluate", "load_run", "predict", "train"]
+
+# Module paths from before the layout by layers (issue #32) that documentation and users' code name: each is
+# the same module object as its new home, both as ``tuneforge.tune.tune(...)`` and ``import tuneforge.tune``.
+MOVED = {
+    "tuneforge.tune": "tuneforge.studies.tune",
+    "tuneforge.multi_adapter": "tuneforge.predict.shared_backbone",
+    "tuneforge.compare": "tuneforge.studies.compare",
+    "tuneforge.predict_stream": "tuneforge.predict.stream",
+    "tuneforge.atomic": "tuneforge.util.atomic",
+    "tuneforge.text_words": "tuneforge.util.text_words",
+    "tuneforge.prompting.fewshot": "tuneforge.studies.fewshot",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in MOVED and MOVED[fullname] != fullname:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(MOVED[spec.name])
+
+    def exec_module(self, module) -> None:
+        pass
+
+
+sys.meta_path.insert(0, _MovedModules())
+
+
+def __getattr__(name: str):
+    if f"tuneforge.{name}" in MOVED:
+        return importlib.import_module(f"tuneforge.{name}")
+    raise AttributeError(f"module 'tuneforge' has no attribute '{name}'")

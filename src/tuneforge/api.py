@@ -5,16 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config import RunConfig, load_config, parse_overrides
+from tuneforge.config.schema import RunConfig, load_config, parse_overrides
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.runs import (
+from tuneforge.runs.directory import (
     Run,
     check_writable,
     config_of,
@@ -24,17 +23,7 @@ from tuneforge.runs import (
     start_run,
     write_run_config,
 )
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def say(message: str) -> None:
-    print(f"tuneforge: {message}", file=sys.stderr, flush=True)
+from tuneforge.util.console import peak_rss_mb, say  # noqa: F401  (say: the API's voice; both re-exported)
 
 
 def train(
@@ -99,7 +88,7 @@ def train_and_score(
     else:
         cfg = load_config(config, overrides)
         check_writable(cfg.output_dir)
-    from tuneforge.engine.trackers import check_installed
+    from tuneforge.engine.tracking import check_installed
 
     try:  # before anything is written: a tracker whose package is missing
         check_installed(cfg.training.report_to)
@@ -112,7 +101,7 @@ def train_and_score(
     from accelerate.utils import broadcast_object_list, set_seed
 
     from tuneforge.engine.checkpoint import LoopState
-    from tuneforge.engine.frozen_cache import build_cache
+    from tuneforge.engine.speed.frozen_cache import build_cache
     from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method, trainable_parameters
     from tuneforge.methods.freeze import cached_frozen_layers
@@ -232,7 +221,7 @@ def _reporting(evaluate: Callable[[Any], dict[str, Any]],
 
 def _mark_pruned(run_dir: Path, pruned: RunPruned) -> None:
     """run.json says the run was pruned (and after which evaluation); its checkpoints go: it will not resume."""
-    from tuneforge.atomic import write_json
+    from tuneforge.util.atomic import write_json
 
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     info = run_info(run_dir)
@@ -249,8 +238,8 @@ def materialize_data(config: dict[str, Any]) -> dict[str, Any]:
     from hashlib import sha256
     from os import PathLike
 
-    from tuneforge.atomic import write_text
-    from tuneforge.config import RunConfig
+    from tuneforge.config.schema import RunConfig
+    from tuneforge.util.atomic import write_text
 
     data = config.get("data")
     in_memory = [n for n in SPLIT_NAMES if isinstance(data, dict) and data.get(n) is not None
@@ -313,8 +302,8 @@ def _zero_shot(task, model, splits, batching: dict[str, Any], run_dir: Path) -> 
     """
     import torch
 
-    from tuneforge.atomic import write_json
     from tuneforge.methods import unadapted
+    from tuneforge.util.atomic import write_json
 
     saved = run_dir / "zero_shot.json"
     if saved.is_file():
@@ -342,7 +331,7 @@ def _take_predictions(scores_by_split: dict[str, Any], model_name: str) -> list[
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    from tuneforge.atomic import write_text
+    from tuneforge.util.atomic import write_text
 
     write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
@@ -404,7 +393,7 @@ def calibrate(run_dir: str | Path, overrides: list[str] | None = None) -> dict[s
 
     Rewrites ``model/task.json``, the report and the saved config; returns the new scores.
     """
-    from tuneforge.atomic import write_json, write_text
+    from tuneforge.util.atomic import write_json, write_text
 
     if any(not key.startswith("task_options.") for key, _ in parse_overrides(overrides)):
         raise ConfigError("calibrate: only task_options.* can change without retraining")

@@ -18,8 +18,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuneforge.atomic import atomic_dir
 from tuneforge.errors import ModelError
+from tuneforge.util.atomic import atomic_dir
 
 
 @dataclass(frozen=True)

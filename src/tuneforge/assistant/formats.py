@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuneforge.data.sgd_intents import CONTEXT_TURNS
-from tuneforge.text_words import split_words
+from tuneforge.util.text_words import split_words
 
 HISTORY_MESSAGES = 6  # user and assistant messages before the current one that the reply prompt shows
 SPEAKERS = {"user": "User", "assistant": "Assistant"}

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.assistant.formats import intent_text, reply_prompt, slot_tags
-from tuneforge.atomic import write_text
 from tuneforge.data.examples import Problems
 from tuneforge.data.sgd import ROLE_OF_SPEAKER, read_dialogues, reply_values
 from tuneforge.data.sgd_intents import NO_INTENT
 from tuneforge.errors import DataError, TuneforgeError
+from tuneforge.util.atomic import write_text
 
 SPLITS = ("train", "dev", "test")
 KINDS = ("intent", "slots", "reply")

@@ -34,7 +34,7 @@ COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-dat
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tuneforge import __version__
+    from tuneforge.version import __version__
 
     parser = argparse.ArgumentParser(prog="tuneforge", description="Adapt pretrained transformers to NLP tasks.")
     parser.add_argument("--version", action="version", version=f"tuneforge {__version__}")

@@ -15,14 +15,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     with third_party_quiet():
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tuneforge.api import calibrate, say
+    from tuneforge.api import calibrate
+    from tuneforge.util.console import say
 
     calibrate(args.run, args.overrides)
     print((Path(args.run) / "report.md").read_text(encoding="utf-8"))

@@ -16,16 +16,16 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     with third_party_quiet():
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tuneforge.config import load_config
-    from tuneforge.data.check import check_data, format_report
+    from tuneforge.config.schema import load_config
     from tuneforge.models import load_tokenizer
+    from tuneforge.tasks.check_data import check_data, format_report
 
     cfg = load_config(args.config, args.overrides)
     tokenizer = None if args.no_model else load_tokenizer(cfg.model.name)

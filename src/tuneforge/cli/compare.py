@@ -18,8 +18,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.compare import compare, markdown
     from tuneforge.errors import ConfigError
+    from tuneforge.studies.compare import compare, markdown
 
     lrs = {}
     for item in filter(None, args.lr.split(",")):

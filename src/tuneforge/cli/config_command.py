@@ -24,7 +24,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tuneforge.config_schema import as_records, render_text, render_yaml
+    from tuneforge.config.reference import as_records, render_text, render_yaml
     from tuneforge.errors import ConfigError
 
     if not args.schema:

@@ -16,7 +16,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tuneforge.continual.runner import run_continual
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     with third_party_quiet():
         out = run_continual(args.plan, args.strategy)

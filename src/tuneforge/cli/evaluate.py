@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tuneforge.api import evaluate, own_split_or_fail
-    from tuneforge.quiet import third_party_quiet
-    from tuneforge.runs import config_of, load_run
+    from tuneforge.runs.directory import config_of, load_run
+    from tuneforge.util.quiet import third_party_quiet
 
     # Without --data: the run's own test (or dev) split; a run with neither fails before its model loads.
     split = None if args.data else own_split_or_fail(config_of(args.run), args.run)

@@ -25,8 +25,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.api import say
     from tuneforge.errors import ConfigError
+    from tuneforge.util.console import say
 
     if args.merge and args.format not in (None, "merged"):
         raise ConfigError(f"--merge is --format merged; it does not go with --format {args.format}")
@@ -34,11 +34,11 @@ def run(args: argparse.Namespace) -> int:
     if args.quantize and kind != "onnx":
         raise ConfigError("--quantize goes with --format onnx")
     if kind == "onnx":
-        from tuneforge.onnx_export import export_onnx
+        from tuneforge.export.onnx import export_onnx
 
         say(f"exported to {export_onnx(args.run, args.output, quantize=args.quantize)}")
         return 0
-    from tuneforge.export import export_run
+    from tuneforge.export.folder import export_run
 
     say(f"exported to {export_run(args.run, args.output, merge=kind == 'merged')}")
     return 0

@@ -10,7 +10,7 @@ HELP = ("Learning curves with few labelled examples: zero-shot from label descri
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
-    from tuneforge.prompting.fewshot import APPROACHES
+    from tuneforge.studies.fewshot import APPROACHES
 
     parser.add_argument("config", help="an embedding-classification config: data.train (the pool), data.test, and "
                         "the labels (task_options.labels / labels_file) for zero-shot")
@@ -30,7 +30,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tuneforge.errors import ConfigError
-    from tuneforge.prompting.fewshot import fewshot, markdown, parse_shots
+    from tuneforge.studies.fewshot import fewshot, markdown, parse_shots
 
     if args.seeds < 1:
         raise ConfigError("--seeds must be at least 1")

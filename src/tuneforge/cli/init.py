@@ -21,7 +21,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.starter_configs import starter_config, write_starter
+    from tuneforge.config.starters import starter_config, write_starter
 
     if args.output is None:
         print(starter_config(args.task, args.method), end="")

@@ -1,6 +1,6 @@
 """tuneforge predict RUN "text" ... | --question Q --context C | --input FILE.jsonl [--output FILE.jsonl] [--resume]
 
-``--input`` streams: the file is read, predicted and written in chunks (``tuneforge.predict_stream``), in constant
+``--input`` streams: the file is read, predicted and written in chunks (``tuneforge.predict.stream``), in constant
 memory, resumable, and sharded across the processes of ``accelerate launch`` / ``torchrun``.
 """
 
@@ -38,13 +38,13 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def read_inputs(path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
     """Items of a JSONL file, each checked for the task's fields (``TaskSpec.input_fields``)."""
-    from tuneforge.predict_stream import file_items
+    from tuneforge.predict.stream import file_items
 
     return [item for _, item in file_items(path, required, optional)]
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     with third_party_quiet():
         return _run(args)
@@ -54,10 +54,10 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tuneforge.api import predict
-    from tuneforge.atomic import write_text
     from tuneforge.errors import ConfigError
-    from tuneforge.runs import config_of, load_run
+    from tuneforge.runs.directory import config_of, load_run
     from tuneforge.tasks import task_spec
+    from tuneforge.util.atomic import write_text
 
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {spec.name} run takes --question and --context (or --input FILE.jsonl), not bare texts")
     items += list(args.texts)
     if args.input:
-        from tuneforge.predict_stream import predict_input
+        from tuneforge.predict.stream import predict_input
 
         predict_input(lambda: load_run(args.run, overrides=args.overrides), spec, args.input, items,
                       output=args.output, chunk_size=args.chunk_size, resume=args.resume, progress=args.progress)

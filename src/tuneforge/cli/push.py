@@ -17,8 +17,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.api import say
-    from tuneforge.push import push_run
+    from tuneforge.export.push import push_run
+    from tuneforge.util.console import say
 
     url = push_run(args.run, args.repo, private=args.private, token=args.token)
     say(f"pushed {args.run} to {args.repo}: {url}")

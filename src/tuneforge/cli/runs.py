@@ -24,11 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.errors import RunError
 
     if args.paths[:1] == [COMPARE]:
-        from tuneforge.run_comparison import compare_runs
+        from tuneforge.runs.comparison import compare_runs
 
         print(compare_runs(args.paths[1:], args.output or "runs-compare"), end="")
         return 0
-    from tuneforge.run_list import list_runs, table
+    from tuneforge.runs.listing import list_runs, table
 
     if args.output:
         raise RunError("--output belongs to runs compare (tuneforge runs compare A B --output DIR)")

@@ -17,9 +17,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.api import say, train
+    from tuneforge.api import train
     from tuneforge.errors import ConfigError
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.console import say
+    from tuneforge.util.quiet import third_party_quiet
 
     if bool(args.config) == bool(args.resume):
         raise ConfigError("give either a CONFIG file or --resume RUN")
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(run_dir: Path) -> str:
     """A few lines for the terminal: headline dev/test scores, the time taken, and where the full report is."""
-    from tuneforge.config import load_config
+    from tuneforge.config.schema import load_config
     from tuneforge.tasks import task_class
 
     cfg = load_config(run_dir / "config.yaml")

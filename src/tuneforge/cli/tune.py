@@ -23,8 +23,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.quiet import third_party_quiet
-    from tuneforge.tune import tune
+    from tuneforge.studies.tune import tune
+    from tuneforge.util.quiet import third_party_quiet
 
     with third_party_quiet():
         result = tune(args.config, args.trials, study_name=args.study_name, storage=args.storage,

@@ -24,7 +24,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tuneforge.continual.update import UpdateRefused, update
-    from tuneforge.quiet import third_party_quiet
+    from tuneforge.util.quiet import third_party_quiet
 
     try:
         with third_party_quiet():

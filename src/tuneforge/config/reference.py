@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.methods import DEFAULT_METHOD, METHODS
 from tuneforge.tasks import DEFAULT_TASK, TASKS
 

@@ -14,13 +14,12 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from tuneforge.engine.trackers import TRACKERS
+from tuneforge.engine.tracking import TRACKERS
 from tuneforge.errors import ConfigError
 from tuneforge.methods import DEFAULT_METHOD, METHODS
 from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, LoraOptions, VirtualTokenOptions
-from tuneforge.options_base import Strict
 from tuneforge.tasks import DEFAULT_TASK, TASKS
-from tuneforge.tasks.options import (
+from tuneforge.tasks.common.options import (
     EmbeddingClassificationOptions,
     GenerationOptions,
     PretrainOptions,
@@ -29,6 +28,7 @@ from tuneforge.tasks.options import (
     SequenceClassificationOptions,
     TokenClassificationOptions,
 )
+from tuneforge.util.strict import Strict
 
 
 class ModelConfig(Strict):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tuneforge.atomic import write_text
-from tuneforge.config_schema import TASK_OPTIONS, Node, comment_of, schema, yaml_lines, yaml_value
+from tuneforge.config.reference import TASK_OPTIONS, Node, comment_of, schema, yaml_lines, yaml_value
 from tuneforge.errors import ConfigError
 from tuneforge.methods import DEFAULT_METHOD, METHODS
 from tuneforge.tasks import TASKS
+from tuneforge.util.atomic import write_text
 
 # The files a user must name: placeholder values, each marked "<- your file" in the comment.
 PLACEHOLDERS = {

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tuneforge.continual.stage_data import Sourced
 from tuneforge.data.examples import TextExample
 from tuneforge.errors import ConfigError
-from tuneforge.tasks.classification import IGNORE
+from tuneforge.tasks.classification.base import IGNORE
 
 
 class ClassIncrementalLabels:

@@ -8,7 +8,6 @@ scored. adapter-per-stage (``strategies/adapter_per_stage.py``) trains one adapt
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,7 @@ from tuneforge.continual.measures import measures
 from tuneforge.continual.plan import Plan
 from tuneforge.continual.stage_data import Stage
 from tuneforge.continual.strategies import STRATEGIES, StrategySpec
-
-
-def say(message: str) -> None:
-    print(f"tuneforge: {message}", file=sys.stderr, flush=True)
+from tuneforge.util.console import say
 
 
 @dataclass

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import ordinary_modes, write_json
+from tuneforge.util.atomic import ordinary_modes, write_json
 
 
 def save_run(folder: Path, setup: Any, result: Any, summary: dict[str, Any]) -> None:
     from tuneforge.methods.saving import save_adapted
-    from tuneforge.runs import versions, write_run_config
+    from tuneforge.runs.directory import versions, write_run_config
 
     last_cfg = setup.plan.stage_configs[-1]
     write_run_config(folder, last_cfg, setup.plan.path)

@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from tuneforge.config import RunConfig, load_config, read_yaml_file, resolve_path
+from tuneforge.config.schema import RunConfig, load_config, read_yaml_file, resolve_path
 from tuneforge.continual.strategies import STRATEGIES
 from tuneforge.continual.strategies.options import AdapterPerStageOptions, EwcOptions, LwfOptions, ReplayOptions
 from tuneforge.errors import ConfigError
-from tuneforge.options_base import Strict
+from tuneforge.util.strict import Strict
 
 
 class StageConfig(Strict):

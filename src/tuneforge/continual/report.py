@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_json, write_text
+from tuneforge.util.atomic import write_json, write_text
 
 
 def write_report(folder: Path, report: dict[str, Any]) -> None:
-    from tuneforge.plots import stage_matrix_heatmap
+    from tuneforge.report.plots import stage_matrix_heatmap
 
     write_json(folder / "report.json", report)
     for name, result in report["strategies"].items():

@@ -51,7 +51,7 @@ class NearestClassRouter:
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file
 
-        from tuneforge.atomic import write_json
+        from tuneforge.util.atomic import write_json
 
         save_file({"centroids": self.centroids.contiguous()}, str(Path(folder) / "router.safetensors"))
         write_json(Path(folder) / "router.json", {"owners": self.owners, "labels": self.labels})

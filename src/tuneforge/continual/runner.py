@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tuneforge.atomic import atomic_dir, write_text
 from tuneforge.continual.plan import load_plan
 from tuneforge.continual.strategies import STRATEGIES
+from tuneforge.util.atomic import atomic_dir, write_text
 
 
 def run_continual(plan_path: str | Path, strategies: list[str] | None = None) -> Path:
     """Run the plan (or only ``strategies`` of it); returns the plan's output folder."""
     plan = load_plan(plan_path, strategies)
-    from tuneforge.runs import check_writable
+    from tuneforge.runs.directory import check_writable
 
     check_writable(plan.settings.output_dir)
     from tuneforge.continual.learner import prepare, say, train_one_model, untrained_scores
@@ -48,7 +48,7 @@ def run_continual(plan_path: str | Path, strategies: list[str] | None = None) ->
                 result = train_per_stage(setup, spec, folder / "log")
                 summary = result.summary(report["untrained"])
                 save_members(result, folder)
-                from tuneforge.atomic import write_json
+                from tuneforge.util.atomic import write_json
 
                 write_json(folder / "continual.json", continual_record(setup, name, summary))
             else:

@@ -19,8 +19,8 @@ import torch
 from tuneforge.continual.stage_data import Sourced
 from tuneforge.data.bio import spans, split_tag
 from tuneforge.data.examples import TaggedSentence
-from tuneforge.tasks.classification import IGNORE
-from tuneforge.tasks.ner_metrics import entity_scores
+from tuneforge.tasks.classification.base import IGNORE
+from tuneforge.tasks.token_classification.metrics import entity_scores
 
 
 @dataclass

@@ -54,9 +54,9 @@ def guarded_sets(run: Path, cfg: Any) -> list[dict[str, Any]]:
 
 def update(run: str | Path, data: str, dev: str | None = None, test: str | None = None, gate: float = 1.0,
            strategy: str = "replay", overrides: list[str] | None = None) -> UpdateResult:
-    from tuneforge.config import load_config, parse_overrides
+    from tuneforge.config.schema import load_config, parse_overrides
     from tuneforge.continual.strategies import STRATEGIES
-    from tuneforge.runs import run_info
+    from tuneforge.runs.directory import run_info
 
     run = Path(run)
     if strategy not in STRATEGIES or STRATEGIES[strategy].model_per_stage:
@@ -84,11 +84,12 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     options = _strategy_options(strategy_overrides)
 
     from tuneforge.continual.head_growth import grow_head
-    from tuneforge.continual.learner import say, train_stage
+    from tuneforge.continual.learner import train_stage
     from tuneforge.continual.stage_data import Sourced, Stage
     from tuneforge.methods import METHODS
-    from tuneforge.runs import load_run
+    from tuneforge.runs.directory import load_run
     from tuneforge.tasks import task_spec
+    from tuneforge.util.console import say
 
     spec = task_spec(cfg.task)
     if spec.continual_head_path is None:
@@ -162,7 +163,7 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     _save_candidate(candidate, run, new_cfg, model, tokenizer, task)
     record = {"update": n, "time": time.time(), "data": str(Path(data).resolve()), "strategy": strategy,
               "gate": gate, "new_labels": new_labels, "before": before, "after": after, "promoted": not drops}
-    from tuneforge.atomic import write_json
+    from tuneforge.util.atomic import write_json
 
     write_json(candidate / "scores.json", record)
     if drops:
@@ -181,7 +182,7 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
 
 
 def _strategy_options(overrides: list[str]) -> Any:
-    from tuneforge.config import parse_overrides
+    from tuneforge.config.schema import parse_overrides
     from tuneforge.continual.strategies.options import EwcOptions, LwfOptions, ReplayOptions
 
     sections: dict[str, dict[str, Any]] = {"replay": {}, "ewc": {}, "lwf": {}}
@@ -207,8 +208,8 @@ def _old_training_data(cfg: Any, task_class: Any) -> list[Any]:
 
 
 def _save_candidate(candidate: Path, run: Path, cfg: Any, model, tokenizer, task) -> None:
-    from tuneforge.atomic import atomic_dir, ordinary_modes
     from tuneforge.methods.saving import save_adapted
+    from tuneforge.util.atomic import atomic_dir, ordinary_modes
 
     with atomic_dir(candidate / "model") as tmp:
         save_adapted(model, tmp, cfg)
@@ -219,7 +220,7 @@ def _save_candidate(candidate: Path, run: Path, cfg: Any, model, tokenizer, task
 
 def _record_stage(run: Path, guarded: list[dict[str, Any]], cfg: Any, stage: Any, n: int) -> None:
     """continual.json lists the guarded sets; a promoted update's test set joins them."""
-    from tuneforge.atomic import write_json
+    from tuneforge.util.atomic import write_json
 
     path = run / "continual.json"
     record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {

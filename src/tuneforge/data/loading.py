@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 from pathlib import PurePath
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.bio import is_valid_tag, repair, split_tag
 from tuneforge.data.conll import read_conll
 from tuneforge.data.csv_reader import read_csv

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import GenerationExample, Problems
 from tuneforge.data.generation_jsonl import gc_paused
 from tuneforge.data.text_file import json_objects

@@ -6,7 +6,7 @@ the context at its offset, and each problem names the file and the record (``dat
 
 from __future__ import annotations
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import Answer, Problems, QAExample, ReadResult
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_file import read_json

@@ -6,7 +6,7 @@ make a parallel corpus. Both files go through the SQuAD reader, so their problem
 
 from __future__ import annotations
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import GenerationExample, Problems
 from tuneforge.data.squad import read_squad
 from tuneforge.errors import ConfigError

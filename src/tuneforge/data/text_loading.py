@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import PurePath
 
-from tuneforge.config import DataConfig
+from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import Problems, ReadResult, TextExample
 from tuneforge.data.json_splits import read_json_splits
 from tuneforge.data.semeval import read_semeval

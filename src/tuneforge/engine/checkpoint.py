@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_model
 
-from tuneforge.atomic import fsync_dir, fsync_tree
 from tuneforge.errors import RunError
+from tuneforge.util.atomic import fsync_dir, fsync_tree
 
 KEEP = 2  # checkpoints kept: the newest and the one resume falls back to
 PREFIX = "step-"

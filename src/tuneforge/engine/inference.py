@@ -93,7 +93,7 @@ def _torch_calls(model: torch.nn.Module) -> Iterator[Callable[[dict[str, Any]], 
     """The model in eval mode under inference_mode (its mode restored after, even on error)."""
     import torch
 
-    from tuneforge.engine.attention_backends import no_cudnn_attention
+    from tuneforge.engine.speed.attention_backends import no_cudnn_attention
 
     was_training = model.training
     model.eval()

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_text
-from tuneforge.engine.trackers import Tracker, open_trackers
+from tuneforge.engine.tracking import Tracker, open_trackers
 from tuneforge.errors import RunError
+from tuneforge.util.atomic import write_text
 
 
 class MetricsLog:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from tuneforge.config import TrainingConfig
+from tuneforge.config.schema import TrainingConfig
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
 

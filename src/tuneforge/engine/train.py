@@ -28,15 +28,15 @@ from safetensors.torch import load_model
 from tqdm import tqdm
 from transformers import get_scheduler
 
-from tuneforge.config import TrainingConfig
+from tuneforge.config.schema import TrainingConfig
 from tuneforge.data.batching import split_batches, train_batches
-from tuneforge.engine.allocator import retain_freed_memory
-from tuneforge.engine.attention_backends import no_cudnn_attention
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, rng_state, save_checkpoint, save_weights
-from tuneforge.engine.embedding_grad import clip_grad_norm
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
-from tuneforge.engine.patches import cpu_patches
+from tuneforge.engine.speed.allocator import retain_freed_memory
+from tuneforge.engine.speed.attention_backends import no_cudnn_attention
+from tuneforge.engine.speed.embedding_grad import clip_grad_norm
+from tuneforge.engine.speed.patches import cpu_patches
 
 IGNORE_INDEX = -100  # labels the loss skips (sub-word continuations, padding)
 

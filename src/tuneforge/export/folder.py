@@ -11,11 +11,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tuneforge.atomic import atomic_dir
 from tuneforge.errors import RunError
 from tuneforge.methods import METHODS
-from tuneforge.runs import load_run
+from tuneforge.runs.directory import load_run
 from tuneforge.tasks import task_spec
+from tuneforge.util.atomic import atomic_dir
 
 
 def export_run(run_dir: str | Path, output: str | Path, merge: bool = False) -> Path:

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from tuneforge.atomic import atomic_dir, write_json
 from tuneforge.errors import DataError, RunError
-from tuneforge.runs import Run, load_run, versions
+from tuneforge.runs.directory import Run, load_run, versions
 from tuneforge.tasks import task_spec
+from tuneforge.util.atomic import atomic_dir, write_json
 
 QUANTIZATIONS = ("int8",)
 PARITY_ROWS = 16  # the batch checked against PyTorch
@@ -54,7 +54,7 @@ def export_onnx(run_dir: str | Path, output: str | Path, quantize: str | None = 
         raise RunError(f"{output}: already exists; choose a new folder")
     if quantize is not None and quantize not in QUANTIZATIONS:
         raise RunError(f"--quantize {quantize}: expected one of {', '.join(QUANTIZATIONS)}")
-    from tuneforge.config import load_config
+    from tuneforge.config.schema import load_config
     from tuneforge.engine.inference import SCORING_PATHS
 
     if Path(run_dir).is_dir() and (Path(run_dir) / "config.yaml").is_file():  # refuse before the model loads
@@ -115,7 +115,7 @@ def _real_batch(run: Run, items: list[Any]) -> dict[str, torch.Tensor]:
 
 def _write(run: Run, output: Path, sample: dict[str, torch.Tensor], source: str, quantize: str | None,
            examples: list[Any]) -> Path:
-    from tuneforge.engine.onnx_model import (
+    from tuneforge.engine.onnx.model import (
         OPSET,
         PARITY_ATOL,
         OnnxModel,
@@ -123,7 +123,7 @@ def _write(run: Run, output: Path, sample: dict[str, torch.Tensor], source: str,
         max_difference,
         named_outputs,
     )
-    from tuneforge.engine.onnx_session import OnnxSession
+    from tuneforge.engine.onnx.session import OnnxSession
 
     model = run.model
     input_names = list(sample)
@@ -164,8 +164,8 @@ def _quantize(run: Run, folder: Path, sample: dict[str, torch.Tensor], reference
     """Replace folder/model.onnx by its dynamic-int8 version; what it changes (outputs, size, dev metric)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from tuneforge.engine.onnx_model import OnnxEngine, OnnxModel, max_difference
-    from tuneforge.engine.onnx_session import OnnxSession
+    from tuneforge.engine.onnx.model import OnnxEngine, OnnxModel, max_difference
+    from tuneforge.engine.onnx.session import OnnxSession
 
     fp32, int8 = folder / "model.onnx", folder / "model.int8.onnx"
     fp32_bytes = fp32.stat().st_size

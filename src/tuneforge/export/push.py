@@ -18,7 +18,7 @@ def push_run(run_dir: str | Path, repo_id: str, private: bool = False, token: st
     from huggingface_hub import HfApi, get_token
     from huggingface_hub.errors import HTTPError
 
-    from tuneforge.runs import run_info
+    from tuneforge.runs.directory import run_info
 
     run_dir = Path(run_dir)
     info = run_info(run_dir)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tuneforge.options_base import Strict
+from tuneforge.util.strict import Strict
 
 
 class FreezeConfig(Strict):

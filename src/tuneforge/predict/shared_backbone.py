@@ -18,7 +18,7 @@ from torch import nn
 
 from tuneforge.errors import RunError
 from tuneforge.methods import METHODS
-from tuneforge.runs import Run, load_run
+from tuneforge.runs.directory import Run, load_run
 
 
 class _TaskView(nn.Module):

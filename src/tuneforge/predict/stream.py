@@ -221,7 +221,7 @@ def _merge(outputs: Outputs) -> None:
     import shutil
     import tempfile
 
-    from tuneforge.atomic import _mode_for
+    from tuneforge.util.atomic import _mode_for
 
     shards = [outputs._file(k, "") for k in range(outputs.world)]
     missing = [s for s in shards if not s.is_file()]
@@ -296,7 +296,7 @@ def predict_input(load: Callable[[], Any], spec, path: str, prefix: list[Any] | 
     JSON lines to ``output`` (or stdout). Returns how many items this process predicted."""
     from tqdm import tqdm
 
-    from tuneforge.atomic import _mode_for
+    from tuneforge.util.atomic import _mode_for
 
     if chunk_size < 1:
         raise ConfigError(f"--chunk-size {chunk_size}: must be at least 1")
@@ -376,7 +376,7 @@ def predict_input(load: Callable[[], Any], spec, path: str, prefix: list[Any] | 
             if state.is_main_process:
                 _merge(outputs)
     if show:
-        from tuneforge.api import peak_rss_mb
+        from tuneforge.util.console import peak_rss_mb
 
         seconds = time.perf_counter() - started
         print(f"tuneforge: predicted {hi - lo - done} item(s) in {seconds:.1f}s "

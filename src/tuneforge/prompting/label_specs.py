@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from tuneforge.errors import ConfigError
-from tuneforge.options_base import Strict
+from tuneforge.util.strict import Strict
 
 
 class LabelSpec(Strict):

@@ -20,7 +20,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_text
+from tuneforge.util.atomic import write_text
 
 SPLITS = ("test", "dev")  # the split the page leads with: test where there is one
 CONFUSION_TOP = 20  # a larger label set shows its most frequent labels (by gold support)
@@ -75,8 +75,8 @@ def render(run_dir: Path) -> str:
     """The page's HTML for a run directory with report.json (raises on what it cannot read)."""
     import yaml
 
-    from tuneforge import plots
     from tuneforge.engine.metrics_log import read_metrics
+    from tuneforge.report import plots
 
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}

@@ -13,10 +13,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_json, write_text
+from tuneforge.util.atomic import write_json, write_text
 from tuneforge.errors import RunError
-from tuneforge.plot_svg import curves_svg
-from tuneforge.run_list import (
+from tuneforge.report.plot_svg import curves_svg
+from tuneforge.runs.listing import (
     RunSummary,
     date_text,
     dig,

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import atomic_dir, ordinary_modes, write_json, write_text
-from tuneforge.config import RunConfig, load_config
+from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_json, write_text
+from tuneforge.config.schema import RunConfig, load_config
 from tuneforge.errors import RunError
 
 
@@ -33,7 +33,7 @@ def versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from tuneforge import __version__
+    from tuneforge.version import __version__
 
     return {
         "python": platform.python_version(),
@@ -70,7 +70,7 @@ def start_run(cfg: RunConfig, source: str | Path | None = None) -> Path:
 def write_run_config(run_dir: Path, cfg: RunConfig, source: str | Path | None = None) -> None:
     """Write the run's ``config.yaml``, paths relative where the user's were: as in ``source``, or, rewriting
     a run's config (calibrate), as in the one it has."""
-    from tuneforge.run_config import run_config_text
+    from tuneforge.runs.run_config import run_config_text
 
     source = source if source is not None else run_dir / "config.yaml"
     write_text(run_dir / "config.yaml", run_config_text(cfg, run_dir, source))
@@ -104,8 +104,8 @@ def run_info(run_dir: Path) -> dict[str, Any]:
 def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: dict[str, Any],
                markdown: str, extra: dict[str, Any]) -> None:
     from tuneforge.methods.saving import save_adapted
-    from tuneforge.model_card import render
-    from tuneforge.report_html import write_report_html
+    from tuneforge.runs.model_card import render
+    from tuneforge.report.html import write_report_html
 
     with atomic_dir(run_dir / "model") as tmp:
         save_adapted(model, tmp, cfg)
@@ -197,12 +197,12 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     """
     if is_config_file(path):
         return untrained_run(path, overrides)
-    from tuneforge.config import parse_overrides
+    from tuneforge.config.schema import parse_overrides
     from tuneforge.errors import ConfigError
 
     if any(not key.startswith("inference.") for key, _ in parse_overrides(overrides)):
         raise ConfigError("a finished run can only change inference.* (how it predicts), not what it learnt")
-    from tuneforge.engine.allocator import retain_freed_memory
+    from tuneforge.engine.speed.allocator import retain_freed_memory
     from tuneforge.models import cache_dir, check_weights_folder
     from tuneforge.tasks import task_class
 
@@ -234,7 +234,7 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     task.check_loaded(model, folder)
     model.eval()
     if cfg.inference.engine == "onnx":
-        from tuneforge.engine.onnx_model import OnnxEngine
+        from tuneforge.engine.onnx.model import OnnxEngine
 
         model = OnnxEngine(model, path / "model", cache_dir())
     return Run(path, cfg, model, tokenizer, task)
@@ -244,7 +244,7 @@ def _checked_graph_run(path: Path, cfg: RunConfig) -> Run | None:
     """The run answered by the ONNX graph of its weights that already passed the parity check, without building
     the PyTorch model; for a task that predicts from numpy, without importing torch (a cold start in about a
     second). None when there is no checked graph yet: the first batch through ``OnnxEngine`` makes one."""
-    from tuneforge.engine.onnx_session import checked_session, graph_tokenizer
+    from tuneforge.engine.onnx.session import checked_session, graph_tokenizer
     from tuneforge.models import cache_dir
     from tuneforge.tasks import task_class, task_spec
 
@@ -257,7 +257,7 @@ def _checked_graph_run(path: Path, cfg: RunConfig) -> Run | None:
         return Run(path, cfg, session, tokenizer, task_class(cfg.task).load(tokenizer, cfg, folder))
     from transformers import AutoTokenizer
 
-    from tuneforge.engine.onnx_model import OnnxModel
+    from tuneforge.engine.onnx.model import OnnxModel
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     return Run(path, cfg, OnnxModel(session), tokenizer, task_class(cfg.task).load(tokenizer, cfg, folder))

@@ -49,7 +49,7 @@ def metadata(cfg) -> dict[str, Any]:
 
 def render(cfg, report: dict[str, Any]) -> str:
     """The card's text: front matter, then task, method, data, scores, how to reproduce and load it."""
-    from tuneforge import __version__
+    from tuneforge.version import __version__
     from tuneforge.models import public_name
 
     base = public_name(cfg.model.name)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tuneforge.config import PATH_KEYS, RunConfig, dump_config, resolve_path
+from tuneforge.config.schema import PATH_KEYS, RunConfig, dump_config, resolve_path
 
 
 def run_config_text(cfg: RunConfig, run_dir: Path, source: str | Path | None = None) -> str:

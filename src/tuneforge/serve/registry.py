@@ -28,7 +28,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # goes into URLs and me
 @dataclass
 class LoadedModel:
     name: str
-    run: Any  # tuneforge.runs.Run
+    run: Any  # tuneforge.runs.directory.Run
     spec: Any  # its TaskSpec
     batcher: MicroBatcher
     backbone: Any = None  # the SharedBackbone it shares, or None when loaded whole
@@ -76,7 +76,7 @@ class ModelRegistry:
     def load_all(self, args: list[str]) -> None:
         """The command line's runs. Runs whose base is shared by another sharing-capable run share it."""
         from tuneforge.methods import METHODS
-        from tuneforge.runs import config_of
+        from tuneforge.runs.directory import config_of
 
         named = [parse_run_arg(arg) for arg in args]
         duplicate = [n for n, count in Counter(n for n, _ in named).items() if count > 1]
@@ -91,7 +91,7 @@ class ModelRegistry:
     def load(self, name: str, path: str | Path, share: bool | None = None) -> LoadedModel:
         """Load the run at ``path`` as ``name``. ``share=None``: share a backbone if one of its base is loaded."""
         from tuneforge.methods import METHODS
-        from tuneforge.runs import config_of, load_run
+        from tuneforge.runs.directory import config_of, load_run
         from tuneforge.tasks import task_spec
 
         check_name(name)
@@ -107,7 +107,7 @@ class ModelRegistry:
             if share:
                 backbone = self.backbones.get(cfg.model.name)
                 if backbone is None:
-                    from tuneforge.multi_adapter import SharedBackbone
+                    from tuneforge.predict.shared_backbone import SharedBackbone
 
                     backbone = SharedBackbone(cfg.model.name)
                 backbone.add(name, path)

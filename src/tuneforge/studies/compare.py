@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_json, write_text
-from tuneforge.config import load_config
+from tuneforge.config.schema import load_config
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.methods import METHODS
 from tuneforge.tasks import task_class
+from tuneforge.util.atomic import write_json, write_text
 
 
 def compare(config: str | Path, methods: list[str], output: str | Path, overrides: list[str] | None = None,
@@ -59,7 +59,7 @@ def _write(output: Path, name: str, result: dict[str, Any]) -> None:
     write_text(output / "compare.md", markdown(result))
     points = [(r["method"], r["trainable_percent"], r["test"]) for r in rows if r["test"] is not None]
     if points:
-        from tuneforge.plots import methods_scatter  # matplotlib, imported only when there is something to draw
+        from tuneforge.report.plots import methods_scatter  # matplotlib, imported only when there is something to draw
 
         write_text(output / "compare.svg", methods_scatter(points, "trainable parameters (% of model, log scale)",
                                                            f"test {metric}", f"{name}: methods compared"))
@@ -81,7 +81,7 @@ def _row(method: str, lr: float, run_dir: Path, metric: str, wall: float, infere
 
 
 def _inference_speed_in_child(run_dir: Path, n: int) -> float:
-    code = f"from tuneforge.compare import inference_speed; print(inference_speed({str(run_dir)!r}, {n}))"
+    code = f"from tuneforge.studies.compare import inference_speed; print(inference_speed({str(run_dir)!r}, {n}))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode:
         raise RunError(f"{run_dir}: measuring predict speed failed: "
@@ -92,7 +92,7 @@ def _inference_speed_in_child(run_dir: Path, n: int) -> float:
 def inference_speed(run_dir: str | Path, n: int) -> float:
     """``predict`` texts/s of a saved run on up to ``n`` texts of its test (or dev, or train) split."""
     from tuneforge.api import predict
-    from tuneforge.runs import load_run
+    from tuneforge.runs.directory import load_run
 
     run = load_run(run_dir)
     texts = _texts(run, n)

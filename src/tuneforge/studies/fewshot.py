@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_json, write_text
-from tuneforge.config import RunConfig, load_config
+from tuneforge.config.schema import RunConfig, load_config
 from tuneforge.errors import ConfigError
+from tuneforge.util.atomic import write_json, write_text
 
 ALL = "all"
 
@@ -260,7 +260,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def _save(output: Path, result: dict[str, Any]) -> None:
-    from tuneforge.plot_svg import curves_svg
+    from tuneforge.report.plot_svg import curves_svg
 
     write_json(output / "fewshot.json", result)
     write_text(output / "fewshot.md", markdown(result))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-from tuneforge.tasks.options import (
+from tuneforge.tasks.common.options import (
     EmbeddingClassificationOptions,
     GenerationOptions,
     PretrainOptions,
@@ -69,47 +69,47 @@ def _load(path: str):
 
 
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
-    TaskSpec("token-classification", "tuneforge.tasks.token_classification:TokenClassification",
+    TaskSpec("token-classification", "tuneforge.tasks.token_classification.task:TokenClassification",
              TokenClassificationOptions, has_labels=True, peft_task_type="TOKEN_CLS",
              inference="token-probabilities", plain_transformers=True,
-             check_data_path="tuneforge.data.check:check_tagged", input_fields=("text",),
+             check_data_path="tuneforge.tasks.check_data:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
              continual_head_path="tuneforge.continual.tag_heads:ClassIncrementalTags", numpy_inference=True),
-    TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification:SequenceClassification",
+    TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification.task:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
-             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
+             check_data_path="tuneforge.tasks.classification.check_texts:check_texts", input_fields=("text",),
              optional_input_fields=("text_pair",), pipeline_tag="text-classification",
              auto_class="AutoModelForSequenceClassification",
              continual_head_path="tuneforge.continual.class_heads:ClassIncrementalLabels", numpy_inference=True),
-    TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction:RelationExtraction",
+    TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction.task:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,
-             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
+             check_data_path="tuneforge.tasks.classification.check_texts:check_texts", input_fields=("text",),
              pipeline_tag="text-classification"),
-    TaskSpec("question-answering", "tuneforge.tasks.question_answering:QuestionAnswering",
+    TaskSpec("question-answering", "tuneforge.tasks.question_answering.task:QuestionAnswering",
              QuestionAnsweringOptions, has_labels=False, peft_task_type="QUESTION_ANS",
              inference="span-logits", plain_transformers=True,
-             check_data_path="tuneforge.data.check_qa:check_qa", input_fields=("question", "context"),
+             check_data_path="tuneforge.tasks.question_answering.check:check_qa", input_fields=("question", "context"),
              pipeline_tag="question-answering", auto_class="AutoModelForQuestionAnswering"),
-    TaskSpec("generation", "tuneforge.tasks.generation:Generation",
+    TaskSpec("generation", "tuneforge.tasks.generation.task:Generation",
              GenerationOptions, has_labels=False, peft_task_type="CAUSAL_LM",
              inference="generate", plain_transformers=True,
-             check_data_path="tuneforge.data.check_generation:check_generation", input_fields=("prompt",),
+             check_data_path="tuneforge.tasks.generation.check:check_generation", input_fields=("prompt",),
              default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
-             input_reader_path="tuneforge.tasks.generation:read_prompts", pipeline_tag="text-generation",
+             input_reader_path="tuneforge.tasks.generation.task:read_prompts", pipeline_tag="text-generation",
              auto_class="AutoModelForCausalLM"),
-    TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification:EmbeddingClassification",
+    TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification.task:EmbeddingClassification",
              EmbeddingClassificationOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,
-             check_data_path="tuneforge.data.check_texts:check_texts", input_fields=("text",),
+             check_data_path="tuneforge.tasks.classification.check_texts:check_texts", input_fields=("text",),
              methods=("full", "freeze"), pipeline_tag="text-classification"),
     # The objective (masked or causal LM) comes from the model, so peft wraps the LM as it is (feature extraction:
     # no head of its own) and the folder loads with AutoModel as a backbone for any other task.
-    TaskSpec("pretrain", "tuneforge.tasks.pretrain:Pretrain",
+    TaskSpec("pretrain", "tuneforge.tasks.pretrain.task:Pretrain",
              PretrainOptions, has_labels=False, peft_task_type="FEATURE_EXTRACTION",
              inference="token-probabilities", plain_transformers=True,
-             check_data_path="tuneforge.tasks.pretrain:check_pretrain", input_fields=("text",),
+             check_data_path="tuneforge.tasks.pretrain.task:check_pretrain", input_fields=("text",),
              zero_shot_baseline=True, pipeline_tag="fill-mask", auto_class="AutoModel"),
 )}
 

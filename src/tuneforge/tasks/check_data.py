@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.data.bio import spans
 from tuneforge.data.loading import label_set, load_splits
 
@@ -99,15 +99,15 @@ def length_stats(lengths: list[int], max_length: int) -> dict[str, Any]:
 
 def format_report(report: dict[str, Any]) -> str:
     if report.get("kind") == "texts":
-        from tuneforge.data.check_texts import format_text_report
+        from tuneforge.tasks.classification.check_texts import format_text_report
 
         return format_text_report(report)
     if report.get("kind") == "replies":
-        from tuneforge.data.check_generation import format_generation_report
+        from tuneforge.tasks.generation.check import format_generation_report
 
         return format_generation_report(report)
     if report.get("kind") == "questions":
-        from tuneforge.data.check_qa import format_qa_report
+        from tuneforge.tasks.question_answering.check import format_qa_report
 
         return format_qa_report(report)
     lines = []

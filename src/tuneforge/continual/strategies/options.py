@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from tuneforge.methods import METHODS
-from tuneforge.options_base import Strict
+from tuneforge.util.strict import Strict
 
 
 class ReplayOptions(Strict):

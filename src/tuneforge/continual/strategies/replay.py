@@ -15,10 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import write_text
 from tuneforge.continual.stage_data import Sourced, Stage
 from tuneforge.continual.strategies.base import Strategy
 from tuneforge.errors import RunError
+from tuneforge.util.atomic import write_text
 
 BUFFER_FILE = "replay_buffer.jsonl"
 NO_LABEL = "(no entity)"

@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from tuneforge.atomic import atomic_dir, write_json
-from tuneforge.engine.onnx_session import CHECKED, OnnxSession, checked_names, checked_session, graph_folder
+from tuneforge.engine.onnx.session import CHECKED, OnnxSession, checked_names, checked_session, graph_folder
 from tuneforge.errors import ModelError
+from tuneforge.util.atomic import atomic_dir, write_json
 
 PARITY_ATOL = 2e-3  # fp32 graph rewrites reorder sums; anything larger is a wrong graph, not rounding
 OPSET = 17

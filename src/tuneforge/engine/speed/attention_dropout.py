@@ -16,7 +16,7 @@ from transformers import AttentionInterface, PreTrainedModel
 from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
-from tuneforge.engine.fast_dropout import _MaskedScale
+from tuneforge.engine.speed.fast_dropout import _MaskedScale
 
 NAME = "tuneforge_sdpa"
 _LEFT_TO_SDPA = ("position_bias", "cache", "softcap", "s_aux", "sinks")  # extras this math does not apply

@@ -13,10 +13,10 @@ from contextlib import ExitStack, contextmanager
 
 from torch import nn
 
-from tuneforge.config import TrainingConfig
-from tuneforge.engine.attention_dropout import restore_sdpa, use_fast_attention_dropout
-from tuneforge.engine.embedding_grad import RowGradEmbedding, release_row_grad_embedding, use_row_grad_embedding
-from tuneforge.engine.fast_dropout import restore_dropout, use_fast_dropout
+from tuneforge.config.schema import TrainingConfig
+from tuneforge.engine.speed.attention_dropout import restore_sdpa, use_fast_attention_dropout
+from tuneforge.engine.speed.embedding_grad import RowGradEmbedding, release_row_grad_embedding, use_row_grad_embedding
+from tuneforge.engine.speed.fast_dropout import restore_dropout, use_fast_dropout
 
 
 @contextmanager

@@ -36,11 +36,11 @@ def open_trackers(names: list[str], run_dir: Path, resumed_at: int | None) -> li
     try:
         for name in names:
             if name == "tensorboard":
-                from tuneforge.engine.tensorboard_tracker import TensorBoardTracker
+                from tuneforge.engine.tracking.tensorboard import TensorBoardTracker
 
                 opened.append(TensorBoardTracker(run_dir / "tensorboard", resumed_at))
             else:
-                from tuneforge.engine.mlflow_tracker import MLflowTracker
+                from tuneforge.engine.tracking.mlflow import MLflowTracker
 
                 opened.append(MLflowTracker(run_dir, resumed_at))
     except BaseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tuneforge.engine.trackers import scalars
+from tuneforge.engine.tracking import scalars
 
 
 class TensorBoardTracker:

@@ -6,6 +6,6 @@ study.py         the study: storage, pruner, workers sharing it
 outputs.py       best.yaml, trials.json, trials.md, plots
 """
 
-from tuneforge.tune.study import TuneResult, tune
+from tuneforge.studies.tune.study import TuneResult, tune
 
 __all__ = ["TuneResult", "tune"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.tune.search_space import TuneConfig
+from tuneforge.studies.tune.search_space import TuneConfig
 
 
 def objective_metric(tune_cfg: TuneConfig) -> tuple[str, str]:
@@ -35,7 +35,8 @@ class Objective:
     def __call__(self, trial) -> float:
         import optuna
 
-        from tuneforge.api import RunPruned, say, train_and_score
+        from tuneforge.api import RunPruned, train_and_score
+        from tuneforge.util.console import say
 
         try:
             values = {param.key: param.suggest(trial) for param in self.tune_cfg.params}

@@ -14,8 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from tuneforge.atomic import new_file_mode, write_json, write_text
-from tuneforge.tune.search_space import TuneConfig
+from tuneforge.studies.tune.search_space import TuneConfig
+from tuneforge.util.atomic import new_file_mode, write_json, write_text
 
 
 def trial_rows(study) -> list[dict[str, Any]]:
@@ -44,7 +44,7 @@ def best_trial(study):
 
 def write_tables(study, tune_cfg: TuneConfig, output: Path, metric: str, notes: list[str] | None = None) -> None:
     """best.yaml (once a trial has completed), trials.json and trials.md."""
-    from tuneforge.run_config import run_config_text
+    from tuneforge.runs.run_config import run_config_text
 
     rows = trial_rows(study)
     best = best_trial(study)
@@ -138,7 +138,7 @@ def history_svg(study, metric: str) -> str:
     """The optimisation history without matplotlib: each trial's value and the best so far."""
     from optuna.study import StudyDirection
 
-    from tuneforge.plot_svg import curves_svg
+    from tuneforge.report.plot_svg import curves_svg
 
     trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
     better = max if study.direction == StudyDirection.MAXIMIZE else min

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config import (
+from tuneforge.config.schema import (
     PATH_KEYS,
     RunConfig,
     _resolve_paths,

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.errors import ConfigError
-from tuneforge.tune.objective import Objective, objective_metric
-from tuneforge.tune.outputs import best_trial, write_plots, write_tables
-from tuneforge.tune.search_space import read_tune_config
+from tuneforge.studies.tune.objective import Objective, objective_metric
+from tuneforge.studies.tune.outputs import best_trial, write_plots, write_tables
+from tuneforge.studies.tune.search_space import read_tune_config
 
 # Pruning starts once 3 trials have completed, never at a trial's first dev evaluation (number 0).
 PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_EVALUATIONS = 3, 1
@@ -56,7 +56,7 @@ def tune(config: str | Path, trials: int, study_name: str | None = None, storage
                           "data.split.dev to carve it out of train")
     metric, direction = objective_metric(tune_cfg)
     out = Path(output) if output is not None else Path(base.output_dir) / f"{base.name}-tune"
-    from tuneforge.runs import check_writable
+    from tuneforge.runs.directory import check_writable
 
     check_writable(out)
 
@@ -65,7 +65,7 @@ def tune(config: str | Path, trials: int, study_name: str | None = None, storage
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    from tuneforge.api import say
+    from tuneforge.util.console import say
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # tuneforge says what each trial did
     if storage is None:  # the default SQLite file goes in the output folder; another storage opens first

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tuneforge.atomic import write_json
 from tuneforge.data.examples import ReadResult
 from tuneforge.errors import RunError
-from tuneforge.tasks.dropout import set_dropout
+from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.util.atomic import write_json
 
 if TYPE_CHECKING:  # predicting from an ONNX graph runs without it
     import torch

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tuneforge.config import RunConfig
-from tuneforge.data.check import common_lines, length_stats, rare_labels, rare_line
+from tuneforge.config.schema import RunConfig
+from tuneforge.tasks.check_data import common_lines, length_stats, rare_labels, rare_line
 
 
 def _key(example) -> tuple[str, str]:

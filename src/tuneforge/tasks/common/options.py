@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tuneforge.options_base import Strict
 from tuneforge.prompting.label_specs import LabelSpec
+from tuneforge.util.strict import Strict
 
 
 class TaskOptions(Strict):

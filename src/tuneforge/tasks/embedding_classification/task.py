@@ -25,17 +25,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_loading import read_texts
 from tuneforge.engine.inference import predict_outputs
 from tuneforge.errors import ConfigError, DataError
 from tuneforge.prompting.label_specs import LabelSpec, merged_labels, readable
-from tuneforge.tasks.classification import IGNORE, ClassificationTask
-from tuneforge.tasks.classification_metrics import markdown_report, single_label_scores
-from tuneforge.tasks.collate import padded_inputs
-from tuneforge.tasks.out_of_scope import oos_scores, tune_threshold
+from tuneforge.tasks.classification.base import IGNORE, ClassificationTask
+from tuneforge.tasks.classification.metrics import markdown_report, single_label_scores
+from tuneforge.tasks.classification.out_of_scope import oos_scores, tune_threshold
+from tuneforge.tasks.common.collate import padded_inputs
 
 
 @dataclass
@@ -167,7 +167,7 @@ class EmbeddingClassification(ClassificationTask):
 
         from tuneforge.models import load_pretrained
         from tuneforge.prompting.sentence_encoder import SentenceEncoderClassifier
-        from tuneforge.tasks.dropout import set_dropout
+        from tuneforge.tasks.common.dropout import set_dropout
 
         config = set_dropout(load_pretrained(name, AutoConfig), dropout)
         encoder = load_pretrained(name, AutoModel, config=config, add_pooling_layer=False)

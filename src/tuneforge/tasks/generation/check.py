@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneforge.data.check import common_lines, length_stats
+from tuneforge.tasks.check_data import common_lines, length_stats
 
 
 def check_generation(cfg, tokenizer=None) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def check_generation(cfg, tokenizer=None) -> dict[str, Any]:
     train_prompts = {e.prompt for e in splits["train"].examples}
     report: dict[str, Any] = {"kind": "replies", "task": cfg.task, "splits": {}, "problems": 0}
     if tokenizer is not None:
-        from tuneforge.tasks.chat_format import ChatFormat
+        from tuneforge.tasks.generation.chat_format import ChatFormat
 
         fmt = ChatFormat(tokenizer, cfg.task_options, 10**9)  # no window: measure, do not cut
     for name, result in splits.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.data.examples import Problems, ReadResult
 from tuneforge.data.generation_jsonl import read_generation_jsonl
 from tuneforge.data.loading import load_splits

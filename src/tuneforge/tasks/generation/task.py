@@ -21,17 +21,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from tuneforge.atomic import write_json
 from tuneforge.data.examples import ROLES, GenerationExample, ReadResult
-from tuneforge.data.generation_splits import load_generation_splits, read_generation
 from tuneforge.engine.generate import TextStream, cut_at_stop, generate_ids, pad_id
 from tuneforge.errors import DataError, RunError
-from tuneforge.tasks.chat_format import ChatFormat
-from tuneforge.tasks.classification import STATE_FILE, read_model_json
-from tuneforge.tasks.dropout import set_dropout
-from tuneforge.tasks.generation_metrics import METRICS, text_scores
-from tuneforge.tasks.packing import pack_rows
-from tuneforge.tasks.scored_logits import scored_logits
+from tuneforge.tasks.classification.base import STATE_FILE, read_model_json
+from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.common.scored_logits import scored_logits
+from tuneforge.tasks.generation.chat_format import ChatFormat
+from tuneforge.tasks.generation.metrics import METRICS, text_scores
+from tuneforge.tasks.generation.packing import pack_rows
+from tuneforge.tasks.generation.splits import load_generation_splits, read_generation
+from tuneforge.util.atomic import write_json
 
 IGNORE_INDEX = -100
 SAMPLE_SEED = 0  # eval_examples picks the same examples in every evaluation and every run

@@ -27,15 +27,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tuneforge.atomic import write_json
 from tuneforge.data.examples import ReadResult
 from tuneforge.data.text_stream import Document, Documents, load_document_splits, read_documents
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.tasks.classification import STATE_FILE, read_model_json
-from tuneforge.tasks.dropout import set_dropout
-from tuneforge.tasks.masking import IGNORE_INDEX, continuation_table, mask_tokens
-from tuneforge.tasks.scored_logits import scored_logits
-from tuneforge.tasks.text_rows import Rows, pack_documents
+from tuneforge.tasks.classification.base import STATE_FILE, read_model_json
+from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.common.scored_logits import scored_logits
+from tuneforge.tasks.pretrain.masking import IGNORE_INDEX, continuation_table, mask_tokens
+from tuneforge.tasks.pretrain.text_rows import Rows, pack_documents
+from tuneforge.util.atomic import write_json
 
 EVAL_SEED = 0  # evaluation masks: the same positions in every evaluation of every run
 MLM, CAUSAL = "mlm", "causal"

@@ -20,18 +20,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tuneforge.atomic import write_json
 from tuneforge.data.examples import QAExample, ReadResult
 from tuneforge.data.squad import load_qa_splits, read_squad
 from tuneforge.engine.inference import predict_outputs
 from tuneforge.errors import DataError, RunError
 from tuneforge.tasks import task_spec
-from tuneforge.tasks.classification import STATE_FILE, read_model_json
-from tuneforge.tasks.collate import padded_inputs
-from tuneforge.tasks.dropout import set_dropout
-from tuneforge.tasks.qa_decode import decode_example, tune_null_threshold
-from tuneforge.tasks.squad_metrics import f1 as span_f1
-from tuneforge.tasks.squad_metrics import squad_scores
+from tuneforge.tasks.classification.base import STATE_FILE, read_model_json
+from tuneforge.tasks.common.collate import padded_inputs
+from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.question_answering.decode import decode_example, tune_null_threshold
+from tuneforge.tasks.question_answering.squad_metrics import f1 as span_f1
+from tuneforge.tasks.question_answering.squad_metrics import squad_scores
+from tuneforge.util.atomic import write_json
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneforge.tasks.classification_metrics import single_label_scores
+from tuneforge.tasks.classification.metrics import single_label_scores
 
 OTHER = "Other"
 

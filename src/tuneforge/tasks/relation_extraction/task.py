@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.errors import DataError
-from tuneforge.tasks.classification_metrics import markdown_report, per_label_table
-from tuneforge.tasks.relation_metrics import relation_scores
-from tuneforge.tasks.relation_model import EntityMarkerClassifier
-from tuneforge.tasks.sequence_classification import SequenceClassification, TextFeature
-from tuneforge.tasks.worst_errors import single_label_errors
+from tuneforge.tasks.classification.metrics import markdown_report, per_label_table
+from tuneforge.tasks.classification.worst_errors import single_label_errors
+from tuneforge.tasks.relation_extraction.metrics import relation_scores
+from tuneforge.tasks.relation_extraction.model import EntityMarkerClassifier
+from tuneforge.tasks.sequence_classification.task import SequenceClassification, TextFeature
 
 MARKERS = ("<e1>", "</e1>", "<e2>", "</e2>")
 DIRECTED = re.compile(r"^(?P<relation>.+)\((?P<head>e[12]),(?P<tail>e[12])\)$")
@@ -123,7 +123,7 @@ class RelationExtraction(SequenceClassification):
         from transformers import AutoConfig, AutoModel
 
         from tuneforge.models import load_pretrained
-        from tuneforge.tasks.dropout import set_dropout
+        from tuneforge.tasks.common.dropout import set_dropout
 
         config = set_dropout(load_pretrained(name, AutoConfig), dropout)
         encoder = load_pretrained(name, AutoModel, config=config)

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_loading import check_unseen_texts, read_texts, text_label_set
 from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import ConfigError, DataError
-from tuneforge.tasks.classification import IGNORE, ClassificationTask
-from tuneforge.tasks.classification_metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
-from tuneforge.tasks.collate import padded_arrays, padded_inputs
-from tuneforge.tasks.label_thresholds import apply_thresholds, tune_label_thresholds
-from tuneforge.tasks.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
-from tuneforge.tasks.worst_errors import multi_label_errors, single_label_errors
+from tuneforge.tasks.classification.base import IGNORE, ClassificationTask
+from tuneforge.tasks.classification.label_thresholds import apply_thresholds, tune_label_thresholds
+from tuneforge.tasks.classification.metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
+from tuneforge.tasks.classification.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
+from tuneforge.tasks.classification.worst_errors import multi_label_errors, single_label_errors
+from tuneforge.tasks.common.collate import padded_arrays, padded_inputs
 
 if TYPE_CHECKING:  # training and PyTorch inference import it; predicting from an ONNX graph does not
     import torch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneforge.tasks.classification_metrics import per_label_table
+from tuneforge.tasks.classification.metrics import per_label_table
 
 
 def entity_scores(gold: list[list[str]], predicted: list[list[str]]) -> dict[str, Any]:

@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuneforge.config import RunConfig
+from tuneforge.config.schema import RunConfig
 from tuneforge.data.bio import repair, spans, split_tag
 from tuneforge.data.examples import ReadResult, TaggedSentence
 from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import DataError
-from tuneforge.tasks.bio_viterbi import allowed_transitions, viterbi
-from tuneforge.tasks.classification import IGNORE, ClassificationTask
-from tuneforge.tasks.collate import pad_rows, padded_arrays, padded_inputs
-from tuneforge.tasks.ner_metrics import entity_scores, markdown_table
-from tuneforge.tasks.windows import Window, make_windows, word_pieces
-from tuneforge.tasks.worst_errors import entity_errors
-from tuneforge.text_words import split_words
+from tuneforge.tasks.classification.base import IGNORE, ClassificationTask
+from tuneforge.tasks.classification.worst_errors import entity_errors
+from tuneforge.tasks.common.collate import pad_rows, padded_arrays, padded_inputs
+from tuneforge.tasks.token_classification.bio_viterbi import allowed_transitions, viterbi
+from tuneforge.tasks.token_classification.metrics import entity_scores, markdown_table
+from tuneforge.tasks.token_classification.windows import Window, make_windows, word_pieces
+from tuneforge.util.text_words import split_words
 
 if TYPE_CHECKING:  # training and PyTorch inference import it; predicting from an ONNX graph does not
     import torch

@@ -1,0 +1,1 @@
+"""ONNX inference: the checked graph (cached by weights) and the session that runs it without torch."""

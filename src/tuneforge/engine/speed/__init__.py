@@ -1,0 +1,1 @@
+"""The CPU speed patches of training, each behind a switch, installed and undone in one place (patches.py)."""

@@ -1,0 +1,1 @@
+"""The run's report.html and its figures."""

@@ -1,0 +1,1 @@
+"""Label-scarce classification on sentence embeddings: the task and its options."""

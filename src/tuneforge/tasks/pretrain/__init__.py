@@ -1,0 +1,1 @@
+"""Continued pre-training (masked or causal LM) on unlabelled text: the task, its options, masking, rows."""

@@ -1,0 +1,1 @@
+"""Sequence classification: the task and its options (multi-label, out-of-scope)."""
