@@ -90,7 +90,7 @@ def main() -> None:
 
     from tuneforge.config.schema import ModelConfig
     from tuneforge.models import load_tokenizer
-    from tuneforge.tasks import token_classification
+    from tuneforge.tasks.token_classification import task as token_classification
     from tuneforge.tasks.token_classification.task import TokenClassification
     from tuneforge.tasks.token_classification.windows import make_windows, word_pieces
     from tuneforge.util.text_words import split_words

@@ -14,7 +14,7 @@ from tuneforge.config.schema import load_config
 from tuneforge.data.examples import TextExample
 from tuneforge.errors import DataError
 from tuneforge.models import load_tokenizer
-from tuneforge.tasks import sequence_classification as sc
+from tuneforge.tasks.sequence_classification import task as sc
 
 LONG = " ".join(["my card has not arrived yet and I am waiting"] * 12)  # ~120 sub-words, max_length 32
 

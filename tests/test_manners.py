@@ -140,7 +140,7 @@ def test_question_answering_run_that_found_v1_data_has_nothing_to_tune(tmp_path)
 
 # d. check-data: rare labels, split order ------------------------------------------------------------------------
 def test_rare_labels():
-    from tuneforge.tasks.check_data import rare_labels
+    from tuneforge.tasks.common.check_report import rare_labels
 
     assert rare_labels({"a": 2000, "b": 2000, "c": 2000, "d": 15, "e": 3}) == {"e": 3, "d": 15}
     assert rare_labels({"a": 6, "b": 5, "c": 4}) == {"c": 4}

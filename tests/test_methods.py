@@ -55,11 +55,12 @@ def test_lora_adapts_every_backbone_linear_layer_by_default(tiny_model):
     from tuneforge.config.schema import validate
     from tuneforge.methods import apply_method
     from tuneforge.models import load_tokenizer
+    from tuneforge.tasks import task_spec
     from tuneforge.tasks.token_classification.task import TokenClassification
 
     cfg = validate({"method": "lora", "data": {"train": "x"}, "model": {"name": tiny_model}})
     task = TokenClassification(load_tokenizer(tiny_model), ["O", "B-x", "I-x"], 32, 8)
-    model = apply_method(task.build_model(tiny_model, None), cfg)
+    model = apply_method(task.build_model(tiny_model, None), cfg, task_spec(cfg.task).peft_task_type)
     adapted = {n.split(".lora_A")[0].split("encoder.")[-1] for n, _ in model.named_parameters() if ".lora_A." in n}
     per_layer = {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
                  "intermediate.dense", "output.dense"}
@@ -71,12 +72,13 @@ def test_head_trains_under_every_peft_method(tiny_model):
     from tuneforge.config.schema import validate
     from tuneforge.methods import apply_method
     from tuneforge.models import load_tokenizer
+    from tuneforge.tasks import task_spec
     from tuneforge.tasks.token_classification.task import TokenClassification
 
     for method in ("lora", "ia3", "prompt-tuning", "prefix-tuning", "bitfit", "adapter"):
         cfg = validate({"method": method, "data": {"train": "x"}, "model": {"name": tiny_model}})
         task = TokenClassification(load_tokenizer(tiny_model), ["O", "B-x", "I-x"], 32, 8)
-        model = apply_method(task.build_model(tiny_model, None), cfg)
+        model = apply_method(task.build_model(tiny_model, None), cfg, task_spec(cfg.task).peft_task_type)
         trained = [n for n, p in model.named_parameters() if p.requires_grad]
         assert any("classifier" in n for n in trained), method
 

@@ -14,11 +14,16 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tuneforge"
 
 
 def own_modules(spec) -> set[str]:
-    """The files allowed to spell a name: the registry, the options models and the entry's own module(s)."""
+    """The files allowed to spell a name: the registries and the entry's own module, or its task's whole folder
+    (the task, its options model, its check)."""
     path = getattr(spec, "task_class_path", None) or spec.apply_path
     module = path.partition(":")[0].removeprefix("tuneforge.").replace(".", "/") + ".py"
-    # prompting/fewshot.py is a registry too: each approach entry names the task and method it runs as.
-    return {module, "tasks/__init__.py", "tasks/options.py", "methods/__init__.py", "prompting/fewshot.py"}
+    own = {module}
+    if getattr(spec, "task_class_path", None):
+        folder = module.rsplit("/", 1)[0]
+        own |= {f.relative_to(SRC).as_posix() for f in (SRC / folder).glob("*.py")}
+    # studies/fewshot.py is a registry too: each approach entry names the task and method it runs as.
+    return own | {"tasks/__init__.py", "methods/__init__.py", "studies/fewshot.py"}
 
 
 @pytest.mark.parametrize("spec", [*TASKS.values(), *METHODS.values()], ids=lambda s: s.name)

@@ -121,8 +121,8 @@ def train_and_score(
     trains = cfg.task_options.trains_model()
     features = task.encode(splits["train"].examples) if trains else []
     set_seed(cfg.training.seed)  # the new head's initialization is part of what the seed fixes
-    model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
     spec = task_spec(cfg.task)
+    model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg, spec.peft_task_type)
 
     # Under a distributed launcher every process runs this function; only the main one writes files.
     dist = PartialState(cpu=not torch.accelerator.is_available())  # CPU-only: gloo across processes

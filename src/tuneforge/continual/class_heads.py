@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from tuneforge.continual.stage_data import Sourced
 from tuneforge.data.examples import TextExample
 from tuneforge.errors import ConfigError
-from tuneforge.tasks.classification.base import IGNORE
+from tuneforge.tasks.base import IGNORE
 
 
 class ClassIncrementalLabels:
@@ -81,8 +81,8 @@ class ClassIncrementalLabels:
         """The best label among the task's and its probability, for each text."""
         if not examples:
             return [], []
-        probs = task.probabilities(model, examples, **batching)
-        return [task.labels[i] for i in probs.argmax(axis=1)], [float(p) for p in probs.max(axis=1)]
+        answers = task.predict_examples(model, examples, **batching)
+        return [label for label, _ in answers], [confidence for _, confidence in answers]
 
     def combine(self, members: list[tuple[Any, Any]], examples: list[TextExample], route: list[int] | None,
                 **batching: Any) -> list[str]:

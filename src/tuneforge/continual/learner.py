@@ -64,6 +64,7 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
     from accelerate.utils import set_seed
 
     from tuneforge.methods import apply_method
+    from tuneforge.tasks import task_spec
 
     cfg, head, stages = setup.cfg, setup.head, setup.stages
     strategy = spec.build(setup.plan.settings, cfg.training.seed)
@@ -78,7 +79,8 @@ def train_one_model(setup: Setup, spec: StrategySpec, work: Path) -> StrategyRes
         task = head.task(known)
         if model is None:
             set_seed(cfg.training.seed)
-            model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg)
+            model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), cfg,
+                                 task_spec(cfg.task).peft_task_type)
             old_outputs = 0
         else:
             old_outputs = grow_head(model, task.labels)
@@ -145,6 +147,7 @@ def untrained_scores(setup: Setup) -> list[float]:
 
 def prepare(plan: Plan) -> Setup:
     """Read and check every stage (errors name the plan and stage) and load the tokenizer; no model yet."""
+    from tuneforge.continual.heads import incremental_head
     from tuneforge.continual.stages import read_stages
     from tuneforge.errors import ConfigError
     from tuneforge.methods import METHODS
@@ -160,5 +163,5 @@ def prepare(plan: Plan) -> Setup:
     Task = task_class(cfg.task)
     tokenizer = load_tokenizer(cfg.model.name)
     check_window(cfg.model.name, cfg.model.max_length)
-    head = task_spec(cfg.task).continual_head()(Task, tokenizer, cfg, str(plan.path))
+    head = incremental_head(task_spec(cfg.task))(Task, tokenizer, cfg, str(plan.path))
     return Setup(plan, Task, head, tokenizer, read_stages(plan, Task, head))

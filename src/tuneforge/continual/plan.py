@@ -144,7 +144,7 @@ def load_plan(path: str | Path, strategies: list[str] | None = None) -> Plan:
         stage_configs.append(cfg)
     from tuneforge.tasks import task_spec
 
-    if task_spec(stage_configs[0].task).continual_head_path is None:
+    if task_spec(stage_configs[0].task).incremental_outputs is None:
         raise ConfigError(f"{path}: config: task '{stage_configs[0].task}' has no class-incremental head "
                           "(continual learning supports sequence-classification and token-classification)")
     return Plan(path, settings, stage_configs[0], stage_configs)

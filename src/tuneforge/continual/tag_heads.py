@@ -10,7 +10,7 @@ the annotation of their own stage, so the same rule covers them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,7 @@ import torch
 from tuneforge.continual.stage_data import Sourced
 from tuneforge.data.bio import spans, split_tag
 from tuneforge.data.examples import TaggedSentence
-from tuneforge.tasks.classification.base import IGNORE
-from tuneforge.tasks.token_classification.metrics import entity_scores
+from tuneforge.tasks.base import IGNORE
 
 
 @dataclass
@@ -111,7 +110,7 @@ class ClassIncrementalTags:
 
     @staticmethod
     def predict(task, model, sentences: list[TaggedSentence], **batching: Any) -> list[list[str]]:
-        return [tags for tags, _ in task.word_predictions(model, sentences, **batching)] if sentences else []
+        return [tags for tags, _ in task.predict_examples(model, sentences, **batching)] if sentences else []
 
     def combine(self, members: list[tuple[Any, Any]], sentences: list[TaggedSentence], route: list[int] | None,
                 **batching: Any) -> list[list[str]]:
@@ -120,7 +119,7 @@ class ClassIncrementalTags:
         for task, model in members:
             if not sentences:
                 break
-            for n, (tags, scores) in enumerate(task.word_predictions(model, sentences, **batching)):
+            for n, (tags, scores) in enumerate(task.predict_examples(model, sentences, **batching)):
                 for kind, first, last in spans(tags):
                     found[n].append((float(np.mean(scores[first:last])), first, last, kind))
         merged = []
@@ -132,14 +131,15 @@ class ClassIncrementalTags:
             merged.append(tags)
         return merged
 
-    @staticmethod
-    def score_predicted(predicted: list[list[str]], sentences: list[TaggedSentence], scored_types: list[str]) -> float:
+    def score_predicted(self, predicted: list[list[str]], sentences: list[TaggedSentence],
+                        scored_types: list[str]) -> float:
         """Entity F1 on the stage's types: gold and predicted entities of other types are left out."""
         if not sentences:
             return 0.0
         kinds = set(scored_types)
         keep = lambda tags: [t if t == "O" or split_tag(t)[1] in kinds else "O" for t in tags]  # noqa: E731
-        return float(entity_scores([keep(s.tags) for s in sentences], [keep(p) for p in predicted])["f1"])
+        gold = [replace(s, tags=keep(s.tags)) for s in sentences]
+        return float(self.task_class.score_examples(gold, [keep(p) for p in predicted])["f1"])
 
     def score(self, task, model, sentences: list[TaggedSentence], scored_types: list[str], **batching: Any) -> float:
         return self.score_predicted(self.predict(task, model, sentences, **batching), sentences, scored_types)

@@ -84,6 +84,7 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     options = _strategy_options(strategy_overrides)
 
     from tuneforge.continual.head_growth import grow_head
+    from tuneforge.continual.heads import incremental_head
     from tuneforge.continual.learner import train_stage
     from tuneforge.continual.stage_data import Sourced, Stage
     from tuneforge.methods import METHODS
@@ -92,14 +93,14 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     from tuneforge.util.console import say
 
     spec = task_spec(cfg.task)
-    if spec.continual_head_path is None:
+    if spec.incremental_outputs is None:
         raise ConfigError(f"{run}: a {cfg.task} run cannot be updated (no class-incremental head)")
     if METHODS[cfg.method].save_format != "model":
         raise ConfigError(f"{run}: method '{cfg.method}' keeps its head inside an adapter; update takes full or "
                           "freeze runs")
     loaded = load_run(run)
     model, old_task, tokenizer = loaded.model, loaded.task, loaded.tokenizer
-    head = spec.continual_head()(type(old_task), tokenizer, new_cfg, str(run))
+    head = incremental_head(spec)(type(old_task), tokenizer, new_cfg, str(run))
     Task = type(old_task)
     new_examples = Task.read(new_cfg.data.train, new_cfg, strict=True).examples
     if not new_examples:

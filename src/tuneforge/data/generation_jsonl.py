@@ -10,10 +10,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import ROLES, GenerationExample, Problems
 from tuneforge.data.text_file import json_objects
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import DataConfig
 
 
 def read_generation_jsonl(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-from tuneforge.config.schema import DataConfig
 from tuneforge.data.bio import is_valid_tag, repair, split_tag
 from tuneforge.data.conll import read_conll
 from tuneforge.data.csv_reader import read_csv
@@ -14,6 +14,9 @@ from tuneforge.data.examples import Problems, ReadResult, TaggedSentence
 from tuneforge.data.jsonl import read_jsonl
 from tuneforge.data.splits import carve, carve_groups, carve_stratified
 from tuneforge.errors import DataError
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import DataConfig
 
 FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 

@@ -8,11 +8,14 @@ user, system -> assistant) and its text the reference. The values its INFORM / O
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import GenerationExample, Problems
 from tuneforge.data.generation_jsonl import gc_paused
 from tuneforge.data.text_file import json_objects
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import DataConfig
 
 VALUE_ACTS = frozenset({"INFORM", "OFFER", "CONFIRM"})  # acts that put slot values into the reply
 ROLE_OF_SPEAKER = {"user": "user", "system": "assistant"}

@@ -6,11 +6,15 @@ the context at its offset, and each problem names the file and the record (``dat
 
 from __future__ import annotations
 
-from tuneforge.config.schema import DataConfig
+from typing import TYPE_CHECKING
+
 from tuneforge.data.examples import Answer, Problems, QAExample, ReadResult
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_file import read_json
 from tuneforge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import DataConfig
 
 VERSIONS = ("auto", "1.1", "2.0")
 SNIPPET = 40  # characters of answer / context quoted in a message, so that it stays one readable line

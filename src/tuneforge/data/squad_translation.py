@@ -6,10 +6,14 @@ make a parallel corpus. Both files go through the SQuAD reader, so their problem
 
 from __future__ import annotations
 
-from tuneforge.config.schema import DataConfig
+from typing import TYPE_CHECKING
+
 from tuneforge.data.examples import GenerationExample, Problems
 from tuneforge.data.squad import read_squad
 from tuneforge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import DataConfig
 
 
 def read_squad_translation(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-from tuneforge.config.schema import DataConfig
 from tuneforge.data.examples import Problems, ReadResult, TextExample
 from tuneforge.data.json_splits import read_json_splits
 from tuneforge.data.semeval import read_semeval
 from tuneforge.data.text_csv import read_text_csv
 from tuneforge.data.text_jsonl import read_text_jsonl
 from tuneforge.errors import DataError
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import DataConfig
 
 
 def detect_text_format(path: str, declared: str) -> str:

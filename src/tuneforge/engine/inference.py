@@ -68,7 +68,7 @@ def predict_outputs(
     """The scoring path's outputs per feature, in the order of ``features`` (training targets dropped).
 
     ``model`` is a torch module, or a model that takes numpy inputs (``numpy_inputs``: a checked ONNX graph,
-    ``engine/onnx_session.py``), which runs without importing torch; ``collate`` may give tensors or arrays.
+    ``engine/onnx/session.py``), which runs without importing torch; ``collate`` may give tensors or arrays.
     """
     read = SCORING_PATHS[path]
     lengths = [len(f) for f in features]

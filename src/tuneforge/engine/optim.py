@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from tuneforge.config.schema import TrainingConfig
+if TYPE_CHECKING:
+    from tuneforge.config.schema import TrainingConfig
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
 

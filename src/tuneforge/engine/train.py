@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from accelerate import Accelerator
@@ -28,7 +28,6 @@ from safetensors.torch import load_model
 from tqdm import tqdm
 from transformers import get_scheduler
 
-from tuneforge.config.schema import TrainingConfig
 from tuneforge.data.batching import split_batches, train_batches
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, rng_state, save_checkpoint, save_weights
 from tuneforge.engine.metrics_log import MetricsLog
@@ -37,6 +36,9 @@ from tuneforge.engine.speed.allocator import retain_freed_memory
 from tuneforge.engine.speed.attention_backends import no_cudnn_attention
 from tuneforge.engine.speed.embedding_grad import clip_grad_norm
 from tuneforge.engine.speed.patches import cpu_patches
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import TrainingConfig
 
 IGNORE_INDEX = -100  # labels the loss skips (sub-word continuations, padding)
 

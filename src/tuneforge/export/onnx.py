@@ -1,6 +1,6 @@
 """Export a finished encoder run as one ONNX graph (``tuneforge export RUN --format onnx``), optionally int8.
 
-The graph is the one ``inference.engine: onnx`` runs (``engine/onnx_model.py``: LoRA/IA3 merged, dynamic
+The graph is the one ``inference.engine: onnx`` runs (``engine/onnx/model.py``: LoRA/IA3 merged, dynamic
 batch and sequence axes), written beside the run's tokenizer, labels.json / task.json and config.yaml.
 Before anything is written, ONNX Runtime is checked against PyTorch on a real batch (the run's dev, test
 or train examples, else a few built-in sample texts); with ``quantize="int8"`` the weights of the matrix

@@ -35,14 +35,14 @@ class MethodSpec:
     mergeable: bool  # folds into the base weights (one plain model to export or serve)
     options_key: str | None = None  # the config section with this method's options
     options: type[BaseModel] | None = None
-    shares_backbone: bool = False  # one backbone, many such adapters switched per call (multi_adapter.py)
+    shares_backbone: bool = False  # one backbone, many such adapters switched per call (predict/shared_backbone.py)
     keeps_config_lr: bool = False  # compare: trains at the config's lr, not the method's default
     loaded_wrapper_path: str | None = None  # "module:function" applied to the model peft loads back
     virtual_tokens: bool = False  # prepends learnt tokens to the input (no packed rows: peft drops position ids)
 
-    def apply(self, model, cfg):
+    def apply(self, model, cfg, task_type: str | None):
         module, _, attr = self.apply_path.partition(":")
-        return getattr(import_module(module), attr)(model, cfg)
+        return getattr(import_module(module), attr)(model, cfg, task_type)
 
     def wrap_loaded(self, model, cfg):
         if self.loaded_wrapper_path is None:
@@ -82,8 +82,10 @@ def method_spec(name: str) -> MethodSpec:
     return METHODS[name]
 
 
-def apply_method(model, cfg):
-    return METHODS[cfg.method].apply(model, cfg)
+def apply_method(model, cfg, task_type: str | None):
+    """``cfg.method`` applied to a task model. ``task_type``: the task's peft TaskType (its registry entry gives
+    it); None for a tuneforge head, which peft methods then list in modules_to_save."""
+    return METHODS[cfg.method].apply(model, cfg, task_type)
 
 
 def unadapted(model):

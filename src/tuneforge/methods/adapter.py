@@ -63,7 +63,7 @@ def _find(layer: nn.Module, dotted: str) -> tuple[nn.Module, str] | None:
     return (node, last) if isinstance(getattr(node, last, None), nn.Linear) else None
 
 
-def apply_adapter(model, cfg):
+def apply_adapter(model, cfg, task_type: str | None):
     options = cfg.adapter
     for param in model.parameters():
         param.requires_grad_(False)

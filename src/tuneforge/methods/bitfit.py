@@ -6,7 +6,7 @@ from tuneforge.errors import ConfigError
 from tuneforge.methods.heads import train_head_only_outside
 
 
-def apply_bitfit(model, cfg):
+def apply_bitfit(model, cfg, task_type: str | None):
     base = getattr(model, "base_model", model)
     biases = [p for name, p in base.named_parameters() if name.endswith(".bias")]
     if not biases:

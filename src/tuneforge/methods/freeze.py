@@ -2,7 +2,7 @@
 
 Frozen parameters get no gradient, and since nothing below the lowest trainable layer requires one,
 autograd runs no backward pass through the frozen layers at all. With ``freeze.cache_frozen`` the
-frozen layers' outputs are also computed once and reused every epoch (engine/frozen_cache.py).
+frozen layers' outputs are also computed once and reused every epoch (engine/speed/frozen_cache.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tuneforge.methods.heads import train_head_only_outside
 from tuneforge.methods.layers import embeddings, layer_stack
 
 
-def apply_freeze(model, cfg):
+def apply_freeze(model, cfg, task_type: str | None):
     options = cfg.freeze
     layers = layer_stack(model)
     if options.trainable_layers > len(layers):

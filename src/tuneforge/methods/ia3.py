@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tuneforge.methods.peft_wrap import peft_task_type, wrap
+from tuneforge.methods.peft_wrap import wrap
 
 
-def apply_ia3(model, cfg):
+def apply_ia3(model, cfg, task_type: str | None):
     from peft import IA3Config
 
     o = cfg.ia3
-    config = IA3Config(task_type=peft_task_type(cfg), target_modules=o.target_modules,
+    config = IA3Config(task_type=task_type, target_modules=o.target_modules,
                        feedforward_modules=o.feedforward_modules)
     if config.task_type is None and o.target_modules is None:
         config.target_modules, config.feedforward_modules = ["key", "value", "output.dense"], ["output.dense"]

@@ -11,15 +11,15 @@ from __future__ import annotations
 from torch import nn
 
 from tuneforge.methods.heads import head_module_names
-from tuneforge.methods.peft_wrap import peft_task_type, wrap
+from tuneforge.methods.peft_wrap import wrap
 
 
-def apply_lora(model, cfg):
+def apply_lora(model, cfg, task_type: str | None):
     from peft import LoraConfig
 
     o = cfg.lora
     targets = o.target_modules or backbone_linear_names(model) or None  # None: peft's default for the model
-    config = LoraConfig(task_type=peft_task_type(cfg), r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout,
+    config = LoraConfig(task_type=task_type, r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout,
                         target_modules=targets, use_dora=o.use_dora,
                         modules_to_save=norm_names(model) if o.train_layer_norm else None)
     return wrap(model, config, cfg, f"lora.target_modules={targets or config.target_modules}")

@@ -11,13 +11,6 @@ from tuneforge.errors import ConfigError
 from tuneforge.methods.heads import head_module_names
 
 
-def peft_task_type(cfg) -> str | None:
-    """The task's peft TaskType (its registry entry); None for a tuneforge head, which modules_to_save lists."""
-    from tuneforge.tasks import task_spec
-
-    return task_spec(cfg.task).peft_task_type
-
-
 def wrap(model, peft_config, cfg, option: str):
     from peft import get_peft_model
 

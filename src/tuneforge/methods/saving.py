@@ -51,8 +51,9 @@ def _publish_base_name(path: Path, base: str) -> None:
     path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def load_adapted(task, folder: Path, cfg, merge: bool = True) -> torch.nn.Module:
-    """The run's model; lora/ia3 weights are merged into the base for inference unless ``merge`` is off."""
+def load_adapted(task, folder: Path, cfg, task_type: str | None, merge: bool = True) -> torch.nn.Module:
+    """The run's model (``task_type``: the task's peft TaskType, as ``apply_method`` takes it); lora/ia3
+    weights are merged into the base for inference unless ``merge`` is off."""
     folder = Path(folder)
     spec = METHODS[cfg.method]
     if (folder / "adapter_config.json").is_file():
@@ -65,7 +66,7 @@ def load_adapted(task, folder: Path, cfg, merge: bool = True) -> torch.nn.Module
     if (folder / DELTA_CONFIG).is_file():
         from safetensors.torch import load_file
 
-        model = apply_method(task.build_model(cfg.model.name, None), cfg)
+        model = apply_method(task.build_model(cfg.model.name, None), cfg, task_type)
         tensors = load_file(str(folder / DELTA_WEIGHTS))
         result = model.load_state_dict(tensors, strict=False)
         if result.unexpected_keys:

@@ -13,7 +13,7 @@ from torch import nn
 from transformers.modeling_outputs import TokenClassifierOutput
 
 from tuneforge.errors import ConfigError
-from tuneforge.methods.peft_wrap import peft_task_type, wrap
+from tuneforge.methods.peft_wrap import wrap
 
 
 class DropVirtualTokens(nn.Module):
@@ -35,8 +35,7 @@ class DropVirtualTokens(nn.Module):
         self.peft_model.save_pretrained(folder, **kwargs)
 
 
-def _check(model, cfg) -> str:
-    task_type = peft_task_type(cfg)
+def _check(model, cfg, task_type: str | None) -> str:
     if task_type is None:
         raise ConfigError(f"method '{cfg.method}' does not apply to task {cfg.task} with model '{cfg.model.name}' "
                           f"({type(model).__name__}): peft's virtual tokens need a transformers task model; "
@@ -44,11 +43,11 @@ def _check(model, cfg) -> str:
     return task_type
 
 
-def apply_prompt_tuning(model, cfg):
+def apply_prompt_tuning(model, cfg, task_type: str | None):
     from peft import PromptTuningConfig
 
     n = cfg.prompt_tuning.num_virtual_tokens
-    config = PromptTuningConfig(task_type=_check(model, cfg), num_virtual_tokens=n)
+    config = PromptTuningConfig(task_type=_check(model, cfg, task_type), num_virtual_tokens=n)
     wrapped = wrap(model, config, cfg, f"prompt_tuning.num_virtual_tokens={n}")
     return DropVirtualTokens(wrapped, n) if config.task_type == "TOKEN_CLS" else wrapped
 
@@ -60,9 +59,9 @@ def wrap_loaded_prompt(model, cfg):
     return model
 
 
-def apply_prefix_tuning(model, cfg):
+def apply_prefix_tuning(model, cfg, task_type: str | None):
     from peft import PrefixTuningConfig
 
     n = cfg.prefix_tuning.num_virtual_tokens
-    config = PrefixTuningConfig(task_type=_check(model, cfg), num_virtual_tokens=n)
+    config = PrefixTuningConfig(task_type=_check(model, cfg, task_type), num_virtual_tokens=n)
     return wrap(model, config, cfg, f"prefix_tuning.num_virtual_tokens={n}")

@@ -1,5 +1,5 @@
 """A dependency-free SVG line chart with error bars (run comparisons, few-shot curves); compare's scatter is
-matplotlib's (plots.py)."""
+matplotlib's (report/plots.py)."""
 
 from __future__ import annotations
 

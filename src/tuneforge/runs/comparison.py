@@ -2,7 +2,7 @@
 
 Writes ``compare.md`` (one column per run: headline metric, every dev/test scalar, trainable parameters,
 time), ``compare.json`` (the same numbers), ``dev_metric.svg`` and ``loss.svg`` (the runs' curves from
-metrics.jsonl, overlaid). Everything is read as the run wrote it (run_list.py), so a damaged or still
+metrics.jsonl, overlaid). Everything is read as the run wrote it (runs/listing.py), so a damaged or still
 running run is a column that says so, not a traceback.
 """
 

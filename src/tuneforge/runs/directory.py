@@ -2,13 +2,13 @@
 
 runs/<name>/
   config.yaml        the resolved config (every default filled in; paths relative to the run where the
-                     user's were, run_config.py)
+                     user's were, runs/run_config.py)
   run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
   metrics.jsonl      training log and dev evaluations
   report.json        final entity-level scores per split; report.md, the same as tables
   model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
                      set, labels.json — loadable by the task's transformers Auto class; README.md, the model
-                     card (model_card.py); ``tuneforge push`` uploads it with report.json and config.yaml
+                     card (runs/model_card.py); ``tuneforge push`` uploads it with report.json and config.yaml
   report.html        the same, with curves, per-label chart and confusion matrix, self-contained
   checkpoints/       step-<N>/ (resumable state, the two newest) and best.safetensors; removed when the run
                      completes
@@ -204,7 +204,7 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
         raise ConfigError("a finished run can only change inference.* (how it predicts), not what it learnt")
     from tuneforge.engine.speed.allocator import retain_freed_memory
     from tuneforge.models import cache_dir, check_weights_folder
-    from tuneforge.tasks import task_class
+    from tuneforge.tasks import task_class, task_spec
 
     path = Path(path)
     info = run_info(path)
@@ -227,7 +227,7 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
 
         tokenizer = AutoTokenizer.from_pretrained(folder)
         task = task_class(cfg.task).load(tokenizer, cfg, folder)
-        model = load_adapted(task, folder, cfg, merge=merge)
+        model = load_adapted(task, folder, cfg, task_spec(cfg.task).peft_task_type, merge=merge)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:  # whatever transformers or peft trip over
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise RunError(f"{folder}: the run's model cannot be loaded ({first}); the run directory is damaged") from None

@@ -3,7 +3,7 @@
 Each method trains in its own process (so peak memory is that method's own), with the config's
 learning rate for full/freeze and the method's default (its registry entry) for the others unless
 given. The result is ``compare.json``, ``compare.md`` (one table) and ``compare.svg`` (test metric
-against trainable share, drawn with matplotlib: plots.py), written atomically to the output folder after
+against trainable share, drawn with matplotlib: report/plots.py), written atomically to the output folder after
 every method, so a failure or an interrupt keeps the rows already measured. Each row is read from the
 run's ``report.json`` and its inference speed is measured in a fresh process too: this process never
 loads a run's config, so a run written by newer code (a long compare while the code changes) cannot break it.

@@ -11,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-from tuneforge.tasks.common.options import (
-    EmbeddingClassificationOptions,
-    GenerationOptions,
-    PretrainOptions,
-    QuestionAnsweringOptions,
-    RelationExtractionOptions,
-    SequenceClassificationOptions,
-    TaskOptions,
-    TokenClassificationOptions,
-)
+from tuneforge.tasks.common.options import TaskOptions
+from tuneforge.tasks.embedding_classification.options import EmbeddingClassificationOptions
+from tuneforge.tasks.generation.options import GenerationOptions
+from tuneforge.tasks.pretrain.options import PretrainOptions
+from tuneforge.tasks.question_answering.options import QuestionAnsweringOptions
+from tuneforge.tasks.relation_extraction.options import RelationExtractionOptions
+from tuneforge.tasks.sequence_classification.options import SequenceClassificationOptions
+from tuneforge.tasks.token_classification.options import TokenClassificationOptions
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,8 @@ class TaskSpec:
     methods: tuple[str, ...] = ()  # the methods that can train it; empty: all of them
     pipeline_tag: str | None = None  # the Hugging Face pipeline tag of the model card (model/README.md)
     auto_class: str | None = None  # the transformers Auto class that loads model/ (None: a tuneforge head)
-    continual_head_path: str | None = None  # "module:Class" of its class-incremental head (tuneforge continual)
+    incremental_outputs: str | None = None  # how ``tuneforge continual`` grows its head as labels arrive: "labels" (one
+    # output per label) or "tags" (O, then B-/I- per entity type); None: not class-incremental
     numpy_inference: bool = False  # predicts from numpy inputs (``model_inputs``), its module free of torch: a
     # checked ONNX graph then answers with no torch imported at all (``runs.load_run``, a fast cold start)
 
@@ -54,9 +53,6 @@ class TaskSpec:
 
     def task_class(self):
         return _load(self.task_class_path)
-
-    def continual_head(self):
-        return _load(self.continual_head_path)
 
     def check_data(self, cfg, tokenizer=None) -> dict:
         return _load(self.check_data_path)(cfg, tokenizer)
@@ -72,16 +68,16 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
     TaskSpec("token-classification", "tuneforge.tasks.token_classification.task:TokenClassification",
              TokenClassificationOptions, has_labels=True, peft_task_type="TOKEN_CLS",
              inference="token-probabilities", plain_transformers=True,
-             check_data_path="tuneforge.tasks.check_data:check_tagged", input_fields=("text",),
+             check_data_path="tuneforge.tasks.token_classification.check:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
-             continual_head_path="tuneforge.continual.tag_heads:ClassIncrementalTags", numpy_inference=True),
+             incremental_outputs="tags", numpy_inference=True),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification.task:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
              check_data_path="tuneforge.tasks.classification.check_texts:check_texts", input_fields=("text",),
              optional_input_fields=("text_pair",), pipeline_tag="text-classification",
              auto_class="AutoModelForSequenceClassification",
-             continual_head_path="tuneforge.continual.class_heads:ClassIncrementalLabels", numpy_inference=True),
+             incremental_outputs="labels", numpy_inference=True),
     TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction.task:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,

@@ -37,6 +37,7 @@ def train_per_stage(setup, spec, work: Path):
     from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method
     from tuneforge.models import load_pretrained
+    from tuneforge.tasks import task_spec
 
     options = setup.plan.settings.adapter_per_stage
     cfg, head, stages = setup.cfg, setup.head, setup.stages
@@ -51,7 +52,8 @@ def train_per_stage(setup, spec, work: Path):
     for stage in stages:
         task = head.task(stage.labels)
         set_seed(cfg.training.seed + stage.index)
-        model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), adapter_cfg)
+        model = apply_method(task.build_model(cfg.model.name, cfg.model.dropout), adapter_cfg,
+                             task_spec(cfg.task).peft_task_type)
         sourced = [Sourced(e, 0) for e in stage.train]
         features = head.features(task, sourced, [set(stage.labels)])
         say(f"{spec.name}: stage {stage.index + 1}/{len(stages)} ({stage.name}): a new {options.method} adapter, "

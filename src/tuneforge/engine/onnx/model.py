@@ -8,7 +8,7 @@ products leave. ``OnnxModel`` answers like the PyTorch model (the task's scoring
 output names), and loading checks the two agree on a real batch before it is used.
 
 Once a graph has passed that check, ``checked.json`` beside it records its input and output names, and a later
-process opens it without building the PyTorch model (``engine/onnx_session.py``; ``cached_model`` wraps it for
+process opens it without building the PyTorch model (``engine/onnx/session.py``; ``cached_model`` wraps it for
 tasks that predict from tensors): no transformers model code, and for token and sequence classification no torch,
 which is most of a cold start on a small CPU (docs/benchmarks.md).
 """

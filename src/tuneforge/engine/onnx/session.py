@@ -1,6 +1,6 @@
 """A checked ONNX graph of a run's model under ONNX Runtime, torch-free: numpy in, numpy out.
 
-``engine/onnx_model.py`` exports the graph and checks it against PyTorch once; ``checked.json`` beside it
+``engine/onnx/model.py`` exports the graph and checks it against PyTorch once; ``checked.json`` beside it
 then records its input and output names. ``checked_session`` opens such a graph without importing torch
 or transformers' model code, which is most of a cold start on a small CPU: a token- or
 sequence-classification run predicts from it with numpy alone (``TaskSpec.numpy_inference``).

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
 from torch import nn
 
-from tuneforge.config.schema import TrainingConfig
 from tuneforge.engine.speed.attention_dropout import restore_sdpa, use_fast_attention_dropout
 from tuneforge.engine.speed.embedding_grad import RowGradEmbedding, release_row_grad_embedding, use_row_grad_embedding
 from tuneforge.engine.speed.fast_dropout import restore_dropout, use_fast_dropout
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import TrainingConfig
 
 
 @contextmanager

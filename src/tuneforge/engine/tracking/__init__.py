@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 # name in training.report_to -> the module it needs
 TRACKERS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
-NOT_SCALARS = ("step", "epoch", "split", "best")
 
 
 class Tracker(Protocol):
@@ -48,11 +47,3 @@ def open_trackers(names: list[str], run_dir: Path, resumed_at: int | None) -> li
             tracker.close(failed=True)
         raise
     return opened
-
-
-def scalars(record: dict[str, Any]) -> dict[str, float]:
-    """A metrics.jsonl record's numbers as tracker scalars: ``train/loss``, ``train/lr``, … for a training
-    record, ``dev/<metric>`` for an evaluation (step, epoch and the best flag are not scalars)."""
-    prefix = record.get("split", "train")
-    return {f"{prefix}/{key}": float(value) for key, value in record.items()
-            if key not in NOT_SCALARS and isinstance(value, int | float) and not isinstance(value, bool)}

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tuneforge.engine.tracking import scalars
+from tuneforge.engine.tracking.scalars import scalars
 
 EXPERIMENT = "tuneforge"  # unless MLFLOW_EXPERIMENT_NAME names another
 BATCH = 100  # MLflow takes at most 100 params per log_batch call

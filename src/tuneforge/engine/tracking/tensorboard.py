@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tuneforge.engine.tracking import scalars
+from tuneforge.engine.tracking.scalars import scalars
 
 
 class TensorBoardTracker:

@@ -7,23 +7,22 @@ head's config as id2label/label2id, so a saved model reads by itself in plain tr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuneforge.data.examples import ReadResult
 from tuneforge.errors import RunError
+from tuneforge.tasks.base import IGNORE, TaskBase
 from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.common.model_files import LABELS_FILE, STATE_FILE, read_model_json
 from tuneforge.util.atomic import write_json
 
 if TYPE_CHECKING:  # predicting from an ONNX graph runs without it
     import torch
 
-IGNORE = -100  # labels the loss skips (sub-word continuations, padding, labels the model lacks)
-LABELS_FILE, STATE_FILE = "labels.json", "task.json"
 
 
-class ClassificationTask:
+class ClassificationTask(TaskBase):
     name: ClassVar[str]
     auto_model: ClassVar[str]  # the transformers Auto class of the task model
     labels: list[str]
@@ -96,12 +95,6 @@ class ClassificationTask:
         """Labelled tokens, labelled examples, or example x label (multi-label)."""
         return int((batch["labels"] != IGNORE).sum())
 
-    def calibrate(self, model, examples: list[Any], **batching: Any) -> None:
-        """Nothing is tuned on dev unless the task says so."""
-
-    def after_training(self, model) -> None:
-        """Nothing to compute from the trained weights unless the task says so (an embedding head)."""
-
     # the model --------------------------------------------------------------------------------
     def labelled_config(self, name: str, dropout: float | None, **extra: Any):
         """The backbone's config with this label set (id2label/label2id) and the dropout override."""
@@ -132,15 +125,3 @@ def head_outputs(model) -> int | None:
     if n is None:
         n = getattr(getattr(model, "config", None), "num_labels", None)
     return n if isinstance(n, int) else None
-
-
-def read_model_json(path: Path, required: bool) -> Any:
-    """A JSON file of a run's model folder; missing (when required) or damaged is a one-line RunError."""
-    if not path.is_file():
-        if required:
-            raise RunError(f"{path}: missing; the run's model folder is incomplete")
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RunError(f"{path}: not valid JSON; the run's model folder is damaged") from None

@@ -8,10 +8,12 @@ duplicates within the split, and sub-word lengths with how many exceed the windo
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuneforge.config.schema import RunConfig
-from tuneforge.tasks.check_data import common_lines, length_stats, rare_labels, rare_line
+from tuneforge.tasks.common.check_report import common_lines, length_stats, rare_labels, rare_line
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import RunConfig
 
 
 def _key(example) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Padding rows of token ids into batch arrays: what every task's ``collate`` starts from.
 
-The numpy forms feed a model that takes numpy (a checked ONNX graph, ``engine/onnx_session.py``) without
+The numpy forms feed a model that takes numpy (a checked ONNX graph, ``engine/onnx/session.py``) without
 importing torch; the tensor forms are the same arrays, shared, for training and PyTorch inference.
 """
 

@@ -19,23 +19,26 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tuneforge.config.schema import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_loading import read_texts
 from tuneforge.engine.inference import predict_outputs
 from tuneforge.errors import ConfigError, DataError
 from tuneforge.prompting.label_specs import LabelSpec, merged_labels, readable
-from tuneforge.tasks.classification.base import IGNORE, ClassificationTask
+from tuneforge.tasks.base import IGNORE
+from tuneforge.tasks.classification.base import ClassificationTask
 from tuneforge.tasks.classification.metrics import markdown_report, single_label_scores
 from tuneforge.tasks.classification.out_of_scope import oos_scores, tune_threshold
 from tuneforge.tasks.common.collate import padded_inputs
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import RunConfig
 
 
 @dataclass

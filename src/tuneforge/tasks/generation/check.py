@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneforge.tasks.check_data import common_lines, length_stats
+from tuneforge.tasks.common.check_report import common_lines, length_stats
 
 
 def check_generation(cfg, tokenizer=None) -> dict[str, Any]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from tuneforge.config.schema import RunConfig
+from typing import TYPE_CHECKING
+
 from tuneforge.data.examples import Problems, ReadResult
 from tuneforge.data.generation_jsonl import read_generation_jsonl
 from tuneforge.data.loading import load_splits
 from tuneforge.data.sgd import read_sgd
 from tuneforge.data.squad_translation import read_squad_translation
 from tuneforge.errors import DataError
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import RunConfig
 
 READERS = {"jsonl": read_generation_jsonl, "sgd": read_sgd, "squad-translation": read_squad_translation}
 

@@ -24,8 +24,9 @@ import torch.nn.functional as F
 from tuneforge.data.examples import ROLES, GenerationExample, ReadResult
 from tuneforge.engine.generate import TextStream, cut_at_stop, generate_ids, pad_id
 from tuneforge.errors import DataError, RunError
-from tuneforge.tasks.classification.base import STATE_FILE, read_model_json
+from tuneforge.tasks.base import TaskBase
 from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.common.model_files import STATE_FILE, read_model_json
 from tuneforge.tasks.common.scored_logits import scored_logits
 from tuneforge.tasks.generation.chat_format import ChatFormat
 from tuneforge.tasks.generation.metrics import METRICS, text_scores
@@ -48,7 +49,7 @@ class LMFeature:
         return len(self.input_ids)
 
 
-class Generation:
+class Generation(TaskBase):
     name = "generation"
 
     # data -------------------------------------------------------------------------------------
@@ -104,14 +105,8 @@ class Generation:
     def save(self, folder: Path) -> None:
         write_json(Path(folder) / STATE_FILE, self.summary())
 
-    def check_loaded(self, model, folder: Path) -> None:
-        """No label set to check against the model."""
-
     def recalibrated(self, cfg: Any) -> Generation:
         return type(self)(self.tokenizer, cfg)
-
-    def check(self, split: str, result: ReadResult) -> None:
-        """Any prompt/reply file can be scored."""
 
     def summary(self) -> dict[str, Any]:
         return {"chat_template": self.format.chat, "truncated": self.truncated}
@@ -208,12 +203,6 @@ class Generation:
             loss, n = self.compute_loss(model, self.collate([features[i] for i in ids]))
             total, count = total + float(loss), count + n
         return float(torch.exp(torch.tensor(total / max(count, 1))))
-
-    def after_training(self, model) -> None:
-        """Nothing is computed from the trained weights."""
-
-    def calibrate(self, model, examples: list[GenerationExample], **batching: Any) -> None:
-        """Nothing to tune."""
 
     def sample(self, examples: list[GenerationExample]) -> list[GenerationExample]:
         """At most ``eval_examples`` of them: a fixed, seeded choice, kept in file order."""

@@ -30,8 +30,9 @@ import torch.nn.functional as F
 from tuneforge.data.examples import ReadResult
 from tuneforge.data.text_stream import Document, Documents, load_document_splits, read_documents
 from tuneforge.errors import ConfigError, RunError
-from tuneforge.tasks.classification.base import STATE_FILE, read_model_json
+from tuneforge.tasks.base import TaskBase
 from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.common.model_files import STATE_FILE, read_model_json
 from tuneforge.tasks.common.scored_logits import scored_logits
 from tuneforge.tasks.pretrain.masking import IGNORE_INDEX, continuation_table, mask_tokens
 from tuneforge.tasks.pretrain.text_rows import Rows, pack_documents
@@ -61,7 +62,7 @@ def objective_of(config) -> str:
                       "pretraining cannot train it")
 
 
-class Pretrain:
+class Pretrain(TaskBase):
     name = "pretrain"
 
     # data -------------------------------------------------------------------------------------
@@ -117,14 +118,8 @@ class Pretrain:
     def save(self, folder: Path) -> None:
         write_json(Path(folder) / STATE_FILE, self.summary())
 
-    def check_loaded(self, model, folder: Path) -> None:
-        """No label set to check against the model."""
-
     def recalibrated(self, cfg: Any) -> Pretrain:
         return type(self)(self.tokenizer, cfg, self.objective)
-
-    def check(self, split: str, result: ReadResult) -> None:
-        """Any text can be scored."""
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"objective": self.objective}
@@ -184,12 +179,6 @@ class Pretrain:
 
     def count_items(self, batch: dict[str, torch.Tensor]) -> int:
         return int((batch["targets"] != IGNORE_INDEX).sum())
-
-    def after_training(self, model) -> None:
-        """Nothing is computed from the trained weights."""
-
-    def calibrate(self, model, examples: Documents, **batching: Any) -> None:
-        """Nothing to tune."""
 
     # metrics ----------------------------------------------------------------------------------
     @torch.inference_mode()

@@ -25,9 +25,10 @@ from tuneforge.data.squad import load_qa_splits, read_squad
 from tuneforge.engine.inference import predict_outputs
 from tuneforge.errors import DataError, RunError
 from tuneforge.tasks import task_spec
-from tuneforge.tasks.classification.base import STATE_FILE, read_model_json
+from tuneforge.tasks.base import TaskBase
 from tuneforge.tasks.common.collate import padded_inputs
 from tuneforge.tasks.common.dropout import set_dropout
+from tuneforge.tasks.common.model_files import STATE_FILE, read_model_json
 from tuneforge.tasks.question_answering.decode import decode_example, tune_null_threshold
 from tuneforge.tasks.question_answering.squad_metrics import f1 as span_f1
 from tuneforge.tasks.question_answering.squad_metrics import squad_scores
@@ -49,7 +50,7 @@ class SpanFeature:
         return len(self.input_ids)
 
 
-class QuestionAnswering:
+class QuestionAnswering(TaskBase):
     name = "question-answering"
 
     # data -------------------------------------------------------------------------------------
@@ -105,14 +106,8 @@ class QuestionAnswering:
     def state(self) -> dict[str, Any]:
         return {"squad_version": self.squad_version, "null_threshold": self.null_threshold}
 
-    def check_loaded(self, model, folder: Path) -> None:
-        """No label set to check against the model."""
-
     def recalibrated(self, cfg: Any) -> QuestionAnswering:
         return type(self)(self.tokenizer, cfg, {"squad_version": self.squad_version})
-
-    def check(self, split: str, result: ReadResult) -> None:
-        """Any SQuAD file can be scored; unanswerable questions need a v2 model to be answered right."""
 
     def summary(self) -> dict[str, Any]:
         return {"squad_version": self.squad_version}
@@ -212,9 +207,6 @@ class QuestionAnswering:
         if self.squad_version == "2.0" and span["null_score"] - span["score"] > self.null_threshold:
             return None
         return example.context[span["start"]:span["end"]]
-
-    def after_training(self, model) -> None:
-        """Nothing is computed from the trained weights."""
 
     def calibrate(self, model, examples: list[QAExample], spans: list[dict[str, Any]] | None = None,
                   **batching: Any) -> None:

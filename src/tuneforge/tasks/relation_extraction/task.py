@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from tuneforge.config.schema import RunConfig
-from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.errors import DataError
 from tuneforge.tasks.classification.metrics import markdown_report, per_label_table
 from tuneforge.tasks.classification.worst_errors import single_label_errors
 from tuneforge.tasks.relation_extraction.metrics import relation_scores
 from tuneforge.tasks.relation_extraction.model import EntityMarkerClassifier
 from tuneforge.tasks.sequence_classification.task import SequenceClassification, TextFeature
+
+if TYPE_CHECKING:
+    from tuneforge.config.schema import RunConfig
+    from tuneforge.data.examples import ReadResult, TextExample
 
 MARKERS = ("<e1>", "</e1>", "<e2>", "</e2>")
 DIRECTED = re.compile(r"^(?P<relation>.+)\((?P<head>e[12]),(?P<tail>e[12])\)$")

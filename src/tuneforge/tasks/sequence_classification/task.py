@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuneforge.config.schema import RunConfig
 from tuneforge.data.examples import ReadResult, TextExample
 from tuneforge.data.loading import load_splits
 from tuneforge.data.text_loading import check_unseen_texts, read_texts, text_label_set
 from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import ConfigError, DataError
-from tuneforge.tasks.classification.base import IGNORE, ClassificationTask
+from tuneforge.tasks.base import IGNORE
+from tuneforge.tasks.classification.base import ClassificationTask
 from tuneforge.tasks.classification.label_thresholds import apply_thresholds, tune_label_thresholds
 from tuneforge.tasks.classification.metrics import markdown_report, micro_f1, per_label_scores, single_label_scores
 from tuneforge.tasks.classification.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
@@ -29,6 +29,8 @@ from tuneforge.tasks.common.collate import padded_arrays, padded_inputs
 
 if TYPE_CHECKING:  # training and PyTorch inference import it; predicting from an ONNX graph does not
     import torch
+
+    from tuneforge.config.schema import RunConfig
 
 
 @dataclass
@@ -250,6 +252,11 @@ class SequenceClassification(ClassificationTask):
         if self.oos:
             return decide(probs, self.labels, self.oos, self.oos_threshold)
         return [self.labels[i] for i in probs.argmax(axis=1)]
+
+    def predict_examples(self, model, examples: list[TextExample], **batching: Any) -> list[tuple[str, float]]:
+        """(the most probable label, its probability) per read text."""
+        probs = self.probabilities(model, examples, **batching)
+        return [(self.labels[int(i)], float(row[i])) for i, row in zip(probs.argmax(axis=1), probs, strict=True)]
 
     def calibrate(self, model, examples: list[TextExample], probs: np.ndarray | None = None, **batching) -> None:
         """Tune what is tuned on dev: per-label thresholds (multi-label) or the out-of-scope threshold."""

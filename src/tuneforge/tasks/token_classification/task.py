@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuneforge.config.schema import RunConfig
 from tuneforge.data.bio import repair, spans, split_tag
 from tuneforge.data.examples import ReadResult, TaggedSentence
 from tuneforge.data.loading import check_unseen, label_set, load_splits, read_tagged
 from tuneforge.engine.inference import predict_probs
 from tuneforge.errors import DataError
-from tuneforge.tasks.classification.base import IGNORE, ClassificationTask
+from tuneforge.tasks.base import IGNORE
+from tuneforge.tasks.classification.base import ClassificationTask
 from tuneforge.tasks.classification.worst_errors import entity_errors
 from tuneforge.tasks.common.collate import pad_rows, padded_arrays, padded_inputs
 from tuneforge.tasks.token_classification.bio_viterbi import allowed_transitions, viterbi
@@ -28,6 +28,8 @@ from tuneforge.util.text_words import split_words
 
 if TYPE_CHECKING:  # training and PyTorch inference import it; predicting from an ONNX graph does not
     import torch
+
+    from tuneforge.config.schema import RunConfig
 
 
 @dataclass
@@ -153,7 +155,17 @@ class TokenClassification(ClassificationTask):
             results.append((tags, scores))
         return results
 
+    def predict_examples(self, model, sentences: list[TaggedSentence],
+                         **batching: Any) -> list[tuple[list[str], list[float]]]:
+        """(tags, word scores) per read sentence (the protocol's name for ``word_predictions``)."""
+        return self.word_predictions(model, sentences, **batching)
+
     # metrics ----------------------------------------------------------------------------------
+    @classmethod
+    def score_examples(cls, sentences: list[TaggedSentence], predicted: list[list[str]]) -> dict[str, Any]:
+        """Entity precision, recall and F1 (seqeval, strict IOB2) of predicted tags against the sentences'."""
+        return entity_scores([s.tags for s in sentences], predicted)
+
     def evaluate(self, model, sentences: list[TaggedSentence], tune: bool = False, **batching: Any) -> dict[str, Any]:
         predicted = [tags for tags, _ in self.word_predictions(model, sentences, **batching)]
         return {**entity_scores([s.tags for s in sentences], predicted),
