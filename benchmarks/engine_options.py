@@ -35,7 +35,7 @@ def child(options: dict, steps: int, warmup: int) -> dict:
 
     import torch
 
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.engine.speed.allocator import retain_freed_memory
     from tuneforge.engine.speed.attention_dropout import use_fast_attention_dropout
     from tuneforge.engine.speed.embedding_grad import clip_grad_norm, use_row_grad_embedding

@@ -36,7 +36,7 @@ from benchmarks.common import package_versions, write_results  # noqa: E402
 
 
 def prompts_of(config: str, count: int, seed: int, tokenizer):
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.tasks import task_class
     from tuneforge.tasks.generation.chat_format import ChatFormat
 

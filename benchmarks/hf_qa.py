@@ -49,7 +49,7 @@ from transformers import (  # noqa: E402
     set_seed,
 )
 
-from tuneforge.config.schema import load_config  # noqa: E402
+from tuneforge.config.loading import load_config  # noqa: E402
 from tuneforge.data.squad import load_qa_splits  # noqa: E402
 from tuneforge.models import resolve  # noqa: E402
 from tuneforge.tasks.question_answering.squad_metrics import squad_scores  # noqa: E402

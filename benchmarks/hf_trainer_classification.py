@@ -50,7 +50,7 @@ from transformers import (  # noqa: E402
     set_seed,
 )
 
-from tuneforge.config.schema import load_config  # noqa: E402
+from tuneforge.config.loading import load_config  # noqa: E402
 from tuneforge.tasks import task_class  # noqa: E402
 from tuneforge.tasks.classification.metrics import single_label_scores  # noqa: E402
 

@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=16)
     parser.add_argument("--per-example", type=int, default=20)
     args = parser.parse_args()
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.models import load_tokenizer
     from tuneforge.studies.fewshot import draw_shots
     from tuneforge.tasks import task_class

@@ -208,7 +208,7 @@ def main() -> None:
     import torch
 
     import tuneforge
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.data.squad import load_qa_splits
     from tuneforge.tasks.question_answering.squad_metrics import squad_scores
 

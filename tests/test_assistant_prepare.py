@@ -64,7 +64,7 @@ def test_three_sets_with_their_exact_contents(tmp_path):
 
 
 def test_the_reply_format_is_what_the_generation_task_reads(tmp_path):
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.tasks import task_class
 
     prepare(write_sgd(tmp_path / "sgd", DIALOGUES), tmp_path / "out")

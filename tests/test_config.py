@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.errors import ConfigError
 
 

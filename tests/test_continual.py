@@ -117,7 +117,7 @@ def test_grown_head_keeps_old_rows_and_outputs(tiny_model):
 
 def test_unannotated_types_are_not_trained_as_o(tiny_model):
     """A word tagged O in a stage that does not annotate 'person' may be a person: no loss for saying so."""
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
     from tuneforge.continual.tag_heads import ClassIncrementalTags
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
@@ -421,7 +421,7 @@ def test_a_bad_lwf_option_is_one_line_naming_the_key(tmp_path, capsys, tiny_mode
 
 
 def test_adapter_per_stage_trains_its_own_epochs_and_rate():
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
     from tuneforge.continual.strategies.adapter_per_stage import adapter_config
     from tuneforge.continual.strategies.options import AdapterPerStageOptions
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.data.examples import GenerationExample
 from tuneforge.errors import DataError
 from tuneforge.tasks.generation.packing import first_fit, pack_rows

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import make_config
 
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.errors import ConfigError, RunError
 
 

@@ -10,8 +10,9 @@ import yaml
 from conftest import SENTENCES, write_conll
 
 from tuneforge.cli import main
+from tuneforge.config.loading import load_config
 from tuneforge.config.reference import leaves, readme_block, render_text, render_yaml
-from tuneforge.config.schema import RunConfig, load_config
+from tuneforge.config.schema import RunConfig
 from tuneforge.config.starters import PLACEHOLDERS, starter_config
 from tuneforge.methods import METHODS
 from tuneforge.tasks import DEFAULT_TASK, TASKS

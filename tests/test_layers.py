@@ -143,3 +143,33 @@ def test_an_import_for_annotations_only_does_not_count(tmp_path):
 def test_every_package_has_a_line_in_the_architecture_doc(package):
     text = ARCHITECTURE.read_text(encoding="utf-8")
     assert re.search(rf"^\s+{package}/", text, re.M), f"docs/architecture.md has no line for {package}/"
+
+
+def test_no_package_shadows_a_function_of_the_public_api():
+    """``import tuneforge.X.y`` sets ``tuneforge.X`` to the package: a package named like an API function (predict,
+    train, evaluate) would replace that function for everyone who imported it."""
+    import tuneforge
+
+    packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()}
+    assert not packages & set(tuneforge.__all__)
+
+
+def test_module_paths_from_before_the_layout_still_import():
+    """The Python API paths the README named before the move: the same objects as at their new homes."""
+    import importlib
+
+    import tuneforge
+    from tuneforge.config import load_config
+    from tuneforge.config.loading import load_config as schema_load_config
+    from tuneforge.export import export_run
+    from tuneforge.export.folder import export_run as folder_export_run
+    from tuneforge.prediction.shared_backbone import SharedBackbone
+    from tuneforge.runs import load_run
+    from tuneforge.studies.tune import tune
+
+    assert tuneforge.tune.tune is tune
+    assert tuneforge.multi_adapter.SharedBackbone is SharedBackbone
+    assert importlib.import_module("tuneforge.multi_adapter").SharedBackbone is SharedBackbone
+    assert importlib.import_module("tuneforge.predict_stream") is importlib.import_module("tuneforge.prediction.stream")
+    assert load_config is schema_load_config and export_run is folder_export_run and tuneforge.load_run is load_run
+    assert callable(tuneforge.predict) and callable(tuneforge.train) and callable(tuneforge.evaluate)

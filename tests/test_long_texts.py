@@ -10,7 +10,7 @@ import pytest
 from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.data.examples import TextExample
 from tuneforge.errors import DataError
 from tuneforge.models import load_tokenizer

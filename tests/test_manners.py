@@ -18,7 +18,7 @@ from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
 from tuneforge.cli import main
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.errors import ConfigError
 
 
@@ -122,7 +122,7 @@ def test_calibrate_with_nothing_to_tune_says_so_before_loading(ner_run, capsys, 
 ])
 def test_calibration_targets_follow_the_options(tmp_path, task, options, tuned):
     from tuneforge.api import calibration_targets
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
 
     cfg = validate({"task": task, "data": {"train": str(tmp_path / "train")}, "task_options": options})
     assert bool(calibration_targets(cfg, tmp_path)) is tuned
@@ -130,7 +130,7 @@ def test_calibration_targets_follow_the_options(tmp_path, task, options, tuned):
 
 def test_question_answering_run_that_found_v1_data_has_nothing_to_tune(tmp_path):
     from tuneforge.api import calibration_targets
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
 
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "task.json").write_text(json.dumps({"squad_version": "1.1", "null_threshold": None}))

@@ -52,7 +52,7 @@ def test_method_trains_saves_and_reloads(tmp_path, tiny_model, small_data, metho
 
 
 def test_lora_adapts_every_backbone_linear_layer_by_default(tiny_model):
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
     from tuneforge.methods import apply_method
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_spec
@@ -69,7 +69,7 @@ def test_lora_adapts_every_backbone_linear_layer_by_default(tiny_model):
 
 
 def test_head_trains_under_every_peft_method(tiny_model):
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
     from tuneforge.methods import apply_method
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_spec
@@ -126,7 +126,7 @@ def test_missing_target_modules_fail_before_training(tmp_path, capsys, tiny_mode
 
 
 def test_two_adapters_share_one_backbone(tmp_path, tiny_model, small_data):
-    from tuneforge.predict.shared_backbone import SharedBackbone
+    from tuneforge.prediction.shared_backbone import SharedBackbone
 
     ner_dir = tuneforge.train(make_config(tmp_path, tiny_model, small_data, epochs=2), ["method=lora"])
     train = write_csv(tmp_path / "train.csv", INTENTS * 3)

@@ -259,7 +259,7 @@ def test_an_error_of_the_task_mid_file_names_the_line_and_keeps_what_is_done(tmp
     """Checks only the loaded run can make (a text pair for a run not trained on pairs) fail mid-file: the
     task's "input K" becomes the file's line, the chunks before it stay, and --resume continues after a fix."""
     from tuneforge.errors import DataError
-    from tuneforge.predict.stream import predict_input
+    from tuneforge.prediction.stream import predict_input
     from tuneforge.tasks import task_spec
 
     class Run:

@@ -14,7 +14,7 @@ from test_text_data import INTENTS, write_csv
 
 import tuneforge
 from tuneforge.cli import main
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.errors import ConfigError, DataError
 from tuneforge.prompting.label_specs import read_label_file, readable
 

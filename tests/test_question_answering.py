@@ -12,7 +12,7 @@ from torch import nn
 from transformers.modeling_outputs import QuestionAnsweringModelOutput
 
 from tuneforge.cli import main
-from tuneforge.config.schema import validate
+from tuneforge.config.loading import validate
 from tuneforge.data.examples import Answer, QAExample
 from tuneforge.models import load_tokenizer
 from tuneforge.tasks import task_class

@@ -78,7 +78,7 @@ def test_train_reload_predict_relations(tmp_path, tiny_model):
 
 
 def test_long_sentence_is_cropped_around_the_entities(tmp_path, tiny_model):
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
 

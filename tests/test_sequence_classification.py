@@ -117,7 +117,7 @@ def test_oos_threshold_run_saves_threshold_and_answers_oos(tmp_path, tiny_model)
 
 
 def test_balanced_class_weights_change_the_loss(tmp_path, tiny_model):
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks import task_class
 

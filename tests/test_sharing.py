@@ -74,7 +74,7 @@ def test_every_task_names_its_pipeline_tag():
 
 
 def test_base_model_is_a_public_name_never_a_path(tmp_path, tiny_model):
-    from tuneforge.config.schema import validate
+    from tuneforge.config.loading import validate
     from tuneforge.models import public_name, resolve
     from tuneforge.runs.model_card import metadata
 
@@ -171,7 +171,7 @@ def test_resume_finds_the_data_of_a_moved_project(tmp_path, tiny_model, monkeypa
 
 
 def test_paths_the_user_wrote_relative_stay_relative_outside_the_project(tmp_path, tiny_model):
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.runs.directory import start_run
 
     shared = tmp_path / "shared"

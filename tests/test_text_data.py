@@ -10,7 +10,7 @@ from conftest import DATASETS
 from test_cli_errors import assert_clean_failure, run_cli
 
 from tuneforge.cli import main
-from tuneforge.config.schema import validate
+from tuneforge.config.loading import validate
 from tuneforge.data.splits import carve_stratified
 from tuneforge.tasks import task_class
 

@@ -14,7 +14,7 @@ import yaml
 from conftest import REPO, make_config
 
 from tuneforge.cli import main
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 
 SEARCH = {"training.lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2},
           "training.batch_size": {"type": "categorical", "choices": [2, 4]}}

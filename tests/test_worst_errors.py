@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tuneforge.config.schema import validate
+from tuneforge.config.loading import validate
 from tuneforge.data.examples import TaggedSentence, TextExample
 from tuneforge.tasks.classification.out_of_scope import decide, oos_curve, oos_scores, tune_threshold
 from tuneforge.tasks.classification.worst_errors import entity_errors, multi_label_errors, single_label_errors

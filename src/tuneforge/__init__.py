@@ -22,9 +22,9 @@ __all__ = ["TuneforgeError", "__version__", "evaluate", "load_run", "predict", "
 # the same module object as its new home, both as ``tuneforge.tune.tune(...)`` and ``import tuneforge.tune``.
 MOVED = {
     "tuneforge.tune": "tuneforge.studies.tune",
-    "tuneforge.multi_adapter": "tuneforge.predict.shared_backbone",
+    "tuneforge.multi_adapter": "tuneforge.prediction.shared_backbone",
     "tuneforge.compare": "tuneforge.studies.compare",
-    "tuneforge.predict_stream": "tuneforge.predict.stream",
+    "tuneforge.predict_stream": "tuneforge.prediction.stream",
     "tuneforge.atomic": "tuneforge.util.atomic",
     "tuneforge.text_words": "tuneforge.util.text_words",
     "tuneforge.prompting.fewshot": "tuneforge.studies.fewshot",

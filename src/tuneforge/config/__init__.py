@@ -3,6 +3,7 @@
 ``from tuneforge.config import load_config, RunConfig`` keeps working as before the package existed.
 """
 
-from tuneforge.config.schema import RunConfig, dump_config, load_config, parse_overrides, validate
+from tuneforge.config.loading import dump_config, load_config, parse_overrides, validate
+from tuneforge.config.schema import RunConfig
 
 __all__ = ["RunConfig", "dump_config", "load_config", "parse_overrides", "validate"]

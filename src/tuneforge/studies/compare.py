@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config.schema import load_config
+from tuneforge.config.loading import load_config
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.methods import METHODS
 from tuneforge.tasks import task_class

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config.schema import RunConfig, load_config
+from tuneforge.config.loading import load_config
+from tuneforge.config.schema import RunConfig
 from tuneforge.errors import ConfigError
 from tuneforge.util.atomic import write_json, write_text
 

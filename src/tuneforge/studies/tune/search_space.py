@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config.schema import (
+from tuneforge.config.loading import (
     PATH_KEYS,
-    RunConfig,
     _resolve_paths,
     _set_dotted,
     read_yaml_file,
     resolve_path,
     validate,
 )
+from tuneforge.config.schema import RunConfig
 from tuneforge.errors import ConfigError
 
 # type -> the fields it takes (required, optional)
