@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuneforge.config.schema import RunConfig, load_config, parse_overrides
+from tuneforge.config.loading import load_config, parse_overrides
+from tuneforge.config.schema import RunConfig
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.runs.directory import (
     Run,

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.models import load_tokenizer
     from tuneforge.tasks.check_data import check_data, format_report
 

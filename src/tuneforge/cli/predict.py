@@ -1,6 +1,6 @@
 """tuneforge predict RUN "text" ... | --question Q --context C | --input FILE.jsonl [--output FILE.jsonl] [--resume]
 
-``--input`` streams: the file is read, predicted and written in chunks (``tuneforge.predict.stream``), in constant
+``--input`` streams: the file is read, predicted and written in chunks (``tuneforge.prediction.stream``), in constant
 memory, resumable, and sharded across the processes of ``accelerate launch`` / ``torchrun``.
 """
 
@@ -38,7 +38,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 def read_inputs(path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
     """Items of a JSONL file, each checked for the task's fields (``TaskSpec.input_fields``)."""
-    from tuneforge.predict.stream import file_items
+    from tuneforge.prediction.stream import file_items
 
     return [item for _, item in file_items(path, required, optional)]
 
@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {spec.name} run takes --question and --context (or --input FILE.jsonl), not bare texts")
     items += list(args.texts)
     if args.input:
-        from tuneforge.predict.stream import predict_input
+        from tuneforge.prediction.stream import predict_input
 
         predict_input(lambda: load_run(args.run, overrides=args.overrides), spec, args.input, items,
                       output=args.output, chunk_size=args.chunk_size, resume=args.resume, progress=args.progress)

@@ -79,7 +79,7 @@ def settings_of(args: argparse.Namespace):
 
 def check_overrides(overrides: list[str]) -> None:
     """--set may change how runs predict (inference.*), never what they learnt: refused before any model loads."""
-    from tuneforge.config.schema import parse_overrides
+    from tuneforge.config.loading import parse_overrides
     from tuneforge.errors import ConfigError
 
     for key, _ in parse_overrides(overrides):

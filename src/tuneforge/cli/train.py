@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(run_dir: Path) -> str:
     """A few lines for the terminal: headline dev/test scores, the time taken, and where the full report is."""
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.tasks import task_class
 
     cfg = load_config(run_dir / "config.yaml")

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from tuneforge.config.schema import RunConfig, load_config, read_yaml_file, resolve_path
+from tuneforge.config.loading import load_config, read_yaml_file, resolve_path
+from tuneforge.config.schema import RunConfig
 from tuneforge.continual.strategies import STRATEGIES
 from tuneforge.continual.strategies.options import AdapterPerStageOptions, EwcOptions, LwfOptions, ReplayOptions
 from tuneforge.errors import ConfigError

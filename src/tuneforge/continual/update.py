@@ -54,7 +54,7 @@ def guarded_sets(run: Path, cfg: Any) -> list[dict[str, Any]]:
 
 def update(run: str | Path, data: str, dev: str | None = None, test: str | None = None, gate: float = 1.0,
            strategy: str = "replay", overrides: list[str] | None = None) -> UpdateResult:
-    from tuneforge.config.schema import load_config, parse_overrides
+    from tuneforge.config.loading import load_config, parse_overrides
     from tuneforge.continual.strategies import STRATEGIES
     from tuneforge.runs.directory import run_info
 
@@ -183,7 +183,7 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
 
 
 def _strategy_options(overrides: list[str]) -> Any:
-    from tuneforge.config.schema import parse_overrides
+    from tuneforge.config.loading import parse_overrides
     from tuneforge.continual.strategies.options import EwcOptions, LwfOptions, ReplayOptions
 
     sections: dict[str, dict[str, Any]] = {"replay": {}, "ewc": {}, "lwf": {}}

@@ -54,7 +54,7 @@ def export_onnx(run_dir: str | Path, output: str | Path, quantize: str | None = 
         raise RunError(f"{output}: already exists; choose a new folder")
     if quantize is not None and quantize not in QUANTIZATIONS:
         raise RunError(f"--quantize {quantize}: expected one of {', '.join(QUANTIZATIONS)}")
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
     from tuneforge.engine.inference import SCORING_PATHS
 
     if Path(run_dir).is_dir() and (Path(run_dir) / "config.yaml").is_file():  # refuse before the model loads

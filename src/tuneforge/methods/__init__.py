@@ -35,7 +35,7 @@ class MethodSpec:
     mergeable: bool  # folds into the base weights (one plain model to export or serve)
     options_key: str | None = None  # the config section with this method's options
     options: type[BaseModel] | None = None
-    shares_backbone: bool = False  # one backbone, many such adapters switched per call (predict/shared_backbone.py)
+    shares_backbone: bool = False  # one backbone, many such adapters switched per call (prediction/shared_backbone.py)
     keeps_config_lr: bool = False  # compare: trains at the config's lr, not the method's default
     loaded_wrapper_path: str | None = None  # "module:function" applied to the model peft loads back
     virtual_tokens: bool = False  # prepends learnt tokens to the input (no packed rows: peft drops position ids)

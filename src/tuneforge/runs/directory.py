@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_json, write_text
-from tuneforge.config.schema import RunConfig, load_config
+from tuneforge.config.schema import RunConfig
+from tuneforge.config.loading import load_config
 from tuneforge.errors import RunError
 
 
@@ -197,7 +198,7 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     """
     if is_config_file(path):
         return untrained_run(path, overrides)
-    from tuneforge.config.schema import parse_overrides
+    from tuneforge.config.loading import parse_overrides
     from tuneforge.errors import ConfigError
 
     if any(not key.startswith("inference.") for key, _ in parse_overrides(overrides)):

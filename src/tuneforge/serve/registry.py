@@ -107,7 +107,7 @@ class ModelRegistry:
             if share:
                 backbone = self.backbones.get(cfg.model.name)
                 if backbone is None:
-                    from tuneforge.predict.shared_backbone import SharedBackbone
+                    from tuneforge.prediction.shared_backbone import SharedBackbone
 
                     backbone = SharedBackbone(cfg.model.name)
                 backbone.add(name, path)

@@ -20,7 +20,7 @@ from tuneforge.continual.stage_data import Sourced
 
 def adapter_config(cfg, options):
     """The run config of one stage's adapter: the plan's config with adapter_per_stage's method, lr and epochs."""
-    from tuneforge.config.schema import load_config
+    from tuneforge.config.loading import load_config
 
     data = cfg.model_dump()
     data["method"] = options.method
