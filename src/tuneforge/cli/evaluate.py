@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tuneforge.cli.predict import add_schema_option, schema_overrides
+
 HELP = "Score a finished run on a labelled file (entity-level P/R/F1 for NER; accuracy/F1 per label otherwise)."
 
 
@@ -15,6 +17,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a run: how to predict (inference.*); a zero-shot config: any key")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    add_schema_option(parser)
     parser.add_argument("--predictions", metavar="FILE", help="generation: where to write (input, reference, "
                         "output) JSONL; default RUN/predictions.DATA-NAME.jsonl")
 
@@ -27,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.runs.directory import config_of, load_run
     from tuneforge.util.quiet import third_party_quiet
 
+    args.overrides += schema_overrides(args.schema)
     # Without --data: the run's own test (or dev) split; a run with neither fails before its model loads.
     split = None if args.data else own_split_or_fail(config_of(args.run), args.run)
     label = args.data or f"the run's {split} split"

@@ -34,6 +34,20 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="--input: a progress bar on stderr (default: when stderr is a terminal)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="how to predict: inference.engine=onnx, inference.precision=bf16, inference.batch_tokens")
+    add_schema_option(parser)
+
+
+def add_schema_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schema", action="append", default=[], metavar="FILE",
+                        help="dialogue state tracking: an SGD schema file of services beside the run's own (a service "
+                             "it never trained on works from its schema alone); repeatable")
+
+
+def schema_overrides(schemas: list[str]) -> list[str]:
+    """--schema FILE ... as the override it stands for (paths made absolute: overrides have no config folder)."""
+    from pathlib import Path
+
+    return [f"task_options.schema_files={json.dumps([str(Path(s).resolve()) for s in schemas])}"] if schemas else []
 
 
 def read_inputs(path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
@@ -62,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
     cfg = config_of(args.run)  # a missing run fails before any model loads
+    args.overrides += schema_overrides(args.schema)
     spec = task_spec(cfg.task)
     items: list[Any] = []
     if args.question is not None or args.context is not None:

@@ -16,7 +16,7 @@ from tuneforge.errors import ConfigError
 from tuneforge.tasks import TASKS
 
 PATH_KEYS = ("data.train", "data.dev", "data.test", "data.translation_target", "task_options.labels_file",
-             "output_dir")
+             "task_options.schema_files", "output_dir")
 
 
 def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -108,6 +108,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, dict) and isinstance(node.get(last), str):
             node[last] = resolve_path(node[last], base)
+        elif isinstance(node, dict) and isinstance(node.get(last), list):  # a list of files (schema_files)
+            node[last] = [resolve_path(v, base) if isinstance(v, str) else v for v in node[last]]
 
 
 def resolve_path(value: str, base: Path) -> str:

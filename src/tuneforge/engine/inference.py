@@ -38,11 +38,19 @@ def _span_logits(outputs, lengths: list[int]) -> list[tuple[np.ndarray, np.ndarr
     return [(start[row, :n], end[row, :n]) for row, n in enumerate(lengths)]
 
 
+def _schema_state(outputs, lengths: list[int]) -> list[dict[str, np.ndarray]]:
+    """Per feature, every head's scores (padded over schema elements; per-token scores cut to its length)."""
+    arrays = {k: _array(getattr(outputs, k)) for k in ("intent", "requested", "status", "value", "start", "end")}
+    return [{k: (v[row, :, :n] if k in ("start", "end") else v[row]) for k, v in arrays.items()}
+            for row, n in enumerate(lengths)]
+
+
 # What each scoring path reads from a batch's outputs: one entry per feature of the batch.
 SCORING_PATHS: dict[str, Callable[[Any, list[int]], list[Any]]] = {
     "token-probabilities": _token_logits,
     "class-probabilities": _class_logits,
     "span-logits": _span_logits,
+    "schema-state": _schema_state,
 }
 TARGETS = ("labels", "start_positions", "end_positions")  # what a training collate adds; never a model input
 

@@ -201,8 +201,14 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     from tuneforge.config.loading import parse_overrides
     from tuneforge.errors import ConfigError
 
-    if any(not key.startswith("inference.") for key, _ in parse_overrides(overrides)):
-        raise ConfigError("a finished run can only change inference.* (how it predicts), not what it learnt")
+    if overrides:
+        from tuneforge.tasks import task_spec
+
+        options = task_spec(config_of(path).task).options
+        allowed = tuple(f"task_options.{key}" for key in options.predict_keys)
+        if any(not key.startswith("inference.") and key not in allowed for key, _ in parse_overrides(overrides)):
+            raise ConfigError("a finished run can only change inference.* (how it predicts)"
+                              + "".join(f" and {k}" for k in allowed) + ", not what it learnt")
     from tuneforge.engine.speed.allocator import retain_freed_memory
     from tuneforge.models import cache_dir, check_weights_folder
     from tuneforge.tasks import task_class, task_spec

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from tuneforge.tasks.common.options import TaskOptions
+from tuneforge.tasks.dialogue_state.options import DialogueStateOptions
 from tuneforge.tasks.embedding_classification.options import EmbeddingClassificationOptions
 from tuneforge.tasks.generation.options import GenerationOptions
 from tuneforge.tasks.pretrain.options import PretrainOptions
@@ -102,6 +103,14 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              methods=("full", "freeze"), pipeline_tag="text-classification"),
     # The objective (masked or causal LM) comes from the model, so peft wraps the LM as it is (feature extraction:
     # no head of its own) and the folder loads with AutoModel as a backbone for any other task.
+    # Dialogue state tracking reads whole dialogues against service schemas: its own head, one pass per
+    # (user turn, service), and its own predict reader (dialogue records, not flat string fields).
+    TaskSpec("dialogue-state", "tuneforge.tasks.dialogue_state.task:DialogueState",
+             DialogueStateOptions, has_labels=False, peft_task_type=None,
+             inference="schema-state", plain_transformers=False,
+             check_data_path="tuneforge.tasks.dialogue_state.check:check_dialogues", input_fields=("turns",),
+             input_reader_path="tuneforge.tasks.dialogue_state.task:read_dialogue_inputs",
+             methods=("full", "freeze")),
     TaskSpec("pretrain", "tuneforge.tasks.pretrain.task:Pretrain",
              PretrainOptions, has_labels=False, peft_task_type="FEATURE_EXTRACTION",
              inference="token-probabilities", plain_transformers=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tuneforge.tasks.classification.check_texts import format_text_report
+from tuneforge.tasks.dialogue_state.check import format_dialogue_report
 from tuneforge.tasks.generation.check import format_generation_report
 from tuneforge.tasks.question_answering.check import format_qa_report
 from tuneforge.tasks.token_classification.check import format_tagged_report
@@ -29,6 +30,8 @@ def format_report(report: dict[str, Any]) -> str:
         return format_text_report(report)
     if report.get("kind") == "replies":
         return format_generation_report(report)
+    if report.get("kind") == "dialogues":
+        return format_dialogue_report(report)
     if report.get("kind") == "questions":
         return format_qa_report(report)
     return format_tagged_report(report)

@@ -7,7 +7,7 @@ checks that need the rest of the config (the window and stride of ``model:``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -18,6 +18,9 @@ class TaskOptions(Strict):
     """What every task's options share: the hidden discriminator, filled in from ``task:``."""
 
     task: str = Field(exclude=True)
+    # Keys a finished run may still be given when it predicts or is scored (not what it learnt): --set
+    # task_options.KEY on predict/evaluate; everything else of a run is fixed.
+    predict_keys: ClassVar[tuple[str, ...]] = ()
 
     def check(self, cfg: Any) -> None:
         """Checks against the rest of the config; raise ValueError with the keys named."""
