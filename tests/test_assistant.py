@@ -16,14 +16,14 @@ from test_generation import gen_config, write_jsonl
 from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
-from tuneforge.assistant.formats import intent_text, reply_prompt
+from tuneforge.assistant.formats import accumulated_slots, intent_text, reply_prompt
 from tuneforge.errors import ConfigError
 from tuneforge.serve.app import create_app
 from tuneforge.serve.settings import ServeSettings
 
 TestClient = pytest.importorskip("fastapi.testclient").TestClient
 
-REPLIES = [{"prompt": reply_prompt([], t, label, []), "completion": f"Sure, {label.replace('_', ' ')}."}
+REPLIES = [{"prompt": reply_prompt([], t, label, {}), "completion": f"Sure, {label.replace('_', ' ')}."}
            for t, label in INTENTS]
 
 
@@ -87,7 +87,9 @@ def test_a_message_gets_intent_slots_and_a_reply_and_the_conversation_goes_on(ru
         first = assist(c, message)
         assert first.status_code == 200, first.text
         body = first.json()
-        assert set(body) == {"conversation_id", "intent", "slots", "reply", "turns"}
+        assert set(body) == {"conversation_id", "intent", "slots", "state", "reply", "turns"}
+        # without a state run, the state is the message's slot spans accumulated (no service named)
+        assert body["state"][""]["slot_values"] == {s["type"]: [s["text"]] for s in body["slots"]}
         assert body["intent"]["label"] in labels and 0 < body["intent"]["probability"] <= 1
         assert body["intent"]["out_of_scope"] is False  # the run has no out-of-scope label
         for slot in body["slots"]:
@@ -106,12 +108,14 @@ def test_the_reply_model_sees_the_previous_turns_and_the_recognised_intent_and_s
         second = assist(c, "where is my card", first["conversation_id"]).json()
         history = [{"role": "user", "content": "Bob Smith works at Acme"},
                    {"role": "assistant", "content": first["reply"]}]
-        expected = reply_prompt(history, "where is my card", second["intent"]["label"], second["slots"])
+        state = accumulated_slots(accumulated_slots({}, first["slots"]), second["slots"])
+        assert second["state"][""]["slot_values"] == {slot: [value] for slot, value in state.items()}
+        expected = reply_prompt(history, "where is my card", second["intent"]["label"], {"": state})
         assert replies.items[-1] == {"prompt": expected}
         prompt = expected.splitlines()
         assert prompt[0] == "User: Bob Smith works at Acme" and prompt[-3] == "User: where is my card"
         assert prompt[-2] == f"Intent: {second['intent']['label']}"
-        assert prompt[-1] == "Slots: " + ("; ".join(f"{s['type']}={s['text']}" for s in second["slots"]) or "none")
+        assert prompt[-1] == "State: " + ("; ".join(f"{k}={v}" for k, v in state.items()) or "none")
         assert intents.items[-1] == intent_text(["Bob Smith works at Acme", "where is my card"])
 
 

@@ -15,17 +15,19 @@ from tuneforge.errors import DataError
 DIALOGUES = [
     {"id": "1_00000", "services": ["Restaurants_1"], "turns": [
         {"speaker": "user", "text": "Hi there.", "frames": [{"service": "Restaurants_1", "intent": "NONE",
-                                                            "slots": [], "acts": []}]},
+                                                            "slots": [], "acts": [], "slot_values": {}}]},
         {"speaker": "system", "text": "Hello, how can I help?", "frames": []},
         {"speaker": "user", "text": "Find a table in San Jose.",
          "frames": [{"service": "Restaurants_1", "intent": "FindRestaurants",
-                     "slots": [{"slot": "city", "start": 16, "end": 24}], "acts": []}]},
+                     "slots": [{"slot": "city", "start": 16, "end": 24}], "acts": [],
+                     "slot_values": {"city": ["San Jose", "SJ"]}}]},
         {"speaker": "system", "text": "What  cuisine? Mario's is in San Jose.\n",
          "frames": [{"service": "Restaurants_1", "acts": [{"act": "REQUEST", "slot": "cuisine", "values": []},
                                                           {"act": "OFFER", "slot": "name", "values": ["Mario's"]}]}]},
         {"speaker": "user", "text": "Italian, please.",
          "frames": [{"service": "Restaurants_1", "intent": "FindRestaurants",
-                     "slots": [{"slot": "cuisine", "start": 0, "end": 7}], "acts": []}]},
+                     "slots": [{"slot": "cuisine", "start": 0, "end": 7}], "acts": [],
+                     "slot_values": {"city": ["San Jose"], "cuisine": ["Italian"]}}]},
     ]},
 ]
 
@@ -55,10 +57,10 @@ def test_three_sets_with_their_exact_contents(tmp_path):
         {"tokens": ["Italian", ",", "please", "."], "tags": ["B-cuisine", "O", "O", "O"]},
     ]
     assert lines(tmp_path / "out" / "reply" / "train.jsonl") == [
-        {"prompt": "User: Hi there.\nIntent: NONE\nSlots: none", "completion": "Hello, how can I help?",
+        {"prompt": "User: Hi there.\nIntent: NONE\nState: none", "completion": "Hello, how can I help?",
          "values": []},
         {"prompt": "User: Hi there.\nAssistant: Hello, how can I help?\nUser: Find a table in San Jose.\n"
-                   "Intent: FindRestaurants\nSlots: city=San Jose",
+                   "Intent: FindRestaurants\nState: Restaurants_1: city=San Jose",
          "completion": "What cuisine? Mario's is in San Jose.", "values": ["Mario's"]},
     ]  # the last user turn has no system turn after it: no reply example
 
@@ -72,7 +74,7 @@ def test_the_reply_format_is_what_the_generation_task_reads(tmp_path):
     cfg = load_config(Path(__file__).parents[1] / "examples" / "customer-service" / "reply.yaml",
                       [f"data.train={train}", "data.test=null", "data.train_limit=null"])
     examples = task_class(cfg.task).read(str(train), cfg).examples
-    assert examples[1].messages[-1]["content"].endswith("Slots: city=San Jose")
+    assert examples[1].messages[-1]["content"].endswith("State: Restaurants_1: city=San Jose")
     assert examples[1].values == ["Mario's"]  # what slot_recall scores the reply against
 
 

@@ -4,6 +4,10 @@
       intent: ../../runs/cs-intent     # sequence- or embedding-classification, with out_of_scope_label
       slots: ../../runs/cs-slots       # token classification: slot spans
       reply: ../../runs/cs-reply       # generation, trained on formats.reply_prompt prompts
+      state: ../../runs/cs-state       # optional: dialogue-state tracking; the reply prompt then shows the state
+    schema_files: [schema.json]   # optional: services the state run did not train on (it reads their schemas)
+    services: [Restaurants_2]     # optional: the services a conversation is tracked for (default: those of
+                                  # schema_files, else all the state run knows)
     memory:
       max_turns: 6                # exchanges (message + reply) kept per conversation, oldest dropped
       max_age_s: 1800             # a conversation unused this long is forgotten
@@ -12,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -19,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tuneforge.errors import ConfigError
 
-ROLES = ("intent", "slots", "reply")  # the three runs, in the order they are loaded
+ROLES = ("intent", "slots", "reply")  # the runs every assistant has, in the order they are loaded
+STATE_ROLE = "state"  # the optional dialogue-state run
 MODEL_PREFIX = "assistant-"  # their names on the server: assistant-intent, assistant-slots, assistant-reply
 
 
@@ -29,6 +35,7 @@ class AssistantRuns(BaseModel):
     intent: str
     slots: str
     reply: str
+    state: str | None = None
 
 
 class MemoryLimits(BaseModel):
@@ -44,11 +51,44 @@ class AssistantConfig(BaseModel):
 
     runs: AssistantRuns
     memory: MemoryLimits = MemoryLimits()
+    schema_files: list[str] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
     path: Path = Path(".")  # the file it was read from (set by the loader)
 
-    def run_path(self, role: str) -> Path:
-        path = Path(getattr(self.runs, role))
+    def roles(self) -> tuple[str, ...]:
+        return (*ROLES, STATE_ROLE) if self.runs.state else ROLES
+
+    def _relative(self, value: str) -> Path:
+        path = Path(value)
         return path if path.is_absolute() else self.path.parent / path
+
+    def run_path(self, role: str) -> Path:
+        return self._relative(getattr(self.runs, role))
+
+    def tracked_services(self) -> list[str]:
+        """The services a conversation's state is tracked for: ``services``, else those of ``schema_files``."""
+        if self.services:
+            return list(self.services)
+        names = []
+        for path in self.schema_paths():
+            try:
+                names += [s["service_name"] for s in json.loads(path.read_text(encoding="utf-8"))]
+            except (OSError, ValueError, TypeError, KeyError):
+                raise ConfigError(f"{self.path}: schema_files: {path} is not an SGD schema file") from None
+        if not names:
+            raise ConfigError(f"{self.path}: name the services a conversation is tracked for (services: [...]) or "
+                              "give schema_files")
+        return names
+
+    def schema_paths(self) -> list[Path]:
+        return [self._relative(f) for f in self.schema_files]
+
+    def run_overrides(self) -> dict[str, list[str]]:
+        """What the state run is loaded with: the schema files of services it never trained on."""
+        if not self.runs.state or not self.schema_files:
+            return {}
+        paths = json.dumps([str(p.resolve()) for p in self.schema_paths()])
+        return {self.model_name(STATE_ROLE): [f"task_options.schema_files={paths}"]}
 
     @staticmethod
     def model_name(role: str) -> str:
@@ -56,10 +96,11 @@ class AssistantConfig(BaseModel):
 
     def run_args(self) -> list[str]:
         """``NAME=RUN`` arguments for the server's registry."""
-        return [f"{self.model_name(role)}={self.run_path(role)}" for role in ROLES]
+        return [f"{self.model_name(role)}={self.run_path(role)}" for role in self.roles()]
 
 
-def load_assistant_config(path: str | Path) -> AssistantConfig:
+def load_assistant_config(path: str | Path, schema_files: list[str] | tuple[str, ...] = ()) -> AssistantConfig:
+    """The assistant file; ``schema_files`` (``serve --schema``) add services for the state run to read."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -76,7 +117,13 @@ def load_assistant_config(path: str | Path) -> AssistantConfig:
         field = ".".join(str(p) for p in first["loc"]) or "file"
         raise ConfigError(f"{path}: {field}: {first['msg']}") from None
     config.path = path
-    for role in ROLES:
+    config.schema_files += [str(Path(f).resolve()) for f in schema_files]
+    for role in config.roles():
         if not config.run_path(role).exists():
             raise ConfigError(f"{path}: runs.{role}: {config.run_path(role)} does not exist (train it first)")
+    if (config.schema_files or config.services) and not config.runs.state:
+        raise ConfigError(f"{path}: schema_files and services are read by a state run: add runs.state")
+    for schema in config.schema_paths():
+        if not schema.is_file():
+            raise ConfigError(f"{path}: schema_files: {schema} does not exist")
     return config

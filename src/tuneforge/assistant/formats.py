@@ -7,11 +7,14 @@ The reply prompt (a ``{"prompt"}`` of the generation run; its chat template wrap
     Assistant: Which city should I look in?
     User: In San Jose, Italian food please.
     Intent: FindRestaurants
-    Slots: city=San Jose; cuisine=Italian
+    State: Restaurants_1: city=San Jose; cuisine=Italian
 
 the last ``HISTORY_MESSAGES`` messages before the user's message, then the message, the recognised intent and
-slot spans (``Slots: none`` without any). Whitespace in every text is collapsed to single spaces, so a
-message cannot forge a line of the format. The completion is the assistant's next turn.
+the dialogue state after the message: every slot value given so far, per service (``State: none`` when
+empty). Training data takes SGD's gold state; a served assistant its state run's tracked state, or without
+one the slot spans of its messages so far, accumulated (no service named). Whitespace in every text is
+collapsed to single spaces, so a message cannot forge a line of the format. The completion is the
+assistant's next turn.
 """
 
 from __future__ import annotations
@@ -35,14 +38,29 @@ def intent_text(user_messages: list[str]) -> str:
     return " ".join(flat(m) for m in reversed(user_messages[-CONTEXT_TURNS:]))
 
 
-def reply_prompt(history: list[dict[str, str]], message: str, intent: str, slots: list[dict[str, Any]]) -> str:
+def reply_prompt(history: list[dict[str, str]], message: str, intent: str, state: dict[str, dict[str, str]]) -> str:
     """The reply model's prompt; ``history``: earlier ``{"role": "user"|"assistant", "content"}`` messages,
-    ``slots``: spans with ``type`` and ``text``."""
+    ``state``: per service (``""``: none named), each slot's value so far."""
     lines = [f"{SPEAKERS[m['role']]}: {flat(m['content'])}" for m in history[-HISTORY_MESSAGES:]]
     lines.append(f"User: {flat(message)}")
     lines.append(f"Intent: {flat(intent)}")
-    lines.append("Slots: " + ("; ".join(f"{flat(s['type'])}={flat(s['text'])}" for s in slots) or "none"))
+    lines.append(state_text(state))
     return "\n".join(lines)
+
+
+def state_text(state: dict[str, dict[str, str]]) -> str:
+    """``State: Service: slot=value; slot=value | Other: …`` (``State: none`` when no slot has a value)."""
+    parts = []
+    for service, values in state.items():
+        body = "; ".join(f"{flat(slot)}={flat(value)}" for slot, value in values.items())
+        if body:
+            parts.append(f"{flat(service)}: {body}" if service else body)
+    return "State: " + (" | ".join(parts) or "none")
+
+
+def accumulated_slots(earlier: dict[str, str], slots: list[dict[str, Any]]) -> dict[str, str]:
+    """A state from per-message slot spans alone (no state run): each slot type's latest text."""
+    return {**earlier, **{s["type"]: s["text"] for s in slots}}
 
 
 def slot_tags(text: str, spans: list[tuple[str, int, int]]) -> tuple[list[str], list[str]]:

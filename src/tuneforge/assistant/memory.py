@@ -30,6 +30,9 @@ class Conversation:
     id: str
     used: float
     turns: list[Turn] = field(default_factory=list)
+    # per service: {intent, requested_slots, slot_values} after the last message. It outlives the turns kept
+    # for context: a value given before the oldest kept turn stays in the state.
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def messages(self) -> list[dict[str, str]]:
         """The kept exchanges as ``{"role", "content"}`` messages, oldest first."""
@@ -65,11 +68,14 @@ class ConversationStore:
                 self._conversations.move_to_end(conversation_id)
             return conversation
 
-    def add(self, conversation: Conversation, turn: Turn) -> int:
-        """Keep ``turn`` (the conversation comes back if it was evicted meanwhile); the turns now kept."""
+    def add(self, conversation: Conversation, turn: Turn, state: dict[str, dict[str, Any]] | None = None) -> int:
+        """Keep ``turn`` and the state after it (the conversation comes back if it was evicted meanwhile); the
+        turns now kept."""
         with self._lock:
             self._forget_old()
             conversation.turns = [*conversation.turns, turn][-self.max_turns:]
+            if state is not None:
+                conversation.state = state
             conversation.used = self.clock()
             self._conversations[conversation.id] = conversation
             self._conversations.move_to_end(conversation.id)

@@ -100,18 +100,28 @@ def _dialogue_records(dialogue: dict, where: str) -> list[tuple[str, dict[str, A
             tokens, tags = slot_tags(text, spans)
             if tokens:
                 records.append(("slots", {"tokens": tokens, "tags": tags}))
-            slots = [{"type": kind, "text": text[start:end]} for kind, start, end in sorted(spans, key=lambda s: s[1])]
-            pending = (text, slots, list(messages), label)
+            pending = (text, _gold_state(turn), list(messages), label)
         elif pending is not None:
-            message, slots, history, label = pending
+            message, state, history, label = pending
             values = reply_values(turn)
             if isinstance(values, str):
                 return f"turns[{i}]: {values}"
-            records.append(("reply", {"prompt": reply_prompt(history, message, label, slots),
+            records.append(("reply", {"prompt": reply_prompt(history, message, label, state),
                                       "completion": " ".join(text.split()), "values": values}))
             pending = None
         messages.append({"role": role, "content": text})
     return records
+
+
+def _gold_state(turn: dict) -> dict[str, dict[str, str]]:
+    """The dialogue state after a user turn, per service of its frames: each slot's first accepted value."""
+    state = {}
+    for frame in turn.get("frames", []):
+        values = frame.get("slot_values") if isinstance(frame, dict) else None
+        if isinstance(values, dict):
+            state[str(frame.get("service", ""))] = {slot: v[0] for slot, v in values.items()
+                                                    if isinstance(v, list) and v and isinstance(v[0], str)}
+    return state
 
 
 def _user_turn(turn: dict, text: str) -> tuple[str, list[tuple[str, int, int]]] | str:

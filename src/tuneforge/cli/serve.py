@@ -46,6 +46,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assistant", metavar="FILE",
                         help="an assistant YAML (intent, slots and reply runs; memory limits): serves POST /v1/assist "
                              "and a chat page at GET / (see examples/customer-service/assistant.yaml)")
+    parser.add_argument("--schema", action="append", default=[], metavar="FILE",
+                        help="with --assistant: an SGD schema file of services its state run tracks (a service it "
+                             "never trained on works from its schema alone); repeatable")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -67,6 +70,11 @@ def settings_of(args: argparse.Namespace):
         raise ConfigError(f"--root {args.root}: not a directory")
     if args.assistant and not Path(args.assistant).is_file():
         raise ConfigError(f"--assistant {args.assistant}: no such file")
+    if args.schema and not args.assistant:
+        raise ConfigError("--schema adds services to an assistant's state run: give --assistant FILE")
+    for schema in args.schema:
+        if not Path(schema).is_file():
+            raise ConfigError(f"--schema {schema}: no such file")
     check_overrides(args.overrides)
     return ServeSettings(runs=list(args.runs), root=Path(args.root) if args.root else None,
                          api_key=args.api_key or None,
@@ -74,7 +82,8 @@ def settings_of(args: argparse.Namespace):
                          max_chars=args.max_chars, max_request_chars=args.max_chars * args.max_items,
                          max_items=args.max_items, max_body_bytes=args.max_body_bytes, timeout_s=args.timeout_s,
                          cors_origins=list(args.cors_origins), overrides=list(args.overrides),
-                         assistant=Path(args.assistant) if args.assistant else None)
+                         assistant=Path(args.assistant) if args.assistant else None,
+                         schema_files=[Path(s) for s in args.schema])
 
 
 def check_overrides(overrides: list[str]) -> None:

@@ -60,10 +60,11 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
     if settings.assistant is not None:
         from tuneforge.assistant.config import load_assistant_config
 
-        assistant = load_assistant_config(settings.assistant)
+        assistant = load_assistant_config(settings.assistant, [str(s) for s in settings.schema_files])
     if registry is None:
         registry = ModelRegistry(settings, metrics)
-        registry.load_all([*settings.runs, *(assistant.run_args() if assistant else [])])
+        registry.load_all([*settings.runs, *(assistant.run_args() if assistant else [])],
+                          assistant.run_overrides() if assistant else None)
     else:
         registry.metrics = metrics
 

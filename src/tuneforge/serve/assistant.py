@@ -1,13 +1,16 @@
 """``POST /v1/assist`` and its chat page (``GET /``): the customer-service assistant over one conversation.
 
 Request ``{"conversation_id": optional str, "message": str}``; answer ``{"conversation_id", "intent": {"label",
-"probability", "out_of_scope"}, "slots": [{"type", "start", "end", "text"}], "reply", "turns"}``. Without an id
+"probability", "out_of_scope"}, "slots": [{"type", "start", "end", "text"}], "state": {service: {"intent",
+"requested_slots", "slot_values"}}, "reply", "turns"}``. With a state run (``runs.state``) the state is its
+tracked dialogue state, one per conversation and service, updated with each message (the kept turns are the
+context, the message is tracked); without one it is the messages' slot spans accumulated (under ``""``). Without an id
 a new conversation starts; an id the server does not know (never given, or forgotten: too old, or evicted
 for newer ones) answers 404, so a client never continues a conversation whose context is gone without
 knowing it: it drops the id and sends the message again. Each message runs the intent and slot models at
-once, then the reply model on ``formats.reply_prompt`` of the kept turns, the message, the intent and the
-slots. The three are ordinary served models (``assistant-intent`` …): micro-batched, limited and timed like
-predict.
+once (and the state run), then the reply model on ``formats.reply_prompt`` of the kept turns, the message, the
+intent and the state. They are ordinary served models (``assistant-intent`` …): micro-batched, limited and
+timed like predict.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from tuneforge.assistant.config import ROLES, AssistantConfig
-from tuneforge.assistant.formats import intent_text, reply_prompt
+from tuneforge.assistant.config import STATE_ROLE, AssistantConfig
+from tuneforge.assistant.formats import accumulated_slots, intent_text, reply_prompt
 from tuneforge.assistant.memory import ConversationStore, Turn
 from tuneforge.errors import ConfigError
 from tuneforge.serve.errors import ServeError
@@ -50,10 +53,17 @@ class Slot(BaseModel):
     text: str
 
 
+class ServiceState(BaseModel):
+    intent: str
+    requested_slots: list[str]
+    slot_values: dict[str, list[str]]
+
+
 class AssistResponse(BaseModel):
     conversation_id: str
     intent: Intent
     slots: list[Slot]
+    state: dict[str, ServiceState] = Field(description="per service: the dialogue state after this message")
     reply: str
     turns: int = Field(description="exchanges kept for this conversation, this one included")
 
@@ -61,22 +71,34 @@ class AssistResponse(BaseModel):
 def check_roles(config: AssistantConfig, models: dict[str, Any]) -> None:
     """Each run must do its part, judged by its task's registry facts (never by its name)."""
     wants = {"intent": "classify texts into one label (sequence or embedding classification)",
-             "slots": "tag spans in a text (token classification)", "reply": "generate replies"}
-    for role in ROLES:
+             "slots": "tag spans in a text (token classification)", "reply": "generate replies",
+             STATE_ROLE: "track dialogue states (dialogue-state)"}
+    for role in config.roles():
         spec, run = models[role].spec, models[role].run
         single_label = not getattr(run.config.task_options, "multi_label", False)
         fits = {"intent": spec.inference == "class-probabilities" and spec.input_fields == ("text",)
                 and not spec.streams and single_label,
                 "slots": spec.inference == "token-probabilities",
-                "reply": spec.streams}[role]
+                "reply": spec.streams, STATE_ROLE: spec.inference == "schema-state"}[role]
         if not fits:
             raise ConfigError(f"{config.path}: runs.{role}: {run.path} is a {run.config.task} run; the {role} run "
                               f"must {wants[role]}")
 
 
+def state_input(history: list[dict[str, str]], message: str, services: list[str],
+                state: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The state run's input: the kept turns as context, the new message tracked for every service from the
+    conversation's state so far (the task's ``track_from`` and ``state``)."""
+    turns = [{"speaker": "user" if m["role"] == "user" else "system", "text": m["content"], "frames": []}
+             for m in history if m["content"].strip()]  # an empty reply says nothing to track
+    turns.append({"speaker": "user", "text": message, "frames": [{"service": s} for s in services]})
+    return {"id": "conversation", "turns": turns, "track_from": len(turns) - 1, "state": state}
+
+
 def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry, settings: ServeSettings) -> None:
-    models = {role: registry.get(config.model_name(role)) for role in ROLES}
+    models = {role: registry.get(config.model_name(role)) for role in config.roles()}
     check_roles(config, models)
+    services = config.tracked_services() if STATE_ROLE in models else []
     limits = config.memory
     store = ConversationStore(limits.max_turns, limits.max_age_s, limits.max_conversations)
     app.state.conversations = store
@@ -93,18 +115,30 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
                 raise ServeError(404, "conversation_id: unknown or forgotten conversation (too old, or evicted); "
                                       "send the message without it to start a new one")
         history = conversation.messages()
-        intent_of, slots_of = await asyncio.gather(
-            predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings),
-            predict_items(models["slots"], [message], settings))
+        jobs = [predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings),
+                predict_items(models["slots"], [message], settings)]
+        if STATE_ROLE in models:
+            jobs.append(predict_items(models[STATE_ROLE], [state_input(history, message, services,
+                                                                       conversation.state)], settings))
+        intent_of, slots_of, *tracked = await asyncio.gather(*jobs)
         found = intent_of[0]
         intent = {"label": found["label"], "probability": found["probability"],
                   "out_of_scope": bool(found.get("out_of_scope", False))}
         slots = [{k: e[k] for k in ("type", "start", "end", "text")} for e in slots_of[0]["entities"]]
-        prompt = reply_prompt(history, message, intent["label"], slots)
+        if tracked:
+            state = {f["service"]: {k: f[k] for k in ("intent", "requested_slots", "slot_values")}
+                     for f in tracked[0][0]["turns"][-1]["frames"]}
+            values = {name: {slot: v[0] for slot, v in s["slot_values"].items()} for name, s in state.items()}
+        else:
+            earlier = {slot: v[0] for slot, v in conversation.state.get("", {}).get("slot_values", {}).items()}
+            values = {"": accumulated_slots(earlier, slots)}
+            state = {"": {"intent": intent["label"], "requested_slots": [],
+                          "slot_values": {slot: [v] for slot, v in values[""].items()}}}
+        prompt = reply_prompt(history, message, intent["label"], values)
         reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings))[0]["reply"]
-        turns = store.add(conversation, Turn(message, reply, intent, slots))
-        return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "reply": reply,
-                "turns": turns}
+        turns = store.add(conversation, Turn(message, reply, intent, slots), state)
+        return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "state": state,
+                "reply": reply, "turns": turns}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def chat_page() -> HTMLResponse:

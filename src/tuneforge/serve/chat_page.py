@@ -3,7 +3,9 @@ and nothing fetched from elsewhere. Every text from the user or a model goes in 
 ``innerHTML``), so a message is shown, never run.
 
 Per message it shows the message with its slot spans highlighted (``mark.slot``, the type in ``data-type``
-and the title), the intent with its confidence (flagged when out of scope) and the drafted reply.
+and the title), the intent with its confidence (flagged when out of scope) and the drafted reply; beside the
+log, the dialogue state (``table#state``: service, intent, slot, value), redrawn after every message, with the
+values that message changed marked (``tr.changed``).
 '''
 
 PAGE = """<!doctype html>
@@ -26,11 +28,17 @@ PAGE = """<!doctype html>
   .error { color: #a33; }
   form { display: flex; gap: .5rem; }
   #message { flex: 1; padding: .5rem; font-size: 1rem; }
+  #state { border-collapse: collapse; font-size: .85rem; margin-bottom: 1rem; }
+  #state caption { text-align: left; font-weight: 600; margin-bottom: .2rem; }
+  #state th, #state td { border: 1px solid #ddd; padding: .15rem .4rem; text-align: left; }
+  #state tr.changed td { background: #eaf6ea; }
 </style>
 </head>
 <body>
 <h1>Customer-service assistant</h1>
 <div id="log" aria-live="polite"></div>
+<table id="state"><caption>Dialogue state</caption>
+  <thead><tr><th>service</th><th>intent</th><th>slot</th><th>value</th></tr></thead><tbody></tbody></table>
 <form id="form">
   <input id="message" name="message" autocomplete="off" placeholder="Type a message" maxlength="20000" required>
   <button id="send" type="submit">Send</button>
@@ -66,6 +74,26 @@ function highlighted(text, slots) {
   return out;
 }
 
+let shownState = {};
+
+function showState(state) {
+  const body = document.querySelector("#state tbody");
+  body.replaceChildren();
+  for (const [service, frame] of Object.entries(state || {})) {
+    const slots = Object.entries(frame.slot_values || {});
+    const rows = slots.length ? slots : [["", [""]]];
+    for (const [slot, values] of rows) {
+      const before = ((shownState[service] || {}).slot_values || {})[slot];
+      const row = el("tr", slot && JSON.stringify(before) !== JSON.stringify(values) ? "changed" : "");
+      for (const cell of [service || "(slots)", frame.intent, slot, values.join(" / ")]) {
+        row.appendChild(el("td", "", cell));
+      }
+      body.appendChild(row);
+    }
+  }
+  shownState = state || {};
+}
+
 async function ask(message) {
   const body = {message: message};
   if (conversationId) body.conversation_id = conversationId;
@@ -99,6 +127,7 @@ async function send(message) {
                                               (data.intent.out_of_scope ? ", out of scope" : "") + ")"));
   box.appendChild(intent);
   box.appendChild(el("div", "reply", data.reply));
+  showState(data.state);
 }
 
 document.getElementById("form").addEventListener("submit", async (event) => {
@@ -114,6 +143,7 @@ document.getElementById("form").addEventListener("submit", async (event) => {
 document.getElementById("new").addEventListener("click", () => {
   conversationId = null;
   log.replaceChildren();
+  showState({});
 });
 </script>
 </body>

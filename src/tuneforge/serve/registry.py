@@ -73,8 +73,9 @@ class ModelRegistry:
             raise ServeError(404, f"no model named {name!r} (loaded: {', '.join(sorted(self.models)) or 'none'})")
         return model
 
-    def load_all(self, args: list[str]) -> None:
-        """The command line's runs. Runs whose base is shared by another sharing-capable run share it."""
+    def load_all(self, args: list[str], overrides: dict[str, list[str]] | None = None) -> None:
+        """The command line's runs. Runs whose base is shared by another sharing-capable run share it.
+        ``overrides``: per name, what that run alone is loaded with (an assistant's schema files)."""
         from tuneforge.methods import METHODS
         from tuneforge.runs.directory import config_of
 
@@ -86,9 +87,11 @@ class ModelRegistry:
         sharing = Counter(c.model.name for c in configs.values() if METHODS[c.method].shares_backbone)
         for name, path in named:
             cfg = configs[name]
-            self.load(name, path, share=METHODS[cfg.method].shares_backbone and sharing[cfg.model.name] > 1)
+            self.load(name, path, share=METHODS[cfg.method].shares_backbone and sharing[cfg.model.name] > 1,
+                      overrides=(overrides or {}).get(name, []))
 
-    def load(self, name: str, path: str | Path, share: bool | None = None) -> LoadedModel:
+    def load(self, name: str, path: str | Path, share: bool | None = None,
+             overrides: list[str] | tuple[str, ...] = ()) -> LoadedModel:
         """Load the run at ``path`` as ``name``. ``share=None``: share a backbone if one of its base is loaded."""
         from tuneforge.methods import METHODS
         from tuneforge.runs.directory import config_of, load_run
@@ -102,7 +105,7 @@ class ModelRegistry:
             can_share = METHODS[cfg.method].shares_backbone
             if share is None:
                 share = can_share and cfg.model.name in self.backbones
-            share = share and not self.settings.overrides
+            share = share and not self.settings.overrides and not overrides
             backbone = None
             if share:
                 backbone = self.backbones.get(cfg.model.name)
@@ -114,7 +117,7 @@ class ModelRegistry:
                 self.backbones[cfg.model.name] = backbone
                 run = backbone.runs[name]
             else:
-                run = load_run(path, overrides=self.settings.overrides or None)
+                run = load_run(path, overrides=[*self.settings.overrides, *overrides] or None)
             batcher = MicroBatcher(name, run.predict, self.settings.max_batch_size,
                                    self.settings.max_wait_ms / 1000, self.settings.queue_size,
                                    on_batch=lambda n: self.metrics.batch(name, n))

@@ -130,14 +130,17 @@ class DialogueState(TaskBase):
         return {"seen_services": self.seen_services, "passes_per_turn": "one per service of the turn"}
 
     # encode -----------------------------------------------------------------------------------
-    def encode(self, dialogues: Sequence[Dialogue], with_labels: bool = True) -> list[StateFeature]:
+    def encode(self, dialogues: Sequence[Dialogue], with_labels: bool = True,
+               first_turns: Sequence[int] | None = None) -> list[StateFeature]:
+        """One feature per (user turn, service); ``first_turns``: per dialogue, the first turn to track (the
+        turns before it are context only: a served conversation tracks its newest message)."""
         o = self.options
         features = []
         for d, dialogue in enumerate(dialogues):
             segments = self.encoder.segments([t.text for t in dialogue.turns])
             gold: dict[str, dict[str, list[str]]] = {}  # each service's state before this turn
             for t, turn in enumerate(dialogue.turns):
-                if turn.speaker != "user":
+                if turn.speaker != "user" or (first_turns is not None and t < first_turns[d]):
                     continue
                 for frame in turn.frames:
                     service = self._service(frame.service, dialogue)
@@ -285,22 +288,25 @@ class DialogueState(TaskBase):
         return len(batch["target_intent"])
 
     # tracking ---------------------------------------------------------------------------------
-    def track(self, model, dialogues: list[Dialogue], batch_size: int = 64,
-              batch_tokens: int | None = None) -> list[dict[str, Any]]:
-        """Each dialogue as a record with every user frame's predicted intent, requested slots and state."""
+    def track(self, model, dialogues: list[Dialogue], batch_size: int = 64, batch_tokens: int | None = None,
+              starts: list[tuple[int, dict[str, ServiceState]]] | None = None) -> list[dict[str, Any]]:
+        """Each dialogue as a record with every user frame's predicted intent, requested slots and state.
+        ``starts``: per dialogue, the first turn to track and the states before it (default: 0, none)."""
         from tuneforge.engine.inference import predict_outputs
 
-        features = self.encode(dialogues, with_labels=False)
+        starts = starts or [(0, {}) for _ in dialogues]
+        features = self.encode(dialogues, with_labels=False, first_turns=[first for first, _ in starts])
         outputs = predict_outputs(model, features, self.collate, "schema-state", batch_size, batch_tokens)
         by_key = {f.key: (f, out) for f, out in zip(features, outputs, strict=True)}
         similarity = self._similarity(model)
         records = []
         for d, dialogue in enumerate(dialogues):
             segments = self.encoder.segments([t.text for t in dialogue.turns])
-            states: dict[str, ServiceState] = {}
+            first, given = starts[d]
+            states: dict[str, ServiceState] = dict(given)
             turns = []
             for t, turn in enumerate(dialogue.turns):
-                if turn.speaker != "user":
+                if turn.speaker != "user" or t < first:
                     turns.append({"speaker": turn.speaker, "text": turn.text, "frames": []})
                     continue
                 frames = []
@@ -394,12 +400,41 @@ class DialogueState(TaskBase):
                           for t in example.turns]}
 
     def predict_texts(self, model, inputs: list[Any], **batching: Any) -> list[dict[str, Any]]:
-        """For each dialogue record: the same dialogue with each user frame's intent, requested slots and state."""
+        """For each dialogue record: the same dialogue with each user frame's intent, requested slots and state.
+
+        A record may carry ``"state"`` ({service: {intent, requested_slots, slot_values}}) and ``"track_from"``
+        (a turn index): the turns before it are context, tracking starts there from that state (a served
+        conversation sends its kept turns and its state, and tracks the newest message alone)."""
         from tuneforge.tasks.dialogue_state.dialogues import parse_dialogue
 
-        dialogues = [parse_dialogue(item, self.schemas, item.get("_where", f"input {i + 1}") if isinstance(
-            item, dict) else f"input {i + 1}") for i, item in enumerate(inputs)]
-        return self.track(model, dialogues, **batching)
+        dialogues, starts = [], []
+        for i, item in enumerate(inputs):
+            where = item.get("_where", f"input {i + 1}") if isinstance(item, dict) else f"input {i + 1}"
+            dialogue = parse_dialogue(item, self.schemas, where)
+            dialogues.append(dialogue)
+            starts.append(self._start(item, dialogue, where))
+        return self.track(model, dialogues, **batching, starts=starts)
+
+    def _start(self, item: dict[str, Any], dialogue: Dialogue, where: str) -> tuple[int, dict[str, ServiceState]]:
+        first = item.get("track_from", 0)
+        if not isinstance(first, int) or isinstance(first, bool) or not 0 <= first <= len(dialogue.turns):
+            raise DataError(f"{where}: 'track_from' must be a turn index (0 to {len(dialogue.turns)})")
+        given = item.get("state") or {}
+        if not isinstance(given, dict):
+            raise DataError(f"{where}: 'state' must map each service to its state")
+        states = {}
+        for name, frame in given.items():
+            service = self.schemas.get(name)
+            values = frame.get("slot_values", {}) if isinstance(frame, dict) else None
+            if service is None or not isinstance(values, dict):
+                raise DataError(f"{where}: state of service {name}: unknown service or not "
+                                "{intent, requested_slots, slot_values}")
+            unknown = [s for s in values if s not in service.slot_by_name]
+            if unknown:
+                raise DataError(f"{where}: state of service {name}: slot '{unknown[0]}' is not a slot of the service")
+            states[name] = ServiceState(str(frame.get("intent", "NONE")), list(frame.get("requested_slots", [])),
+                                        {s: v[0] if isinstance(v, list) else str(v) for s, v in values.items() if v})
+        return first, states
 
 
 def read_dialogue_inputs(path: str) -> list[dict[str, Any]]:
