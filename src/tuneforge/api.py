@@ -361,7 +361,8 @@ def side_by_side(before: dict[str, Any], after: dict[str, Any], title: str) -> s
     return "\n".join(lines) + "\n"
 
 
-CALIBRATED = ("task_options.oos_threshold: auto, multi-label thresholds (task_options.multi_label) and the "
+CALIBRATED = ("task_options.oos_threshold: auto, multi-label thresholds (task_options.multi_label), "
+              "task_options.status_bias: auto and the "
               "SQuAD 2.0 task_options.null_threshold: auto")
 
 
@@ -378,6 +379,8 @@ def calibration_targets(cfg: RunConfig, run_dir: Path) -> list[str]:
         targets.append("multi-label thresholds")
     if getattr(options, "oos_threshold", None) == "auto":
         targets.append("task_options.oos_threshold")
+    if getattr(options, "status_bias", None) == "auto":
+        targets.append("task_options.status_bias")
     if getattr(options, "null_threshold", None) == "auto":
         try:
             state = json.loads((run_dir / "model" / "task.json").read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ PLACEHOLDERS = {
     "data.dev": "data/dev.jsonl",
     "data.test": "data/test.jsonl",
     f"{TASK_OPTIONS}.labels_file": "data/labels.yaml",
+    f"{TASK_OPTIONS}.schema_files": "data/schema.json",
 }
 MARK = "<- your file"
 

@@ -45,6 +45,7 @@ from tuneforge.tasks.dialogue_state.tracker import ServiceState, decode_frame
 from tuneforge.util.atomic import write_json
 
 SCHEMA_FILE = "schema.json"
+STATUS_BIASES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # what calibrate tries
 METRICS = ("joint_goal_accuracy", "average_goal_accuracy", "active_intent_accuracy", "requested_slots_f1")
 COLLECTIONS = {sgd.ALL_SERVICES: "", sgd.SEEN_SERVICES: "_seen", sgd.UNSEEN_SERVICES: "_unseen"}
 
@@ -107,15 +108,18 @@ class DialogueState(TaskBase):
                            "is damaged")
         extra = [f for f in cfg.task_options.schema_files if Path(f).is_file()]
         schemas = read_schemas(folder / SCHEMA_FILE, *extra)
-        return cls(tokenizer, cfg, schemas, state["seen_services"])
+        return cls(tokenizer, cfg, schemas, state["seen_services"], state)
 
-    def __init__(self, tokenizer, cfg: Any, schemas: dict[str, Service], seen_services: list[str]) -> None:
+    def __init__(self, tokenizer, cfg: Any, schemas: dict[str, Service], seen_services: list[str],
+                 tuned: dict[str, Any] | None = None) -> None:
         self.tokenizer, self.cfg, self.options = tokenizer, cfg, cfg.task_options
         self.schemas = schemas
         self.seen_services = list(seen_services)
         self.encoder = Encoder(tokenizer, cfg.model.max_length, self.options.schema_text, self.options.max_span_tokens)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._slot_vectors: dict[tuple[str, str], np.ndarray] = {}
+        fixed = self.options.status_bias
+        self.status_bias = fixed if isinstance(fixed, float) else float((tuned or {}).get("status_bias", 0.0))
         # A loaded run reads data against its own schemas (saved with it) and any the config adds.
         self.read = lambda path, cfg, strict=True, labelled=True: self._read(path, self.schemas, strict, labelled)
 
@@ -127,7 +131,36 @@ class DialogueState(TaskBase):
         return type(self)(self.tokenizer, cfg, self.schemas, self.seen_services)
 
     def summary(self) -> dict[str, Any]:
-        return {"seen_services": self.seen_services, "passes_per_turn": "one per service of the turn"}
+        return {"seen_services": self.seen_services, "passes_per_turn": "one per service of the turn",
+                "status_bias": self.status_bias}
+
+    def calibrate(self, model, dialogues: list[Dialogue], **batching: Any) -> None:
+        """Tune on dev (its ``eval_dialogues`` sample) how readily a slot is called changed (``status_bias:
+        auto``): a bias added to the scores of dontcare / active / carried against unchanged, chosen for joint
+        goal accuracy. Unchanged is most slots' answer at most turns, and a value missed once stays missing."""
+        limit = self.options.eval_dialogues
+        if dialogues and self.options.status_bias == "auto":
+            dialogues = spread(dialogues, limit) if limit and limit < len(dialogues) else dialogues
+            self._tune_bias(dialogues, self._scores(model, dialogues, **batching), self._similarity(model))
+
+    def _scores(self, model, dialogues: list[Dialogue], batch_size: int = 64, batch_tokens: int | None = None,
+                starts: list | None = None) -> dict:
+        """Every (turn, service) feature with its model scores, by (dialogue, turn, service)."""
+        from tuneforge.engine.inference import predict_outputs
+
+        first_turns = [first for first, _ in starts] if starts else None
+        features = self.encode(dialogues, with_labels=False, first_turns=first_turns)
+        outputs = predict_outputs(model, features, self.collate, "schema-state", batch_size, batch_tokens)
+        return {f.key: (f, out) for f, out in zip(features, outputs, strict=True)}
+
+    def _tune_bias(self, dialogues: list[Dialogue], by_key: dict, similarity) -> None:
+        gold, starts = [self.gold_record(d) for d in dialogues], [(0, {}) for _ in dialogues]
+        best = (-1.0, 0.0)
+        for bias in STATUS_BIASES:
+            predicted = self._accumulate(dialogues, by_key, starts, similarity, bias)
+            jga = sgd.score_dialogues(gold, predicted, self.schemas, set(self.seen_services))[sgd.ALL_SERVICES]
+            best = max(best, (jga.get("joint_goal_accuracy", 0.0), -bias))  # ties: the smaller bias
+        self.status_bias = -best[1]
 
     # encode -----------------------------------------------------------------------------------
     def encode(self, dialogues: Sequence[Dialogue], with_labels: bool = True,
@@ -292,13 +325,13 @@ class DialogueState(TaskBase):
               starts: list[tuple[int, dict[str, ServiceState]]] | None = None) -> list[dict[str, Any]]:
         """Each dialogue as a record with every user frame's predicted intent, requested slots and state.
         ``starts``: per dialogue, the first turn to track and the states before it (default: 0, none)."""
-        from tuneforge.engine.inference import predict_outputs
-
         starts = starts or [(0, {}) for _ in dialogues]
-        features = self.encode(dialogues, with_labels=False, first_turns=[first for first, _ in starts])
-        outputs = predict_outputs(model, features, self.collate, "schema-state", batch_size, batch_tokens)
-        by_key = {f.key: (f, out) for f, out in zip(features, outputs, strict=True)}
-        similarity = self._similarity(model)
+        by_key = self._scores(model, dialogues, batch_size, batch_tokens, starts)
+        return self._accumulate(dialogues, by_key, starts, self._similarity(model), self.status_bias)
+
+    def _accumulate(self, dialogues: list[Dialogue], by_key: dict, starts: list, similarity,
+                    status_bias: float) -> list[dict[str, Any]]:
+        """The records of ``track`` from each (turn, service)'s scores, the states accumulated turn by turn."""
         records = []
         for d, dialogue in enumerate(dialogues):
             segments = self.encoder.segments([t.text for t in dialogue.turns])
@@ -316,7 +349,8 @@ class DialogueState(TaskBase):
                               for slot, v in st.values.items() if v != DONTCARE_VALUE]
                     states[frame.service] = decode_frame(
                         out, feature, self.schemas[frame.service], states.get(frame.service, ServiceState()),
-                        segments, others, similarity, self.options.carry_over, self.options.max_span_tokens)
+                        segments, others, similarity, self.options.carry_over, self.options.max_span_tokens,
+                        status_bias)
                     frames.append(states[frame.service].frame(frame.service))
                 turns.append({"speaker": "user", "text": turn.text, "frames": frames})
             records.append({"id": dialogue.id, "services": dialogue.services, "turns": turns})
@@ -368,7 +402,13 @@ class DialogueState(TaskBase):
         limit = self.options.eval_dialogues
         if tune and limit and limit < len(dialogues):  # dev during training: an evenly spread sample
             dialogues = spread(dialogues, limit)
-        predicted = self.track(model, dialogues, **batching)
+        if tune and self.options.status_bias == "auto":  # one forward pass: tuned, then scored
+            by_key, similarity = self._scores(model, dialogues, **batching), self._similarity(model)
+            self._tune_bias(dialogues, by_key, similarity)
+            predicted = self._accumulate(dialogues, by_key, [(0, {}) for _ in dialogues], similarity,
+                                         self.status_bias)
+        else:
+            predicted = self.track(model, dialogues, **batching)
         scores = sgd.score_dialogues([self.gold_record(d) for d in dialogues], predicted, self.schemas,
                                      set(self.seen_services))
         out: dict[str, Any] = {"dialogues": len(dialogues)}

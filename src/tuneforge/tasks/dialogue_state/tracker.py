@@ -58,16 +58,17 @@ def span_text(feature: StateFeature, span: tuple[int, int], segments: list[Segme
 
 def decode_frame(out: dict[str, np.ndarray], feature: StateFeature, service: Service, before: ServiceState,
                  segments: list[Segment], others: list[tuple[str, str, str]], similarity, carry_over: bool,
-                 longest: int) -> ServiceState:
+                 longest: int, status_bias: float = 0.0) -> ServiceState:
     """The service's state after this turn. ``others``: (service, slot, value) of the other services' states;
-    ``similarity(service, slot, other_service, other_slot)`` scores how alike two slots are."""
+    ``similarity(service, slot, other_service, other_slot)`` scores how alike two slots are; ``status_bias`` is
+    added to every status but unchanged (tuned on dev: ``DialogueState.calibrate``)."""
     intents = out["intent"][: len(feature.intent_at)]
     best_intent = int(np.argmax(intents))
     intent = NO_INTENT if best_intent == 0 else service.intents[best_intent - 1].name
     n_slots = len(service.slots)
     requested = [s.name for s, p in zip(service.slots, out["requested"][:n_slots], strict=True) if p > 0]
     values = dict(before.values)
-    statuses = np.argmax(out["status"][:n_slots], axis=-1)
+    statuses = np.argmax(out["status"][:n_slots] + np.array([0.0, status_bias, status_bias, status_bias]), axis=-1)
     for k, (slot, status) in enumerate(zip(service.slots, statuses, strict=True)):
         if status == DONTCARE:
             values[slot.name] = DONTCARE_VALUE
