@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from tuneforge.data.examples import ROLES, GenerationExample, ReadResult
+from tuneforge.engine.eval_mode import evaluating
 from tuneforge.engine.generate import TextStream, cut_at_stop, generate_ids, pad_id
 from tuneforge.errors import DataError, RunError
 from tuneforge.tasks.base import TaskBase
@@ -181,13 +182,9 @@ class Generation(TaskBase):
     def replies(self, model, examples: list[GenerationExample], batch_size: int = 64,
                 batch_tokens: int | None = None, streamer: Any = None) -> list[str]:
         decoding = self.cfg.inference.decoding
-        was_training = model.training
-        model.eval()
-        try:
+        with evaluating(model):  # a shared model in eval is never switched (another thread may be using it)
             new = generate_ids(model, self.tokenizer, self.prompt_ids(examples), decoding, batch_size,
                                batch_tokens, streamer)
-        finally:
-            model.train(was_training)
         texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         return [cut_at_stop(t, decoding.stop).strip() for t in texts]
 
@@ -215,16 +212,12 @@ class Generation(TaskBase):
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, examples: list[GenerationExample], tune: bool = False, **batching: Any) -> dict[str, Any]:
         examples = self.sample(examples)
-        was_training = model.training
-        model.eval()
-        try:
+        with evaluating(model):
             outputs = self.replies(model, examples, **batching)
             text_metrics = [m for m in self.options.metrics if m != "perplexity"]
             scores: dict[str, Any] = text_scores(outputs, [e.references for e in examples], text_metrics,
                                                  [e.values for e in examples])
             scores["perplexity"] = self.perplexity(model, examples, **batching)
-        finally:
-            model.train(was_training)
         scores["examples"] = len(examples)
         scores["multi_reference"] = sum(len(e.references) > 1 for e in examples)
         scores["predictions"] = [
