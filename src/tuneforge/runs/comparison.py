@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tuneforge.util.atomic import write_json, write_text
 from tuneforge.errors import RunError
 from tuneforge.report.plot_svg import curves_svg
 from tuneforge.runs.listing import (
@@ -27,6 +26,7 @@ from tuneforge.runs.listing import (
     seconds_text,
     summarize,
 )
+from tuneforge.util.atomic import write_json, write_text
 
 MAX_POINTS = 100  # a curve longer than this is averaged over as many equal step ranges
 MAX_TICKS = 8

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_json, write_text
-from tuneforge.config.schema import RunConfig
 from tuneforge.config.loading import load_config
+from tuneforge.config.schema import RunConfig
 from tuneforge.errors import RunError
+from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_json, write_text
 
 
 def versions() -> dict[str, str]:
@@ -105,8 +105,8 @@ def run_info(run_dir: Path) -> dict[str, Any]:
 def finish_run(run_dir: Path, cfg: RunConfig, model, tokenizer, task, report: dict[str, Any],
                markdown: str, extra: dict[str, Any]) -> None:
     from tuneforge.methods.saving import save_adapted
-    from tuneforge.runs.model_card import render
     from tuneforge.report.html import write_report_html
+    from tuneforge.runs.model_card import render
 
     with atomic_dir(run_dir / "model") as tmp:
         save_adapted(model, tmp, cfg)

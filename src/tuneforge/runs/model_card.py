@@ -49,8 +49,8 @@ def metadata(cfg) -> dict[str, Any]:
 
 def render(cfg, report: dict[str, Any]) -> str:
     """The card's text: front matter, then task, method, data, scores, how to reproduce and load it."""
-    from tuneforge.version import __version__
     from tuneforge.models import public_name
+    from tuneforge.version import __version__
 
     base = public_name(cfg.model.name)
     training = report.get("training", {})

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from tuneforge.config.schema import RunConfig
 from tuneforge.config.loading import PATH_KEYS, dump_config, resolve_path
+from tuneforge.config.schema import RunConfig
 
 
 def run_config_text(cfg: RunConfig, run_dir: Path, source: str | Path | None = None) -> str:
