@@ -64,8 +64,7 @@ class Generation(TaskBase):
 
     @classmethod
     def main_metric(cls, cfg: Any) -> str:
-        text = [m for m in cfg.task_options.metrics if m != "perplexity"]
-        return METRICS[text[0]][-1] if text else "perplexity"  # rougeL for rouge
+        return cfg.task_options.main_metric()
 
     @classmethod
     def metric_names(cls, cfg: Any) -> tuple[str, ...]:
