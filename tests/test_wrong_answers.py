@@ -36,3 +36,43 @@ def test_a_run_selected_on_perplexity_keeps_its_lowest_and_tune_minimises_it(tmp
     data["search"] = {"training.lr": {"type": "loguniform", "low": 1e-5, "high": 1e-3}}
     path.write_text(yaml.safe_dump(data))
     assert objective_metric(read_tune_config(path)) == ("perplexity", "minimize")
+
+
+# 3: update --strategy ewc after a replay update ----------------------------------------------------------------
+
+def _intent_run(tmp_path, model, epochs=2):
+    from test_continual import STAGE_A, write_jsonl
+
+    import tuneforge
+
+    train = write_jsonl(tmp_path / "train.jsonl", STAGE_A * 3)
+    test = write_jsonl(tmp_path / "test.jsonl", STAGE_A)
+    cfg = {"name": "r", "task": "sequence-classification", "model": {"name": model, "max_length": 16},
+           "data": {"train": str(train), "test": str(test)}, "output_dir": str(tmp_path / "runs"),
+           "training": {"epochs": epochs, "batch_size": 4, "lr": 1e-3, "progress": False, "seed": 1}}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    return tuneforge.train(config), train
+
+
+def test_ewc_after_a_replay_update_computes_its_fisher_and_joint_still_needs_the_old_data(tmp_path, tiny_model,
+                                                                                          monkeypatch):
+    from test_continual import STAGE_B, write_jsonl
+
+    from tuneforge.continual.strategies.ewc import Ewc
+    from tuneforge.continual.update import update
+    from tuneforge.errors import DataError
+
+    run, train = _intent_run(tmp_path, tiny_model)
+    new = write_jsonl(tmp_path / "new.jsonl", STAGE_B * 2)
+    epochs = ["training.epochs=1"]
+    assert update(run, str(new), gate=100, strategy="replay", overrides=epochs).promoted
+    assert (run / "replay_buffer.jsonl").is_file()
+    held = []
+    before_stage = Ewc.before_stage
+    monkeypatch.setattr(Ewc, "before_stage", lambda self, *a: (before_stage(self, *a), held.append(len(self.held))))
+    assert update(run, str(new), gate=100, strategy="ewc", overrides=epochs).promoted
+    assert held and held[0] > 0, "ewc trained with no Fisher of the run's data (the replay buffer counted as one)"
+    train.unlink()  # the run's own data is gone: the replay buffer is no substitute for joint training
+    with pytest.raises(DataError, match="strategy joint needs the run's training data"):
+        update(run, str(new), gate=100, strategy="joint", overrides=epochs)

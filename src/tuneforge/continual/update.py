@@ -132,18 +132,17 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
                       sorted(set(present) | set(new_labels)))
     chosen = STRATEGIES[strategy].build(options, new_cfg.training.seed)
     chosen.bind(head, len(old_train) + len(new_examples))
-    needs_old = STRATEGIES[strategy].needs_earlier_data
-    buffer_loaded = False
-    if (run / "replay_buffer.jsonl").is_file():
-        chosen.load(run, head)
-        buffer_loaded = True
-    if old_train and not buffer_loaded:  # what the strategy keeps of the run's own data: a buffer, a Fisher
+    # What the strategy keeps of the run's own data (a buffer, a Fisher): restored from the run only when this
+    # strategy saved it there; otherwise computed from the run's training data (a buffer another strategy left
+    # is no Fisher, and joint trains on the old data itself, whatever buffer exists).
+    restored = chosen.load(run, head)
+    if STRATEGIES[strategy].needs_earlier_data and not restored and not old_train:
+        raise DataError(f"{run}: strategy {strategy} needs the run's training data ({cfg.data.train}), which cannot "
+                        "be read")
+    if old_train and not restored:
         old_features = head.features(old_task, [Sourced(e, 0) for e in old_train], [set(known)])
         chosen.after_stage(model, old_stage, old_features, head.collate(old_task),
                            lambda m, b: head.forward(old_task, m, b))
-    elif needs_old and not buffer_loaded:
-        raise DataError(f"{run}: strategy {strategy} needs the run's training data ({cfg.data.train}), which cannot "
-                        "be read")
 
     n = len([p for p in (run / "updates").glob("*") if p.is_dir()]) + 1 if (run / "updates").is_dir() else 1
     candidate = run / "updates" / str(n)
