@@ -76,3 +76,39 @@ def test_ewc_after_a_replay_update_computes_its_fisher_and_joint_still_needs_the
     train.unlink()  # the run's own data is gone: the replay buffer is no substitute for joint training
     with pytest.raises(DataError, match="strategy joint needs the run's training data"):
         update(run, str(new), gate=100, strategy="joint", overrides=epochs)
+
+
+# 5: fewshot --shots beyond a label's examples ------------------------------------------------------------------
+
+def test_fewshot_refuses_more_shots_than_a_label_has(tmp_path, capsys):
+    from test_prompting import embedding_config, write_yaml
+    from test_text_data import INTENTS, write_csv
+
+    from tuneforge.cli import main
+
+    data = write_csv(tmp_path / "train.csv", INTENTS * 6)  # 12 examples per label
+    cfg = embedding_config(tmp_path, "minilm")
+    cfg["data"] = {"train": str(data), "test": str(data), "label_field": "category"}
+    config = write_yaml(tmp_path / "few.yaml", cfg)
+    assert main(["fewshot", config, "--shots", "8,100", "--approaches", "frozen-logistic",
+                 "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--shots 100: label 'card_arrival' has only 12 training example(s)" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out" / "fewshot.json").exists()
+
+
+# 6: continual new_labels without examples ------------------------------------------------------------------------
+
+def test_continual_refuses_a_new_label_the_stage_has_no_example_of(tmp_path, capsys, tiny_model):
+    from test_continual import intent_plan
+
+    from tuneforge.cli import main
+
+    plan = intent_plan(tmp_path, tiny_model)
+    data = yaml.safe_load(plan.read_text())
+    data["stages"][1]["new_labels"] = ["alarm", "weather", "transfer"]
+    plan.write_text(yaml.safe_dump(data))
+    assert main(["continual", str(plan)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "stage 2 (b): new_labels: 'transfer' has no example in this stage's train data" in err
+    assert not (tmp_path / "out" / "p").exists()
