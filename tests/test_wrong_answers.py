@@ -112,3 +112,19 @@ def test_continual_refuses_a_new_label_the_stage_has_no_example_of(tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert "stage 2 (b): new_labels: 'transfer' has no example in this stage's train data" in err
     assert not (tmp_path / "out" / "p").exists()
+
+
+# 7: tune search keys the trial runner sets itself --------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["output_dir", "name", "training.early_stopping.metric"])
+def test_tune_refuses_to_search_a_key_every_trial_overwrites(tmp_path, capsys, tiny_model, small_data, key):
+    from test_tune import assert_one_line_error, tune_config
+
+    from tuneforge.cli import main
+
+    search = {key: {"type": "categorical", "choices": ["a", "b"]},
+              "training.lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2}}
+    config = tune_config(tmp_path, tiny_model, small_data, search=search)
+    assert_one_line_error(main(["tune", str(config), "--trials", "1"]), capsys.readouterr().err,
+                          f"search.{key}: cannot be searched")
+    assert not (tmp_path / "runs").exists()
