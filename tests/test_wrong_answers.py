@@ -128,3 +128,37 @@ def test_tune_refuses_to_search_a_key_every_trial_overwrites(tmp_path, capsys, t
     assert_one_line_error(main(["tune", str(config), "--trials", "1"]), capsys.readouterr().err,
                           f"search.{key}: cannot be searched")
     assert not (tmp_path / "runs").exists()
+
+
+# 27: update candidates numbered after a deleted one --------------------------------------------------------------
+
+def test_update_numbers_its_candidate_after_the_highest_even_with_a_gap(tmp_path, tiny_model):
+    import shutil
+
+    from test_continual import STAGE_B, write_jsonl
+
+    from tuneforge.continual.update import update
+
+    run, _ = _intent_run(tmp_path, tiny_model, epochs=1)
+    new = write_jsonl(tmp_path / "new.jsonl", STAGE_B)
+    for _ in range(2):
+        update(run, str(new), gate=100, strategy="naive", overrides=["training.epochs=1"])
+    shutil.rmtree(run / "updates" / "1")  # an old candidate, cleaned up by hand
+    result = update(run, str(new), gate=100, strategy="naive", overrides=["training.epochs=1"])
+    assert result.promoted and result.candidate == run / "updates" / "3"
+    assert sorted(p.name for p in (run / "updates").iterdir()) == ["2", "3"]
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["renameat2", "fallback"])
+def test_promotion_exchanges_the_model_folders_in_one_step(tmp_path, monkeypatch, kernel):
+    from tuneforge.util import exchange as module
+
+    if not kernel:
+        monkeypatch.setattr(module, "_renameat2", lambda: None)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "w").write_text("old")
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "w").write_text("new")
+    module.exchange(tmp_path / "new", tmp_path / "old")
+    assert (tmp_path / "old" / "w").read_text() == "new" and (tmp_path / "new" / "w").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
