@@ -162,3 +162,46 @@ def test_promotion_exchanges_the_model_folders_in_one_step(tmp_path, monkeypatch
     module.exchange(tmp_path / "new", tmp_path / "old")
     assert (tmp_path / "old" / "w").read_text() == "new" and (tmp_path / "new" / "w").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
+
+
+# 4: predict --resume after the input was edited --------------------------------------------------------------
+
+def test_resume_refuses_an_input_edited_since_the_partial_output(tmp_path, capsys, tiny_model, small_data,
+                                                                 monkeypatch):
+    import json
+
+    from conftest import make_config
+
+    import tuneforge
+    from tuneforge.cli import main
+    from tuneforge.prediction import stream
+
+    run = tuneforge.train(make_config(tmp_path, tiny_model, small_data, epochs=1))
+    source = tmp_path / "in.jsonl"
+    texts = [f"Alice met Bob {i} times in Paris" for i in range(9)]
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = ["predict", str(run), "--input", str(source), "--output", str(out), "--chunk-size", "3"]
+    chunks, predict_chunk = [], stream._predict_chunk
+
+    def killed_after_two(run, chunk):
+        if len(chunks) == 2:
+            raise KeyboardInterrupt
+        chunks.append(chunk)
+        return predict_chunk(run, chunk)
+
+    monkeypatch.setattr(stream, "_predict_chunk", killed_after_two)
+    assert main(args) != 0  # interrupted after two chunks: 6 lines kept
+    monkeypatch.setattr(stream, "_predict_chunk", predict_chunk)
+    capsys.readouterr()
+    texts[1] = "Carol lives in New York"  # edited: a kept line was predicted from the old text
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "its first 6 item(s) changed since" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+    texts[1] = "Alice met Bob 1 times in Paris"  # put back: the resume goes on, and matches a straight run
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    assert main([*args, "--resume"]) == 0
+    assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == texts
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
