@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -28,6 +28,8 @@ from tuneforge.serve.jobs import predict_items
 from tuneforge.serve.limits import check_text
 from tuneforge.serve.registry import ModelRegistry
 from tuneforge.serve.settings import ServeSettings
+
+ASSIST_LABEL = "_assist"  # the /metrics label of /v1/assist requests (a name no model can have: it starts with _)
 
 
 class AssistRequest(BaseModel):
@@ -74,17 +76,41 @@ def check_roles(config: AssistantConfig, models: dict[str, Any]) -> None:
                               f"must {wants[role]}")
 
 
+def current_models(config: AssistantConfig, registry: ModelRegistry) -> dict[str, Any]:
+    """The loaded models of the three roles, looked up now: a model unloaded and loaded again by name is the new
+    one (a reference kept from the start would keep the old, unloaded model alive and answer 503 forever)."""
+    models = {}
+    for role in ROLES:
+        model = registry.models.get(config.model_name(role))
+        if model is None:
+            raise ServeError(503, f"the assistant's {role} model {config.model_name(role)!r} is not loaded; load it "
+                                  "again (POST /v1/models)", {"Retry-After": str(registry.settings.retry_after_s)},
+                             kind="unloading")
+        models[role] = model
+    return models
+
+
 def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry, settings: ServeSettings) -> None:
-    models = {role: registry.get(config.model_name(role)) for role in ROLES}
-    check_roles(config, models)
+    check_roles(config, {role: registry.get(config.model_name(role)) for role in ROLES})
+    registry.required.update(config.model_name(role) for role in ROLES)  # /readyz: not ready without them
     limits = config.memory
     store = ConversationStore(limits.max_turns, limits.max_age_s, limits.max_conversations)
     app.state.conversations = store
 
     @app.post("/v1/assist", response_model=AssistResponse)
-    async def assist(body: AssistRequest) -> dict[str, Any]:
+    async def assist(body: AssistRequest, request: Request) -> dict[str, Any]:
         """Intent, slots and a drafted reply for the next message of a conversation."""
+        async with app.state.metrics.counted(ASSIST_LABEL):
+            return await _assist(body, request)
+
+    async def _assist(body: AssistRequest, request: Request) -> dict[str, Any]:
         message = check_text(body.message, "message", settings)
+        models = current_models(config, registry)
+        try:
+            check_roles(config, models)  # a run loaded again under a role's name must still do that role's part
+        except ConfigError as exc:
+            raise ServeError(503, str(exc), kind="unloading") from None
+        gone = request.is_disconnected
         if body.conversation_id is None:
             conversation = store.new()
         else:
@@ -94,14 +120,14 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
                                       "send the message without it to start a new one")
         history = conversation.messages()
         intent_of, slots_of = await asyncio.gather(
-            predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings),
-            predict_items(models["slots"], [message], settings))
+            predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings, gone),
+            predict_items(models["slots"], [message], settings, gone))
         found = intent_of[0]
         intent = {"label": found["label"], "probability": found["probability"],
                   "out_of_scope": bool(found.get("out_of_scope", False))}
         slots = [{k: e[k] for k in ("type", "start", "end", "text")} for e in slots_of[0]["entities"]]
         prompt = reply_prompt(history, message, intent["label"], slots)
-        reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings))[0]["reply"]
+        reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings, gone))[0]["reply"]
         turns = store.add(conversation, Turn(message, reply, intent, slots))
         return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "reply": reply,
                 "turns": turns}
