@@ -269,12 +269,22 @@ def read_prompts(path: str) -> list[dict[str, Any]]:
     return items
 
 
-def input_example(item: Any, where: str) -> GenerationExample:
-    """A prompt to answer: a string, {"prompt": str} or {"messages": [{role, content}, ...]}."""
+INPUT_FIELDS = ("prompt", "messages")
+
+
+def input_example(item: Any, where: str, exact: bool = False) -> GenerationExample:
+    """A prompt to answer: a string, {"prompt": str} or {"messages": [{role, content}, ...]}, never both (one
+    would silently win). ``exact`` (a served request): a field other than these is refused, as for every other
+    task's items; a JSONL line of ``predict --input`` may carry others (an id)."""
     if isinstance(item, str):
         item = {"prompt": item}
     if not isinstance(item, dict):
         raise DataError(f"{where}: expected a prompt string, or an object with 'prompt' or 'messages'")
+    unknown = [k for k in item if k not in INPUT_FIELDS]
+    if exact and unknown:
+        raise DataError(f"{where}: unknown field {unknown[0]!r}; expected 'prompt' or 'messages'")
+    if "prompt" in item and "messages" in item:
+        raise DataError(f"{where}: give 'prompt' or 'messages', not both")
     if isinstance(item.get("prompt"), str):
         if not item["prompt"].strip():
             raise DataError(f"{where}: the prompt is empty")
@@ -285,6 +295,7 @@ def input_example(item: Any, where: str) -> GenerationExample:
     for n, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
             raise DataError(f"{where}: messages[{n}] must be {{role: {'/'.join(ROLES)}, content: a string}}")
-    if messages[-1]["role"] == "assistant":
-        raise DataError(f"{where}: the last message is the assistant's; the prompt must end with a user turn")
+    if messages[-1]["role"] != "user":  # a system-only chat has nothing to answer
+        raise DataError(f"{where}: the last message is the {messages[-1]['role']}'s; the prompt must end with a user "
+                        "turn")
     return GenerationExample([{"role": m["role"], "content": m["content"]} for m in messages], [], where)
