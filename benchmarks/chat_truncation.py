@@ -22,7 +22,8 @@ import random
 import time
 from types import SimpleNamespace
 
-WORDS = ["the", "a", "my", "card", "account", "please", "when", "where", "how", "can", "I", "you", "we", "order", "table", "flight", "book", "help", "thanks"]
+WORDS = ["the", "a", "my", "card", "account", "please", "when", "where", "how", "can", "I", "you", "we",
+         "order", "table", "flight", "book", "help", "thanks"]
 
 
 def chat(turns: int, seed: int = 0) -> list[dict[str, str]]:
@@ -63,7 +64,8 @@ def main() -> None:
     print("| turns | prompt (serving), s | training record, s | per 1k turns (prompt), ms |")
     print("|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['turns']} | {r['prompt_s']:.4f} | {r['training_s']:.4f} | {1e6 * r['prompt_s'] / r['turns']:.1f} |")
+        per_1k = 1e6 * r["prompt_s"] / r["turns"]
+        print(f"| {r['turns']} | {r['prompt_s']:.4f} | {r['training_s']:.4f} | {per_1k:.1f} |")
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)
