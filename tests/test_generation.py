@@ -318,7 +318,8 @@ def test_a_long_dialogue_loses_as_many_old_turns_as_it_takes(tokenizer, tmp_path
 @pytest.mark.parametrize("override, message", [
     (["method=prompt-tuning", "task_options.packing=true"], "task_options.packing cannot be used with method "
                                                              "prompt-tuning"),
-    (["training.early_stopping.metric=perplexity"], "set training.early_stopping.mode: min"),
+    (["training.early_stopping.metric=perplexity", "training.early_stopping.mode=max"],
+     "set training.early_stopping.mode: min"),
     (["inference.decoding.stop=['']"], "stop strings must not be empty"),
     (["task_options.metrics=[meteor]"], "bad value for 'task_options.metrics.0'"),
     (["inference.decoding.strategy=nucleus"], "bad value for 'inference.decoding.strategy'"),

@@ -10,7 +10,7 @@ import argparse
 import os
 
 HELP = ("Serve finished runs over HTTP: GET /v1/models, POST /v1/models/NAME/predict {\"inputs\": [...]}, "
-        "/healthz, /readyz, /metrics, /docs. Concurrent requests are micro-batched; \"stream\": true streams "
+        "/healthz, /readyz, /metrics, /openapi.json. Concurrent requests are micro-batched; \"stream\": true streams "
         "a generation run's reply. --assistant FILE adds POST /v1/assist and a chat page at /.")
 
 
@@ -38,6 +38,16 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="request body size (default 1000000)")
     parser.add_argument("--timeout-s", type=float, default=30.0, metavar="S",
                         help="answer 504 to a request not done after S seconds (default 30)")
+    parser.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=[], metavar="NAME",
+                        help="a Host header name to answer (repeatable; '*': any). Default: the names of --host "
+                             "(localhost, 127.0.0.1, ::1 for a loopback address; any for 0.0.0.0), so a web page "
+                             "cannot reach the server through DNS rebinding")
+    parser.add_argument("--read-timeout-s", type=float, default=10.0, metavar="S",
+                        help="close a connection whose request headers are not complete after S seconds (default 10)")
+    parser.add_argument("--max-connections", type=int, default=512, metavar="N",
+                        help="requests in progress at once before 503 (default 512)")
+    parser.add_argument("--keep-alive-s", type=float, default=5.0, metavar="S",
+                        help="close an idle keep-alive connection after S seconds (default 5)")
     parser.add_argument("--cors-origin", dest="cors_origins", action="append", default=[], metavar="ORIGIN",
                         help="allow browser pages from ORIGIN (repeatable; default: no CORS)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -56,13 +66,17 @@ def settings_of(args: argparse.Namespace):
     from pathlib import Path
 
     from tuneforge.errors import ConfigError
+    from tuneforge.serve.host_check import default_hosts
     from tuneforge.serve.settings import ServeSettings
 
-    for option in ("max_batch_size", "queue_size", "max_chars", "max_items", "max_body_bytes"):
+    for option in ("max_batch_size", "queue_size", "max_chars", "max_items", "max_body_bytes", "max_connections"):
         if getattr(args, option) < 1:
             raise ConfigError(f"--{option.replace('_', '-')} must be at least 1")
     if args.max_wait_ms < 0 or args.timeout_s <= 0:
         raise ConfigError("--max-wait-ms must be 0 or more and --timeout-s more than 0")
+    for option in ("read_timeout_s", "keep_alive_s"):
+        if not getattr(args, option) > 0:
+            raise ConfigError(f"--{option.replace('_', '-')} must be more than 0")
     if not args.runs and not args.root and not args.assistant:
         raise ConfigError("nothing to serve: give run directories, --assistant FILE, or --root DIR to load runs "
                           "with POST /v1/models")
@@ -82,6 +96,7 @@ def settings_of(args: argparse.Namespace):
                          max_chars=args.max_chars, max_request_chars=args.max_chars * args.max_items,
                          max_items=args.max_items, max_body_bytes=args.max_body_bytes, timeout_s=args.timeout_s,
                          cors_origins=list(args.cors_origins), overrides=list(args.overrides),
+                         allowed_hosts=list(args.allowed_hosts) or default_hosts(args.host),
                          assistant=Path(args.assistant) if args.assistant else None,
                          schema_files=[Path(s) for s in args.schema])
 
@@ -107,7 +122,18 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     app = create_app(settings)  # loads every run first: a wrong run fails before the port opens
     print(f"tuneforge: serving {', '.join(sorted(app.state.registry.models)) or 'no model yet'} on "
-          f"http://{args.host}:{args.port} (docs: /docs)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.log_level == "debug",
-                timeout_graceful_shutdown=int(args.timeout_s) + 1)
+          f"http://{args.host}:{args.port} (schema: /openapi.json)", file=sys.stderr, flush=True)
+    uvicorn.run(app, **uvicorn_options(args))
+    return 0
+
+
+def uvicorn_options(args: argparse.Namespace) -> dict:
+    """uvicorn's settings from the command line: every limit set (uvicorn's own defaults have no header
+    deadline and no connection cap)."""
+    from tuneforge.serve.http_protocol import protocol_class
+
+    return {"host": args.host, "port": args.port, "log_level": args.log_level,
+            "access_log": args.log_level == "debug", "timeout_graceful_shutdown": int(args.timeout_s) + 1,
+            "http": protocol_class(args.read_timeout_s), "limit_concurrency": args.max_connections,
+            "timeout_keep_alive": args.keep_alive_s}
     return 0

@@ -38,6 +38,9 @@ def read_stages(plan: Plan, task_class: Any, head: Any, known: list[str] | None 
             if undeclared:
                 raise ConfigError(f"{where}: train has label '{undeclared[0]}', which no earlier stage introduced "
                                   "and new_labels does not list")
+            absent = [label for label in settings.new_labels if label not in present]
+            if absent:  # a label with no example would get a head row that is never trained
+                raise ConfigError(f"{where}: new_labels: '{absent[0]}' has no example in this stage's train data")
             new = list(settings.new_labels)
         else:
             new = unseen

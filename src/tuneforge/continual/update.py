@@ -132,22 +132,19 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
                       sorted(set(present) | set(new_labels)))
     chosen = STRATEGIES[strategy].build(options, new_cfg.training.seed)
     chosen.bind(head, len(old_train) + len(new_examples))
-    needs_old = STRATEGIES[strategy].needs_earlier_data
-    buffer_loaded = False
-    if (run / "replay_buffer.jsonl").is_file():
-        chosen.load(run, head)
-        buffer_loaded = True
-    if old_train and not buffer_loaded:  # what the strategy keeps of the run's own data: a buffer, a Fisher
+    # What the strategy keeps of the run's own data (a buffer, a Fisher): restored from the run only when this
+    # strategy saved it there; otherwise computed from the run's training data (a buffer another strategy left
+    # is no Fisher, and joint trains on the old data itself, whatever buffer exists).
+    restored = chosen.load(run, head)
+    if STRATEGIES[strategy].needs_earlier_data and not restored and not old_train:
+        raise DataError(f"{run}: strategy {strategy} needs the run's training data ({cfg.data.train}), which cannot "
+                        "be read")
+    if old_train and not restored:
         old_features = head.features(old_task, [Sourced(e, 0) for e in old_train], [set(known)])
         chosen.after_stage(model, old_stage, old_features, head.collate(old_task),
                            lambda m, b: head.forward(old_task, m, b))
-    elif needs_old and not buffer_loaded:
-        raise DataError(f"{run}: strategy {strategy} needs the run's training data ({cfg.data.train}), which cannot "
-                        "be read")
 
-    n = len([p for p in (run / "updates").glob("*") if p.is_dir()]) + 1 if (run / "updates").is_dir() else 1
-    candidate = run / "updates" / str(n)
-    candidate.mkdir(parents=True)
+    n, candidate = _new_candidate(run / "updates")
     outputs = head.extended(old_task.labels, new_labels)
     task = head.task_with_outputs(outputs)
     old_outputs = grow_head(model, outputs)
@@ -165,6 +162,7 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     record = {"update": n, "time": time.time(), "data": str(Path(data).resolve()), "strategy": strategy,
               "gate": gate, "new_labels": new_labels, "before": before, "after": after, "promoted": not drops}
     from tuneforge.util.atomic import write_json
+    from tuneforge.util.exchange import exchange
 
     write_json(candidate / "scores.json", record)
     if drops:
@@ -174,12 +172,25 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
         _log(run, {**record, "reason": reason})
         raise UpdateRefused(f"{run}: update refused: {reason}; the run's model is unchanged (the candidate is in "
                             f"{candidate})")
-    os.replace(run / "model", candidate / "previous-model")
-    os.replace(candidate / "model", run / "model")
+    exchange(candidate / "model", run / "model")  # one step: RUN/model is never missing, even after a crash
+    os.replace(candidate / "model", candidate / "previous-model")
     chosen.save(run, head)
     _record_stage(run, guarded, new_cfg, new_stage, n)
     _log(run, record)
     return UpdateResult(True, candidate, before, after)
+
+
+def _new_candidate(updates: Path) -> tuple[int, Path]:
+    """The next candidate folder, numbered after the highest one there (not the count: a deleted candidate
+    leaves a gap), created here so two updates at once never share one."""
+    updates.mkdir(parents=True, exist_ok=True)
+    n = max((int(p.name) for p in updates.iterdir() if p.name.isdigit()), default=0) + 1
+    while True:
+        try:
+            (updates / str(n)).mkdir()
+            return n, updates / str(n)
+        except FileExistsError:
+            n += 1
 
 
 def _strategy_options(overrides: list[str]) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from tuneforge.data.batching import eval_batches
+from tuneforge.engine.stop_signal import check_stop, stopping_criteria
 
 
 def generation_config(decoding: Any, tokenizer, eos_ids: list[int]):
@@ -65,6 +66,7 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
     for batch in eval_batches(widths, batch_size, batch_tokens):
+        check_stop()  # a request abandoned by its caller starts no new batch
         if own_loop:
             replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
                                    prefix if len(batch) > 1 else None)
@@ -80,7 +82,8 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
         if decoding.strategy == "sample":
             torch.manual_seed(decoding.seed)
         out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
-                             tokenizer=tokenizer, streamer=streamer)
+                             tokenizer=tokenizer, streamer=streamer, stopping_criteria=stopping_criteria())
+        check_stop()  # generate ended early because the caller left: its cut replies are not answers
         for row, i in enumerate(batch):
             results[i] = _until_end(out[row, longest:].tolist(), eos)
     return results
@@ -156,6 +159,7 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
     stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
     eos_ids = torch.tensor(eos, device=device)
     for step in range(decoding.max_new_tokens):
+        check_stop()  # between decoding steps: a request that timed out or lost its client stops here
         if seen is not None:  # CTRL's penalty, as transformers applies it: shrink the scores of seen tokens
             penalized = torch.where(logits > 0, logits / penalty, logits * penalty)
             logits = torch.where(seen, penalized, logits)

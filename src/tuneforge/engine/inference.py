@@ -98,19 +98,16 @@ def _numpy_calls(model: Any) -> Iterator[Callable[[dict[str, Any]], Any]]:
 
 @contextlib.contextmanager
 def _torch_calls(model: torch.nn.Module) -> Iterator[Callable[[dict[str, Any]], Any]]:
-    """The model in eval mode under inference_mode (its mode restored after, even on error)."""
+    """The model in eval mode under inference_mode (see ``evaluating``: a model already in eval, such as a
+    shared backbone's view, is never switched, so another thread's prediction keeps its mode)."""
     import torch
 
+    from tuneforge.engine.eval_mode import evaluating
     from tuneforge.engine.speed.attention_backends import no_cudnn_attention
 
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    try:
-        with no_cudnn_attention(), torch.inference_mode():
-            yield lambda batch: model(**{k: torch.as_tensor(v).to(device) for k, v in batch.items()})
-    finally:
-        model.train(was_training)
+    with evaluating(model), no_cudnn_attention(), torch.inference_mode():
+        yield lambda batch: model(**{k: torch.as_tensor(v).to(device) for k, v in batch.items()})
 
 
 def predict_probs(

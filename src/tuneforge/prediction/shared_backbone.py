@@ -28,6 +28,12 @@ class _TaskView(nn.Module):
         super().__init__()
         self.owner, self.name = owner, name
         self.task_model = task_model
+        super().train(False)
+
+    def train(self, mode: bool = True) -> _TaskView:
+        """Always eval: the backbone is shared, and switching its dropout on (or back) would reach into the
+        prediction another run's thread is making with it. A shared view predicts; it never trains."""
+        return super().train(False) if self.training else self
 
     def forward(self, **batch: torch.Tensor):
         with self.owner._lock:

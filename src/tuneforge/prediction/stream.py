@@ -12,7 +12,8 @@ not grow with the file:
 
 Resume (``--resume``): the partial file's complete chunks are kept (a torn last chunk is cut off and predicted
 again) and prediction continues after them. Chunks start at fixed multiples of ``chunk_size``, so a resumed
-output is byte for byte the one an uninterrupted run writes: no line twice, none missing.
+output is byte for byte the one an uninterrupted run writes: no line twice, none missing. The input items
+behind the kept lines must be the ones predicted (input_digest.py): an input edited in between is refused.
 
 Sharding: under ``accelerate launch`` / ``torchrun`` (``WORLD_SIZE`` > 1) process k of N predicts the k-th
 contiguous block of the items into its own partial file (``.OUT.shard-K-of-N.partial``, renamed to
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.errors import ConfigError, DataError, RunError
+from tuneforge.prediction.input_digest import InputDigest
 
 CHUNK_SIZE = 1000  # items per Run.predict call and per fsync of the output
 BARRIER_TIMEOUT_H = 72  # shards can finish far apart (a resumed shard with most of its work already done)
@@ -177,9 +179,11 @@ class Outputs:
             raise ConfigError(f"{left[0]}: an interrupted predict left this partial output; add --resume to "
                               "continue it, or delete it to start over")
 
-    def resume_point(self, size: int, chunk_size: int) -> int:
+    def resume_point(self, size: int, chunk_size: int, recorded: set[int] | None = None) -> int:
         """How many of this process's ``size`` items are already predicted: those of the partial file's complete
-        chunks (the file is cut after them: a torn chunk is predicted again, the same way)."""
+        chunks (the file is cut after them: a torn chunk is predicted again, the same way). ``recorded``: the
+        line counts whose input digest is known; the cut falls on one of them (another --chunk-size may have
+        written the file), so every kept line is checked against the input."""
         if self.world > 1 and self.done.is_file():
             return _count_lines(self.done, size)
         if not self.partial.is_file():
@@ -191,7 +195,7 @@ class Outputs:
                     break  # the line being written when the process was killed
                 lines += 1
                 offset += len(raw)
-                if lines % chunk_size == 0 or lines == size:
+                if (lines % chunk_size == 0 or lines == size) if recorded is None else lines in recorded:
                     keep, cut = lines, offset
         if lines > size:
             raise ConfigError(f"{self.partial}: holds {lines} predictions but this input has {size} items "
@@ -321,7 +325,13 @@ def predict_input(load: Callable[[], Any], spec, path: str, prefix: list[Any] | 
     if not total:
         raise ConfigError("nothing to predict: give texts, --question with --context, or --input FILE.jsonl")
     lo, hi = total * rank // world, total * (rank + 1) // world
-    done = outputs.resume_point(hi - lo, chunk_size) if outputs is not None and resume else 0
+    digest = InputDigest(outputs.partial) if outputs is not None else None
+    done = 0
+    if outputs is not None and resume:
+        records = digest.recorded() if not (world > 1 and outputs.done.is_file()) else None
+        done = outputs.resume_point(hi - lo, chunk_size, None if records is None else set(records))
+    if digest is not None:
+        digest.check((item for item, _ in inputs.items(lo, lo + done)), done, path, outputs.partial)
 
     started = time.perf_counter()
     if done < hi - lo:
@@ -338,6 +348,7 @@ def predict_input(load: Callable[[], Any], spec, path: str, prefix: list[Any] | 
                 results = _predict_chunk(run, chunk)
                 text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
                 if sink is not None:
+                    digest.record([item for item, _ in chunk], written + len(chunk))
                     sink.write(text.encode("utf-8"))
                     sink.flush()
                     os.fsync(sink.fileno())
@@ -359,11 +370,14 @@ def predict_input(load: Callable[[], Any], spec, path: str, prefix: list[Any] | 
                 sink.close()
                 if written == 0:  # failed before its first chunk: nothing to resume
                     outputs.partial.unlink(missing_ok=True)
+                    digest.remove()
         if written != hi - lo or _stamp(path) != checked:
             if outputs is not None:
                 outputs.partial.unlink(missing_ok=True)
+                digest.remove()
             raise DataError(f"{path}: the file changed while it was being predicted; predict it again")
     if outputs is not None:
+        digest.remove()  # complete: a finished shard is counted, not resumed
         if world == 1:
             os.chmod(outputs.partial, _mode_for(outputs.output))
             os.replace(outputs.partial, outputs.output)

@@ -1,16 +1,17 @@
 """``create_app(settings)``: the FastAPI application of ``tuneforge serve`` (tests drive it without a socket).
 
 Endpoints: GET /v1/models, POST /v1/models/{name}/predict (``"stream": true``: Server-Sent Events, see
-streaming.py), POST /v1/models (load), DELETE /v1/models/{name}, GET /healthz, /readyz, /metrics; FastAPI's
-/docs and /openapi.json; with an assistant (``--assistant FILE``) POST /v1/assist and its chat page at GET /.
+streaming.py), POST /v1/models (load), DELETE /v1/models/{name}, GET /healthz, /readyz, /metrics; /openapi.json
+(no /docs: its scripts come from a CDN); with an assistant (``--assistant FILE``) POST /v1/assist and its chat
+page at GET /.
 Every error answers ``{"error": "..."}``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -73,7 +74,10 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
         yield
         registry.close()
 
-    app = FastAPI(title="tuneforge", summary="Predictions of finished tuneforge runs", lifespan=lifespan)
+    # /docs and /redoc would load their scripts from a CDN (blank offline, and a third party in the page): off;
+    # the schema stays at /openapi.json for any viewer.
+    app = FastAPI(title="tuneforge", summary="Predictions of finished tuneforge runs", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.registry, app.state.metrics, app.state.settings = registry, metrics, settings
     _add_middleware(app, settings)
     _add_error_handlers(app, metrics)
@@ -92,7 +96,7 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
         """Readiness: at least one model loaded and every model's worker running."""
         if not registry.ready():
             return JSONResponse({"error": "not ready: no model loaded, or a model's worker stopped"}, 503)
-        return JSONResponse({"status": "ready", "models": sorted(registry.models)})
+        return JSONResponse({"status": "ready", "models": sorted(registry.snapshot())})
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
@@ -100,7 +104,7 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, list[dict[str, Any]]]:
-        return {"models": [m.describe() for _, m in sorted(registry.models.items())]}
+        return {"models": [m.describe() for _, m in sorted(registry.snapshot().items())]}
 
     @app.post("/v1/models", status_code=201)
     async def load_model(body: LoadRequest) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
         try:
             model = await run_in_threadpool(registry.load, body.name, path, None)
         except (TuneforgeError, ServeError) as exc:
-            raise load_error(exc) from None
+            raise load_error(exc, {str(path): body.run, str(Path(settings.root).resolve()): "<root>"}) from None
         return model.describe()
 
     @app.delete("/v1/models/{name}")
@@ -120,25 +124,16 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
     @app.post("/v1/models/{name}/predict", response_model=PredictResponse,
               responses={200: {"content": {"text/event-stream": {}},
                                "description": "predictions; with stream: true, Server-Sent Events"}})
-    async def predict(name: str, body: PredictRequest) -> Any:
-        started = time.perf_counter()
+    async def predict(name: str, body: PredictRequest, request: Request) -> Any:
         label = name if name in registry.models else "_unknown"  # bounded metric labels
-        status = 500
-        try:
-            result = await _predict(registry, settings, name, body)
-            status = 200
-            return result
-        except ServeError as exc:
-            status = exc.status
-            metrics.error(label, _kind(exc.status))
-            raise
-        finally:
-            metrics.request(label, status, time.perf_counter() - started)
+        async with metrics.counted(label):
+            return await _predict(registry, settings, name, body, request.is_disconnected)
 
     return app
 
 
-async def _predict(registry: ModelRegistry, settings: ServeSettings, name: str, body: PredictRequest) -> Any:
+async def _predict(registry: ModelRegistry, settings: ServeSettings, name: str, body: PredictRequest,
+                   disconnected: Any = None) -> Any:
     model = registry.get(name)
     if body.stream and not model.spec.streams:
         raise ServeError(422, f"stream: model {name!r} answers whole predictions only (its task does not stream); "
@@ -150,11 +145,7 @@ async def _predict(registry: ModelRegistry, settings: ServeSettings, name: str, 
         from tuneforge.serve.streaming import stream_reply
 
         return await stream_reply(model, items[0], settings)
-    return {"model": name, "predictions": await predict_items(model, items, settings)}
-
-
-def _kind(status: int) -> str:
-    return {503: "overloaded", 504: "timeout", 500: "internal", 404: "not_found"}.get(status, "bad_request")
+    return {"model": name, "predictions": await predict_items(model, items, settings, disconnected)}
 
 
 def _add_middleware(app: FastAPI, settings: ServeSettings) -> None:
@@ -170,6 +161,10 @@ def _add_middleware(app: FastAPI, settings: ServeSettings) -> None:
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"])
+    if settings.allowed_hosts is not None:  # outermost: a rebinding page's request goes no further
+        from tuneforge.serve.host_check import HostCheck
+
+        app.add_middleware(HostCheck, hosts=settings.allowed_hosts)
 
 
 def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
@@ -185,8 +180,14 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, message = validation_message(exc.errors())
         name = request.path_params.get("name")
+        label = None
         if request.url.path.endswith("/predict") and name is not None:
             label = name if name in request.app.state.registry.models else "_unknown"
+        elif request.url.path == "/v1/assist":
+            from tuneforge.serve.assistant import ASSIST_LABEL
+
+            label = ASSIST_LABEL
+        if label is not None:
             metrics.request(label, status, 0.0)
             metrics.error(label, "bad_request")
         return JSONResponse({"error": message}, status)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -31,6 +31,8 @@ from tuneforge.serve.jobs import predict_items
 from tuneforge.serve.limits import check_text
 from tuneforge.serve.registry import ModelRegistry
 from tuneforge.serve.settings import ServeSettings
+
+ASSIST_LABEL = "_assist"  # the /metrics label of /v1/assist requests (a name no model can have: it starts with _)
 
 
 class AssistRequest(BaseModel):
@@ -95,18 +97,42 @@ def state_input(history: list[dict[str, str]], message: str, services: list[str]
     return {"id": "conversation", "turns": turns, "track_from": len(turns) - 1, "state": state}
 
 
+def current_models(config: AssistantConfig, registry: ModelRegistry) -> dict[str, Any]:
+    """The loaded models of the assistant's roles, looked up now: a model unloaded and loaded again by name is the
+    new one (a reference kept from the start would keep the old, unloaded model alive and answer 503 forever)."""
+    models = {}
+    for role in config.roles():
+        model = registry.models.get(config.model_name(role))
+        if model is None:
+            raise ServeError(503, f"the assistant's {role} model {config.model_name(role)!r} is not loaded; load it "
+                                  "again (POST /v1/models)", {"Retry-After": str(registry.settings.retry_after_s)},
+                             kind="unloading")
+        models[role] = model
+    return models
+
+
 def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry, settings: ServeSettings) -> None:
-    models = {role: registry.get(config.model_name(role)) for role in config.roles()}
-    check_roles(config, models)
-    services = config.tracked_services() if STATE_ROLE in models else []
+    check_roles(config, {role: registry.get(config.model_name(role)) for role in config.roles()})
+    registry.required.update(config.model_name(role) for role in config.roles())  # /readyz: not ready without them
+    services = config.tracked_services() if config.runs.state else []
     limits = config.memory
     store = ConversationStore(limits.max_turns, limits.max_age_s, limits.max_conversations)
     app.state.conversations = store
 
     @app.post("/v1/assist", response_model=AssistResponse)
-    async def assist(body: AssistRequest) -> dict[str, Any]:
+    async def assist(body: AssistRequest, request: Request) -> dict[str, Any]:
         """Intent, slots and a drafted reply for the next message of a conversation."""
+        async with app.state.metrics.counted(ASSIST_LABEL):
+            return await _assist(body, request)
+
+    async def _assist(body: AssistRequest, request: Request) -> dict[str, Any]:
         message = check_text(body.message, "message", settings)
+        models = current_models(config, registry)
+        try:
+            check_roles(config, models)  # a run loaded again under a role's name must still do that role's part
+        except ConfigError as exc:
+            raise ServeError(503, str(exc), kind="unloading") from None
+        gone = request.is_disconnected
         if body.conversation_id is None:
             conversation = store.new()
         else:
@@ -115,11 +141,12 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
                 raise ServeError(404, "conversation_id: unknown or forgotten conversation (too old, or evicted); "
                                       "send the message without it to start a new one")
         history = conversation.messages()
-        jobs = [predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings),
-                predict_items(models["slots"], [message], settings)]
+        jobs = [predict_items(models["intent"], [intent_text([*conversation.user_messages(), message])], settings,
+                              gone),
+                predict_items(models["slots"], [message], settings, gone)]
         if STATE_ROLE in models:
             jobs.append(predict_items(models[STATE_ROLE], [state_input(history, message, services,
-                                                                       conversation.state)], settings))
+                                                                       conversation.state)], settings, gone))
         intent_of, slots_of, *tracked = await asyncio.gather(*jobs)
         found = intent_of[0]
         intent = {"label": found["label"], "probability": found["probability"],
@@ -135,7 +162,7 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
             state = {"": {"intent": intent["label"], "requested_slots": [],
                           "slot_values": {slot: [v] for slot, v in values[""].items()}}}
         prompt = reply_prompt(history, message, intent["label"], values)
-        reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings))[0]["reply"]
+        reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings, gone))[0]["reply"]
         turns = store.add(conversation, Turn(message, reply, intent, slots), state)
         return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "state": state,
                 "reply": reply, "turns": turns}

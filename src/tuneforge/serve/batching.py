@@ -24,6 +24,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuneforge.engine.stop_signal import stop_when
+
 
 class QueueFull(Exception):
     """The model's queue holds ``queue_size`` requests already; the client should retry later."""
@@ -33,10 +35,23 @@ class Closed(Exception):
     """The model was unloaded (or the server is stopping) before this request ran."""
 
 
+class JobFuture(Future):
+    """A request's future that can be abandoned: ``abandon()`` cancels it while queued and, once running, asks
+    its computation to stop at the next decoding step (``engine.stop_signal``); nothing new starts for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.abandoned = threading.Event()
+
+    def abandon(self) -> None:
+        self.abandoned.set()
+        self.cancel()
+
+
 @dataclass
 class _Job:
     items: list[Any]
-    future: Future = field(default_factory=Future)
+    future: JobFuture = field(default_factory=JobFuture)
     call: Callable[[], Any] | None = None  # a job run alone (a streamed reply), not merged into a batch
 
 
@@ -57,6 +72,7 @@ class MicroBatcher:
         self._on_batch = on_batch
         self._carry: _Job | None = None  # taken from the queue but too big for the batch it came to: next one's
         self._closing = threading.Event()
+        self._put_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name=f"tuneforge-serve-{name}", daemon=True)
         self._thread.start()
 
@@ -68,13 +84,16 @@ class MicroBatcher:
         """Queue ``call()`` to run alone on the worker thread (it counts as one item); the future gets its result."""
         return self._put(_Job([None], call=call))
 
-    def _put(self, job: _Job) -> Future:
-        if self._closing.is_set():
-            raise Closed(f"model '{self.name}' is being unloaded")
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            raise QueueFull(f"model '{self.name}' has {self._queue.maxsize} requests waiting") from None
+    def _put(self, job: _Job) -> JobFuture:
+        # Under the lock close() takes to set the flag: a job is either in the queue before the flag is set (and
+        # the worker fails it when it drains the queue) or refused here, never put after the drain.
+        with self._put_lock:
+            if self._closing.is_set():
+                raise Closed(f"model '{self.name}' is being unloaded")
+            try:
+                self._queue.put_nowait(job)
+            except queue.Full:
+                raise QueueFull(f"model '{self.name}' has {self._queue.maxsize} requests waiting") from None
         return job.future
 
     def depth(self) -> int:
@@ -86,7 +105,8 @@ class MicroBatcher:
 
     def close(self, wait_s: float | None = None) -> None:
         """Stop taking requests; those still waiting fail with ``Closed``; the running batch finishes."""
-        self._closing.set()
+        with self._put_lock:
+            self._closing.set()
         with contextlib.suppress(queue.Full):  # a full queue: the worker sees the flag once its batch is done
             self._queue.put_nowait(_STOP)
         if wait_s is not None:
@@ -132,28 +152,36 @@ class MicroBatcher:
         if not job.future.set_running_or_notify_cancel():  # timed out while waiting: skipped
             return
         try:
-            job.future.set_result(job.call())
+            with stop_when(job.future.abandoned.is_set):
+                job.future.set_result(job.call())
         except Exception as exc:
             job.future.set_exception(exc)
 
     def _call(self, batch: list[_Job]) -> None:
+        batch = [job for job in batch if not job.future.abandoned.is_set()]  # nothing new starts for those
+        if not batch:
+            return
         items = [item for job in batch for item in job.items]
         if self._on_batch is not None:
             self._on_batch(len(items))
         try:
-            results = self.predict(items)
+            # A merged batch stops (between decoding steps) only once every one of its requests is abandoned.
+            with stop_when(lambda: all(job.future.abandoned.is_set() for job in batch)):
+                results = self.predict(items)
             if len(results) != len(items):
                 raise RuntimeError(f"predict returned {len(results)} results for {len(items)} inputs")
         except Exception as exc:
             if len(batch) == 1:
-                batch[0].future.set_exception(exc)
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
                 return
             for job in batch:  # find the request that failed it; the others still get their answers
                 self._call([job])
             return
         start = 0
         for job in batch:
-            job.future.set_result(results[start:start + len(job.items)])
+            if not job.future.done():
+                job.future.set_result(results[start:start + len(job.items)])
             start += len(job.items)
 
     def _fail_waiting(self) -> None:

@@ -57,20 +57,23 @@ function el(tag, className, text) {
   return node;
 }
 
-function highlighted(text, slots) {
+function highlighted(message, slots) {
+  // The server's offsets count code points (Python); a JS string counts UTF-16 units, two for an emoji.
+  const text = Array.from(message);
+  const cut = (start, end) => text.slice(start, end).join("");
   const out = el("div", "user-text");
   let at = 0;
   const spans = slots.slice().sort((a, b) => a.start - b.start);
   for (const slot of spans) {
     if (slot.start < at || slot.end > text.length) continue;
-    out.appendChild(document.createTextNode(text.slice(at, slot.start)));
-    const mark = el("mark", "slot", text.slice(slot.start, slot.end));
+    out.appendChild(document.createTextNode(cut(at, slot.start)));
+    const mark = el("mark", "slot", cut(slot.start, slot.end));
     mark.dataset.type = slot.type;
     mark.title = slot.type;
     out.appendChild(mark);
     at = slot.end;
   }
-  out.appendChild(document.createTextNode(text.slice(at)));
+  out.appendChild(document.createTextNode(cut(at)));
   return out;
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tuneforge.errors import TuneforgeError
 from tuneforge.serve.errors import ServeError
 from tuneforge.serve.settings import ServeSettings
 
@@ -51,9 +52,13 @@ def check_text(value: str, where: str, settings: ServeSettings) -> str:
 
 def _item(raw: Any, spec: Any, where: str) -> Any:
     required, optional = tuple(spec.input_fields), tuple(spec.optional_input_fields)
-    if spec.input_reader_path:  # not flat string fields (chat messages): the task checks its own items
-        if not isinstance(raw, str | dict):
+    if spec.input_reader_path:  # not flat string fields (chat messages): the task checks its own items, here
+        if not isinstance(raw, str | dict):  # before they are queued, as strictly as flat items
             raise ServeError(422, f"{where}: expected a string or an object")
+        try:
+            spec.check_input(raw, where)
+        except TuneforgeError as exc:
+            raise ServeError(422, str(exc)) from None
         return raw
     if isinstance(raw, str) and len(required) == 1:  # a bare text, as on the predict command line
         raw = {required[0]: raw}

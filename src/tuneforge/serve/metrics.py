@@ -6,9 +6,13 @@ counted as ``_unknown``), so a client cannot grow the metrics without bound by i
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+
+from tuneforge.serve.errors import ServeError
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -47,6 +51,24 @@ class Metrics:
     def error(self, model: str, kind: str) -> None:
         with self._lock:
             self.errors[(model, kind)] += 1
+
+    @contextlib.asynccontextmanager
+    async def counted(self, label: str) -> AsyncIterator[None]:
+        """One request under ``label`` (a model, or ``_assist``): its status and latency, and the kind of its
+        error (``ServeError.kind``: a 503 of a model being unloaded is not counted as overload)."""
+        started, status = time.perf_counter(), 500
+        try:
+            yield
+            status = 200
+        except ServeError as exc:
+            status = exc.status
+            self.error(label, exc.kind)
+            raise
+        except Exception:
+            self.error(label, "internal")
+            raise
+        finally:
+            self.request(label, status, time.perf_counter() - started)
 
     def batch(self, model: str, items: int) -> None:
         with self._lock:

@@ -65,7 +65,13 @@ class ModelRegistry:
         self.models: dict[str, LoadedModel] = {}
         self.backbones: dict[str, Any] = {}  # base model name -> SharedBackbone
         self._load_lock = threading.Lock()  # one load/unload at a time: names and backbones stay consistent
-        metrics.queue_depth = lambda: {name: m.batcher.depth() for name, m in list(self.models.items())}
+        self.required: set[str] = set()  # names that must be loaded to be ready (the assistant's models)
+        metrics.queue_depth = lambda: {name: m.batcher.depth() for name, m in self.snapshot().items()}
+
+    def snapshot(self) -> dict[str, LoadedModel]:
+        """A copy of the table to iterate: loads and unloads change it from worker threads meanwhile (dict.copy
+        runs without releasing the GIL, so the copy itself is never torn)."""
+        return self.models.copy()
 
     def get(self, name: str) -> LoadedModel:
         model = self.models.get(name)
@@ -161,15 +167,22 @@ class ModelRegistry:
         return resolved
 
     def ready(self) -> bool:
-        return bool(self.models) and all(m.batcher.alive() for m in self.models.values())
+        models = self.snapshot()
+        return bool(models) and self.required <= models.keys() and all(m.batcher.alive() for m in models.values())
 
     def close(self) -> None:
-        for model in list(self.models.values()):
+        for model in self.snapshot().values():
             model.batcher.close()
 
 
-def load_error(exc: Exception) -> ServeError:
-    """A run that cannot be loaded is the client's problem (a wrong or damaged directory): 422, one line."""
+def load_error(exc: Exception, shown: dict[str, str] | None = None) -> ServeError:
+    """A run that cannot be loaded is the client's problem (a wrong or damaged directory): 422, one line.
+
+    ``shown``: server paths and what the client sees instead (the run as the client named it; the root as
+    ``<root>``), longest first, so an error never tells a client where the server keeps its files."""
     if isinstance(exc, ServeError):
         return exc
-    return ServeError(422, str(exc) if isinstance(exc, RunError | ConfigError) else f"cannot load: {exc}")
+    message = str(exc) if isinstance(exc, RunError | ConfigError) else f"cannot load: {exc}"
+    for path, instead in sorted((shown or {}).items(), key=lambda item: -len(item[0])):
+        message = message.replace(path, instead)
+    return ServeError(422, message)

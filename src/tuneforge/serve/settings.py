@@ -22,5 +22,6 @@ class ServeSettings:
     cors_origins: list[str] = field(default_factory=list)  # empty: no CORS headers at all
     retry_after_s: int = 1  # the Retry-After of a 503: one batch's time is the usual wait
     overrides: list[str] = field(default_factory=list)  # --set inference.KEY=VALUE for every run loaded
+    allowed_hosts: list[str] | None = None  # Host header names answered (["*"]: any); None: no check (tests)
     assistant: Path | None = None  # --assistant FILE: POST /v1/assist and the chat page, with the runs it names
     schema_files: list[Path] = field(default_factory=list)  # --schema FILE: services the assistant's state run reads

@@ -11,7 +11,7 @@ the reply exactly: whitespace before the first word is never sent, and whitespac
 text follows it (a reply is stripped, as in a non-streamed prediction). A failure before the first piece
 answers a plain JSON 4xx/5xx like any request; one after it (or no piece for ``timeout_s``) ends the stream
 with ``event: error`` / ``data: {"error": "...", "status": N}``. A client that goes away stops the generation
-at its next piece.
+at its next decoding step.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 
 from tuneforge.serve.errors import ServeError
-from tuneforge.serve.jobs import enqueue, outcome
+from tuneforge.serve.jobs import TIMEOUTS, enqueue, outcome
 from tuneforge.serve.settings import ServeSettings
 
 MEDIA_TYPE = "text/event-stream"
@@ -80,10 +80,11 @@ async def stream_reply(model: Any, item: Any, settings: ServeSettings) -> Stream
 async def _next(pieces: asyncio.Queue, settings: ServeSettings, gone: threading.Event, future) -> Any:
     try:
         return await asyncio.wait_for(pieces.get(), settings.timeout_s)
-    except TimeoutError:
+    except TIMEOUTS:
         gone.set()
-        future.cancel()  # still queued: never computed; running: stopped at its next piece
-        raise ServeError(504, f"no answer within {settings.timeout_s:g} s; the model is busy, retry later") from None
+        future.abandon()  # still queued: never computed; running: stopped at its next decoding step
+        raise ServeError(504, f"no answer within {settings.timeout_s:g} s; the model is busy, retry later",
+                         kind="timeout") from None
 
 
 async def _events(name: str, first: str | None, pieces: asyncio.Queue, future, settings: ServeSettings,
@@ -98,7 +99,8 @@ async def _events(name: str, first: str | None, pieces: asyncio.Queue, future, s
     except ServeError as exc:
         yield sse("error", {"error": exc.message, "status": exc.status})
     finally:
-        gone.set()  # the client went away (this generator was closed): the generation stops at its next piece
+        gone.set()  # the client went away (this generator was closed): the generation stops at its next step
+        future.abandon()
 
 
 def _response(events: AsyncIterator[str]) -> StreamingResponse:

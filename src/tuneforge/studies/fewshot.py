@@ -154,6 +154,21 @@ def draw_shots(examples: list[Any], k: Any, seed: int) -> list[Any]:
     return [examples[i] for i in sorted(chosen)]
 
 
+def _check_shots(shots: list[Any], pool: list[Any]) -> None:
+    """Every shot count must be drawable for every label: a cell would otherwise train on fewer examples than
+    the curve says, and two points of the curve could be the same data under different names."""
+    counts: dict[str, int] = defaultdict(int)
+    for e in pool:
+        counts[e.label] += 1
+    if not counts:
+        return
+    label, fewest = min(counts.items(), key=lambda item: (item[1], item[0]))
+    too_many = [k for k in shots if k != ALL and k > fewest]
+    if too_many:
+        raise ConfigError(f"--shots {too_many[0]}: label '{label}' has only {fewest} training example(s); give at most "
+                          f"{fewest} shots, or 'all'")
+
+
 def _write_jsonl(path: Path, examples: list[Any]) -> None:
     write_text(path, "".join(json.dumps({"text": e.text, "label": e.label}, ensure_ascii=False) + "\n"
                              for e in examples))
@@ -181,6 +196,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
     oos = getattr(base.task_options, "out_of_scope_label", None)
     pool = [e for e in splits["train"].examples if e.label != oos]
     test = [e for e in splits["test"].examples if e.label != oos]  # the in-scope test set
+    _check_shots(shots, pool)
     test_path = output / "data" / "test.jsonl"
     _write_jsonl(test_path, test)
     results_path = output / "fewshot.json"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Any
 
 from tuneforge.tasks.common.options import TaskOptions
 from tuneforge.tasks.dialogue_state.options import DialogueStateOptions
@@ -41,6 +42,7 @@ class TaskSpec:
     streams: bool = False  # predict of one input prints its answer as it is produced
     input_reader_path: str | None = None  # "module:function(path) -> items" for predict --input, when items are
     # not flat string fields (input_fields)
+    input_check_path: str | None = None  # "module:function(item, where, exact)" checking one such item
     methods: tuple[str, ...] = ()  # the methods that can train it; empty: all of them
     pipeline_tag: str | None = None  # the Hugging Face pipeline tag of the model card (model/README.md)
     auto_class: str | None = None  # the transformers Auto class that loads model/ (None: a tuneforge head)
@@ -51,6 +53,12 @@ class TaskSpec:
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
+
+    def check_input(self, item: Any, where: str) -> None:
+        """A served item of a task with its own reader, checked as strictly as flat items (unknown fields
+        refused); a TuneforgeError names the problem."""
+        if self.input_check_path:
+            _load(self.input_check_path)(item, where, exact=True)
 
     def task_class(self):
         return _load(self.task_class_path)
@@ -94,7 +102,8 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="generate", plain_transformers=True,
              check_data_path="tuneforge.tasks.generation.check:check_generation", input_fields=("prompt",),
              default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
-             input_reader_path="tuneforge.tasks.generation.task:read_prompts", pipeline_tag="text-generation",
+             input_reader_path="tuneforge.tasks.generation.task:read_prompts",
+             input_check_path="tuneforge.tasks.generation.task:input_example", pipeline_tag="text-generation",
              auto_class="AutoModelForCausalLM"),
     TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification.task:EmbeddingClassification",
              EmbeddingClassificationOptions, has_labels=True, peft_task_type=None,

@@ -38,5 +38,8 @@ class Strategy:
     def save(self, folder: Path, head: Any) -> None:
         """Write what the strategy keeps with the model (the replay buffer)."""
 
-    def load(self, folder: Path, head: Any) -> None:
-        """Read back what ``save`` wrote (``tuneforge update`` of a continual run)."""
+    def load(self, folder: Path, head: Any) -> bool:
+        """Read back what ``save`` wrote (``tuneforge update`` of a continual run). True only when this restored
+        everything ``after_stage`` would have kept, so the caller may skip it; a strategy that saves nothing
+        (ewc's Fisher is computed afresh) answers False, whatever files another strategy left in the folder."""
+        return False

@@ -65,13 +65,15 @@ class Replay(Strategy):
         lines = [json.dumps({"stage": s.stage, **head.record(s.example)}) for s in self.buffer]
         write_text(Path(folder) / BUFFER_FILE, "".join(line + "\n" for line in lines))
 
-    def load(self, folder: Path, head: Any) -> None:
+    def load(self, folder: Path, head: Any) -> bool:
         path = Path(folder) / BUFFER_FILE
-        if path.is_file():
-            self.buffer = []
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                try:
-                    record = json.loads(line)
-                    self.buffer.append(Sourced(head.from_record(record), int(record["stage"])))
-                except (ValueError, KeyError, TypeError):
-                    raise RunError(f"{path}:{n}: not a replay buffer record; the run directory is damaged") from None
+        if not path.is_file():
+            return False
+        self.buffer = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                record = json.loads(line)
+                self.buffer.append(Sourced(head.from_record(record), int(record["stage"])))
+            except (ValueError, KeyError, TypeError):
+                raise RunError(f"{path}:{n}: not a replay buffer record; the run directory is damaged") from None
+        return True

@@ -44,7 +44,7 @@ class Objective:
             raise ConfigError(f"{self.tune_cfg.source}: search: does not match the study's earlier trials ({exc}); "
                               "use a new --study-name (or --output) for a changed search space") from None
         name = f"{self.tune_cfg.base.name}-trial-{trial.number}"
-        cfg = self.tune_cfg.run_config(values, {"name": name, "output_dir": str(self.output)})
+        cfg = self.tune_cfg.run_config(values, {"name": name, "output_dir": str(self.output)})  # TRIAL_OWNED
         say(f"trial {trial.number}: " + ", ".join(f"{key}={_shown(value)}" for key, value in values.items()))
 
         def report_dev(evaluation: int, metrics: dict[str, Any]) -> None:

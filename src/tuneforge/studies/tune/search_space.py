@@ -116,11 +116,26 @@ def with_values(data: dict[str, Any], values: dict[str, Any], source: str) -> Ru
     return validate(data, source)
 
 
+# Keys every trial gets from the search itself (objective.py sets the first two on top of the searched values;
+# the study scores every trial on one metric in one direction): searching them would be reported but do nothing.
+TRIAL_OWNED = {
+    "name": "each trial is named NAME-trial-N",
+    "output_dir": "every trial is written under --output",
+    "training.early_stopping.metric": "the study scores every trial on one dev metric",
+    "training.early_stopping.mode": "the study optimises in one direction",
+}
+
+
 def parse_search(raw: Any, source: str) -> list[Param]:
     """The ``search:`` block as Params (their own shape only; values are checked against the config later)."""
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{source}: search: expected a mapping of config keys to ranges ({EXAMPLE}); "
                           f"got {'nothing' if not raw else type(raw).__name__}")
+    for key in map(str, raw):
+        owned = next((k for k in TRIAL_OWNED if key == k or key.startswith(f"{k}.")), None)
+        if owned is not None:
+            raise ConfigError(f"{source}: search.{key}: cannot be searched ({TRIAL_OWNED[owned]}); set it outside "
+                              "search:, or remove it")
     return [_param(str(key), spec, source) for key, spec in raw.items()]
 
 

@@ -63,9 +63,11 @@ class ChatFormat:
     # ids --------------------------------------------------------------------------------------------
     def prompt_ids(self, messages: list[dict[str, str]], where: str) -> tuple[list[int], bool]:
         """The prompt's ids (ending where the reply starts), cut from the left if the policy allows."""
-        messages = self.conversation(messages)
-        truncated = False
-        for _ in range(len(messages) + 4):  # a turn dropped (or one cut) per pass
+        def length(kept: list[dict[str, str]]) -> int:
+            return len(self._tokenize(self.render(kept, True))["input_ids"])
+
+        messages, truncated = self._fit(self.conversation(messages), length, where)
+        for _ in range(4):  # the one message left cut from the left: a pass or two
             ids = self._tokenize(self.render(messages, True))["input_ids"]
             if len(ids) <= self.max_length:
                 return ids, truncated
@@ -75,9 +77,12 @@ class ChatFormat:
 
     def training_ids(self, messages: list[dict[str, str]], reply: str, all_turns: bool, where: str) -> Encoded:
         """Ids of the conversation and its reply, with the reply tokens (all assistant turns, or the last) labelled."""
-        messages = self.conversation(messages)
-        truncated = False
-        for _ in range(len(messages) + 4):  # a turn dropped (or one cut) per pass
+        def length(kept: list[dict[str, str]]) -> int:  # the whole text only: labelling renders every prefix
+            return len(self._tokenize(self.render([*kept, {"role": "assistant", "content": reply}], False))[
+                "input_ids"])
+
+        messages, truncated = self._fit(self.conversation(messages), length, where)
+        for _ in range(4):  # the one message left cut from the left: a pass or two
             encoded = self._labelled(messages, reply, all_turns, where)
             if len(encoded.input_ids) <= self.max_length:
                 encoded.truncated = truncated
@@ -105,6 +110,32 @@ class ChatFormat:
         labelled = [any(a <= start < b for a, b in spans) and end > start
                     for start, end in tokens["offset_mapping"]]
         return Encoded(tokens["input_ids"], labelled)
+
+    def _fit(self, messages: list[dict[str, str]], length: Any, where: str) -> tuple[list[dict[str, str]], bool]:
+        """The conversation with as few of its oldest turns dropped as makes ``length(kept)`` fit (or all but the
+        last, to be cut), and whether any was. Dropping turns one render at a time made a long chat quadratic to
+        serve and cubic to train; the possible cuts are listed in one pass and the first that fits is found by
+        bisection (lengths shrink as turns go): O(log n) renders."""
+        full = length(messages)
+        if full <= self.max_length:
+            return messages, False
+        if self.options.too_long == "error":
+            self._shorter(messages, full - self.max_length, where, full)  # raises the one-line error
+        first = next(i for i, m in enumerate(messages) if m["role"] != "system")
+        rest = messages[first:]
+        # _shorter drops the oldest turn and then any assistant turn that would open the conversation: the
+        # kept part starts at a non-assistant turn, or is the last message alone.
+        starts = [j for j in range(1, len(rest)) if rest[j]["role"] != "assistant"]
+        if not starts or starts[-1] != len(rest) - 1:
+            starts.append(len(rest) - 1)
+        lo, hi = 0, len(starts) - 1  # find the first start that fits; the last one is taken anyway
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if length(messages[:first] + rest[starts[mid]:]) <= self.max_length:
+                hi = mid
+            else:
+                lo = mid + 1
+        return messages[:first] + rest[starts[lo]:], True
 
     def _shorter(self, messages: list[dict[str, str]], excess: int, where: str, length: int) -> list[dict[str, str]]:
         """The conversation with its oldest turns dropped, or its first message cut from the left."""

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from tuneforge.tasks.common.options import TaskOptions
+from tuneforge.tasks.generation.metrics import HIGHER_IS_BETTER, METRICS
 
 GENERATION_METRICS = ("rouge", "bleu", "chrf", "slot_recall", "perplexity")
 
@@ -49,7 +50,19 @@ class GenerationOptions(TaskOptions):
         elif self.packing and virtual:
             raise ValueError(f"task_options.packing cannot be used with method {cfg.method} (peft drops the "
                              "position ids that keep packed examples apart); set task_options.packing: false")
+        # Selection (best checkpoint, early stopping, tune's direction) follows the metric's own direction: a
+        # mode left at its default takes it; a mode set against it is refused (the run would keep its worst).
         es = cfg.training.early_stopping
-        if es.metric == "perplexity" and es.mode == "max":
-            raise ValueError("training.early_stopping.metric perplexity is better when lower: set "
-                             "training.early_stopping.mode: min")
+        metric = es.metric or self.main_metric()
+        better = "max" if HIGHER_IS_BETTER.get(metric, True) else "min"
+        if "mode" not in es.model_fields_set:
+            es.mode = better
+        elif es.mode != better:
+            raise ValueError(f"training.early_stopping.metric {metric} is better when "
+                             f"{'higher' if better == 'max' else 'lower'}: set training.early_stopping.mode: "
+                             f"{better}")
+
+    def main_metric(self) -> str:
+        """The first text metric's headline score (rougeL for rouge), or perplexity when it is the only one."""
+        text = [m for m in self.metrics if m != "perplexity"]
+        return METRICS[text[0]][-1] if text else "perplexity"

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from tuneforge.data.examples import ROLES, GenerationExample, ReadResult
+from tuneforge.engine.eval_mode import evaluating
 from tuneforge.engine.generate import TextStream, cut_at_stop, generate_ids, pad_id
 from tuneforge.errors import DataError, RunError
 from tuneforge.tasks.base import TaskBase
@@ -63,8 +64,7 @@ class Generation(TaskBase):
 
     @classmethod
     def main_metric(cls, cfg: Any) -> str:
-        text = [m for m in cfg.task_options.metrics if m != "perplexity"]
-        return METRICS[text[0]][-1] if text else "perplexity"  # rougeL for rouge
+        return cfg.task_options.main_metric()
 
     @classmethod
     def metric_names(cls, cfg: Any) -> tuple[str, ...]:
@@ -181,13 +181,9 @@ class Generation(TaskBase):
     def replies(self, model, examples: list[GenerationExample], batch_size: int = 64,
                 batch_tokens: int | None = None, streamer: Any = None) -> list[str]:
         decoding = self.cfg.inference.decoding
-        was_training = model.training
-        model.eval()
-        try:
+        with evaluating(model):  # a shared model in eval is never switched (another thread may be using it)
             new = generate_ids(model, self.tokenizer, self.prompt_ids(examples), decoding, batch_size,
                                batch_tokens, streamer)
-        finally:
-            model.train(was_training)
         texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
         return [cut_at_stop(t, decoding.stop).strip() for t in texts]
 
@@ -215,16 +211,12 @@ class Generation(TaskBase):
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, examples: list[GenerationExample], tune: bool = False, **batching: Any) -> dict[str, Any]:
         examples = self.sample(examples)
-        was_training = model.training
-        model.eval()
-        try:
+        with evaluating(model):
             outputs = self.replies(model, examples, **batching)
             text_metrics = [m for m in self.options.metrics if m != "perplexity"]
             scores: dict[str, Any] = text_scores(outputs, [e.references for e in examples], text_metrics,
                                                  [e.values for e in examples])
             scores["perplexity"] = self.perplexity(model, examples, **batching)
-        finally:
-            model.train(was_training)
         scores["examples"] = len(examples)
         scores["multi_reference"] = sum(len(e.references) > 1 for e in examples)
         scores["predictions"] = [
@@ -277,12 +269,22 @@ def read_prompts(path: str) -> list[dict[str, Any]]:
     return items
 
 
-def input_example(item: Any, where: str) -> GenerationExample:
-    """A prompt to answer: a string, {"prompt": str} or {"messages": [{role, content}, ...]}."""
+INPUT_FIELDS = ("prompt", "messages")
+
+
+def input_example(item: Any, where: str, exact: bool = False) -> GenerationExample:
+    """A prompt to answer: a string, {"prompt": str} or {"messages": [{role, content}, ...]}, never both (one
+    would silently win). ``exact`` (a served request): a field other than these is refused, as for every other
+    task's items; a JSONL line of ``predict --input`` may carry others (an id)."""
     if isinstance(item, str):
         item = {"prompt": item}
     if not isinstance(item, dict):
         raise DataError(f"{where}: expected a prompt string, or an object with 'prompt' or 'messages'")
+    unknown = [k for k in item if k not in INPUT_FIELDS]
+    if exact and unknown:
+        raise DataError(f"{where}: unknown field {unknown[0]!r}; expected 'prompt' or 'messages'")
+    if "prompt" in item and "messages" in item:
+        raise DataError(f"{where}: give 'prompt' or 'messages', not both")
     if isinstance(item.get("prompt"), str):
         if not item["prompt"].strip():
             raise DataError(f"{where}: the prompt is empty")
@@ -293,6 +295,7 @@ def input_example(item: Any, where: str) -> GenerationExample:
     for n, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
             raise DataError(f"{where}: messages[{n}] must be {{role: {'/'.join(ROLES)}, content: a string}}")
-    if messages[-1]["role"] == "assistant":
-        raise DataError(f"{where}: the last message is the assistant's; the prompt must end with a user turn")
+    if messages[-1]["role"] != "user":  # a system-only chat has nothing to answer
+        raise DataError(f"{where}: the last message is the {messages[-1]['role']}'s; the prompt must end with a user "
+                        "turn")
     return GenerationExample([{"role": m["role"], "content": m["content"]} for m in messages], [], where)
