@@ -5,8 +5,8 @@ benchmarks/results/dialogue_state-*.json and docs/benchmarks.md).
         joint goal accuracy of the dev evaluations during training (metrics.jsonl) against the training
         dialogues seen by then (steps x batch / inputs per dialogue)
     python benchmarks/dialogue_state.py ablate RUN --dialogues 300
-        the run on an evenly spread dev sample: as trained, and without carry-over (the tracker never copies a
-        value from another service; an inference switch)
+        the run on an evenly spread dev sample: as trained, without carry-over (the tracker never copies a
+        value from another service), and reading the user turn alone (both inference switches on one model)
     python benchmarks/dialogue_state.py pair WORKDIR --train-dialogues 600 --dialogues 300
         two runs at one budget, with and without the system turn in the input, scored on the same dev sample
     python benchmarks/dialogue_state.py speed RUN --per-service 20
@@ -69,7 +69,9 @@ def ablate(args: argparse.Namespace) -> dict:
     lines = dev_sample(args.dialogues)
     return {"run": args.run, "dev_dialogues": len(lines),
             "as trained": score(args.run, lines),
-            "without carry-over": score(args.run, lines, ["task_options.carry_over=false"])}
+            "without carry-over": score(args.run, lines, ["task_options.carry_over=false"]),
+            "input without the system turn (same model)": score(args.run, lines,
+                                                                ["task_options.system_turn=false"])}
 
 
 def pair(args: argparse.Namespace) -> dict:

@@ -320,3 +320,20 @@ def test_assist_refuses_schema_files_without_a_state_run(tmp_path):
 def test_real_sgd_reads_with_its_schemas():
     dialogues = read_dialogues(SGD / "dev.jsonl", read_schemas(*SCHEMAS), labelled=True)
     assert len(dialogues) == 2098
+
+
+def test_calibration_picks_the_smallest_status_bias_with_the_best_joint_goal_accuracy(tracker_task, monkeypatch):
+    task, dialogues = tracker_task
+    gold = task.gold_record(dialogues[0])
+    empty = {**gold, "turns": [{**t, "frames": [{**f, "slot_values": {}} for f in t["frames"]]}
+                               for t in gold["turns"]]}
+    tried = []
+
+    def accumulate(dialogues, by_key, starts, similarity, bias):
+        tried.append(bias)
+        return [gold if bias >= 1.5 else empty]  # from 1.5 on, every changed slot is called changed
+
+    monkeypatch.setattr(task, "_accumulate", accumulate)
+    task._tune_bias(dialogues, {}, None)
+    assert task.status_bias == 1.5 and tried == [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0]
+    assert task.summary()["status_bias"] == 1.5

@@ -119,7 +119,7 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="schema-state", plain_transformers=False,
              check_data_path="tuneforge.tasks.dialogue_state.check:check_dialogues", input_fields=("turns",),
              input_reader_path="tuneforge.tasks.dialogue_state.task:read_dialogue_inputs",
-             methods=("full", "freeze")),
+             methods=("full", "freeze"), pipeline_tag="text-classification"),
     TaskSpec("pretrain", "tuneforge.tasks.pretrain.task:Pretrain",
              PretrainOptions, has_labels=False, peft_task_type="FEATURE_EXTRACTION",
              inference="token-probabilities", plain_transformers=True,

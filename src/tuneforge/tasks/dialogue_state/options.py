@@ -11,8 +11,8 @@ from tuneforge.tasks.common.options import TaskOptions
 
 class DialogueStateOptions(TaskOptions):
     task: Literal["dialogue-state"] = Field("dialogue-state", exclude=True)
-    # a new service's schema given at predict time; carry-over switched off for its ablation
-    predict_keys: ClassVar[tuple[str, ...]] = ("schema_files", "carry_over")
+    # a new service's schema given at predict time; carry-over and context switched off for ablations
+    predict_keys: ClassVar[tuple[str, ...]] = ("schema_files", "carry_over", "system_turn", "history_turns")
     schema_files: list[str] = Field(
         default_factory=list, min_length=1, description="SGD schema JSON files of the services (train's and "
         "dev's, say; one file or a list); relative to the config file. predict/evaluate --schema add more.")
