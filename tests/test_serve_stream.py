@@ -136,3 +136,21 @@ def test_set_changes_how_served_runs_predict_and_only_that(runs, capsys):
     assert len(err) == 1 and "--set training.lr" in err[0] and "inference." in err[0]
     assert main(["serve", str(runs["gen"]), "--set", "nonsense"]) != 0
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_beam_search_streams_its_final_reply_whole(runs, capsys):
+    """Beam search chooses its reply at the end: a streamed prediction gets that reply as one piece (#36.19; it
+    crashed in predict and in serve)."""
+    from tuneforge.cli import main
+
+    beam = ["inference.decoding.strategy=beam", "inference.decoding.num_beams=2"]
+    prompt = "Say the word number 5."
+    run = tuneforge.load_run(runs["gen"], overrides=beam)
+    expected = run.predict([prompt])[0]["reply"]
+    pieces: list[str] = []
+    assert run.stream(prompt, pieces.append) == expected and "".join(pieces) == expected
+    assert main(["predict", str(runs["gen"]), prompt, "--set", beam[0], "--set", beam[1]]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+    with client(runs, overrides=beam) as c:
+        got = events(c.post("/v1/models/gen/predict", json={"inputs": [{"prompt": prompt}], "stream": True}))
+        assert got[-1] == ("done", {"model": "gen", "reply": expected})

@@ -245,8 +245,14 @@ class Generation(TaskBase):
         return [{"prompt": e.prompt, "reply": o} for e, o in zip(examples, outputs, strict=True)]
 
     def stream(self, model, prompt: Any, write) -> str:
-        """Generate one reply, writing its text as it is produced; returns the whole reply."""
+        """Generate one reply, writing its text as it is produced; returns the whole reply. Beam search chooses
+        its reply only at the end (its beams are rewritten until then), so that reply is written whole."""
         example = self._input_example(prompt, 0)
+        if self.cfg.inference.decoding.strategy == "beam":
+            reply = self.replies(model, [example], batch_size=1)[0]
+            if reply:
+                write(reply)
+            return reply
         stream = TextStream(self.tokenizer, write, self.cfg.inference.decoding.stop)
         return self.replies(model, [example], batch_size=1, streamer=stream)[0]
 
