@@ -308,6 +308,14 @@ def test_fewshot_prompts_a_causal_lm_calibrated_unless_told_not_to(tmp_path, tin
     fewshot(config, [0, 2], 1, ["lm-prompt"], tmp_path / "out-True",
             lm_options={"lm_model": tiny_llama, "lm_test_limit": 4, "lm_calibrate": False}, log=logged.append)
     assert logged == []
+    # any other prompting option or config measures them again too (#36.25: the cache key ignored them)
+    for options, overrides in (({"lm_test_limit": 3}, None), ({"lm_instruction": "Label:"}, None),
+                               ({"lm_context": 2}, None), ({}, ["data.split.seed=7"])):
+        logged = []
+        fewshot(config, [0, 2], 1, ["lm-prompt"], tmp_path / "out-True", overrides=overrides,
+                lm_options={"lm_model": tiny_llama, "lm_test_limit": 4, "lm_calibrate": False, **options},
+                log=logged.append)
+        assert logged == ["lm-prompt, 0 shots, seed 0", "lm-prompt, 2 shots, seed 0"], options
 
 
 def test_check_data_of_a_zero_shot_config_counts_labels_outside_the_descriptions(tmp_path, capsys):

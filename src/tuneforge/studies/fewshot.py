@@ -207,7 +207,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                   seeds=max(seeds, result.get("seeds", 0)), approaches=list(dict.fromkeys(
                       [*result.get("approaches", []), *approaches])), test_examples=len(test),
                   cells=result.get("cells", {}))
-    calibrate = (lm_options or {}).get("lm_calibrate", True)
+    settings = cell_settings(base, lm_options or {})
     for seed in range(seeds):
         for k in shots:
             train_examples = draw_shots(pool, k, seed) if k != 0 else []
@@ -220,8 +220,8 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                     continue
                 key = f"{name}/{k}/{seed}"
                 measured_cell = result["cells"].get(key)
-                # A cell is measured again only when it was scored with the other calibration setting.
-                if measured_cell is not None and measured_cell.get("calibrated", calibrate) == calibrate:
+                # A cell is kept only when it was measured with the same config and prompting options.
+                if measured_cell is not None and measured_cell.get("settings") == settings:
                     continue
                 log(f"{name}, {k} shots, seed {seed}")
                 started = time.perf_counter()
@@ -241,10 +241,21 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                         shutil.rmtree(run_dir / "model", ignore_errors=True)
                 cell["wall_seconds"] = round(time.perf_counter() - started, 1)
                 cell["train_examples"] = len(train_examples)
+                cell["settings"] = settings
                 result["cells"][key] = cell
                 _save(output, result)
     _save(output, result)
     return result
+
+
+def cell_settings(base, lm_options: dict[str, Any]) -> str:
+    """A digest of what a cell's score depends on besides its approach, shots and seed: the whole config (data,
+    model, options) and the prompting options (lm_model, lm_context, lm_instruction, lm_test_limit,
+    lm_calibrate). A cell measured under other settings is measured again, never reused."""
+    import hashlib
+
+    text = json.dumps({"config": base.model_dump(mode="json"), "lm": lm_options}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def summary(result: dict[str, Any]) -> dict[str, dict[str, tuple[float, float, int]]]:
