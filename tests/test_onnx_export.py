@@ -163,3 +163,27 @@ def test_question_answering_exports_both_span_outputs(tmp_path, tiny_model):
     tolerance = record["parity"]["tolerance"]
     np.testing.assert_allclose(start, ref.start_logits.numpy(), atol=tolerance, rtol=0)
     np.testing.assert_allclose(end, ref.end_logits.numpy(), atol=tolerance, rtol=0)
+
+
+def test_an_adapter_runs_graph_is_keyed_on_its_base_weights_too(tmp_path):
+    """A LoRA/IA3 run's graph has the base merged in: new base weights under the same name get a new graph (#36.24)."""
+    import os
+
+    from tuneforge.engine.onnx.session import graph_folder
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "model.safetensors").write_bytes(b"base weights")
+    adapter, full = tmp_path / "adapter-run", tmp_path / "full-run"
+    for folder in (adapter, full):
+        folder.mkdir()
+    (adapter / "adapter_model.safetensors").write_bytes(b"lora")
+    (adapter / "adapter_config.json").write_text("{}")
+    (full / "model.safetensors").write_bytes(b"all weights")
+    cache = tmp_path / "cache"
+    before = graph_folder(adapter, cache, str(base)), graph_folder(full, cache, str(base))
+    (base / "model.safetensors").write_bytes(b"retrained base weights")
+    os.utime(base / "model.safetensors", ns=(1, 1))
+    assert graph_folder(adapter, cache, str(base)) != before[0]
+    assert graph_folder(full, cache, str(base)) == before[1]  # a full run's weights are all in its own folder
+    assert graph_folder(adapter, cache, str(base)) == graph_folder(adapter, cache, str(base))

@@ -243,7 +243,7 @@ def load_run(path: str | Path, merge: bool = True, overrides: list[str] | None =
     if cfg.inference.engine == "onnx":
         from tuneforge.engine.onnx.model import OnnxEngine
 
-        model = OnnxEngine(model, path / "model", cache_dir())
+        model = OnnxEngine(model, path / "model", cache_dir(), cfg.model.name)
     return Run(path, cfg, model, tokenizer, task)
 
 
@@ -256,7 +256,7 @@ def _checked_graph_run(path: Path, cfg: RunConfig) -> Run | None:
     from tuneforge.tasks import task_class, task_spec
 
     folder = path / "model"
-    session = checked_session(folder, cache_dir())  # checked against these very weights when exported
+    session = checked_session(folder, cache_dir(), cfg.model.name)  # checked against these very weights
     if session is None:
         return None
     tokenizer = graph_tokenizer(folder, session.input_names) if task_spec(cfg.task).numpy_inference else None

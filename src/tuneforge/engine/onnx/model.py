@@ -61,25 +61,27 @@ class OnnxEngine(nn.Module):
     """The run's model served by ONNX Runtime: exported (or found in the cache) at the first batch, which
     also checks ONNX Runtime against PyTorch; every later batch runs in ONNX Runtime alone."""
 
-    def __init__(self, model: nn.Module, model_dir: Path, cache: Path) -> None:
+    def __init__(self, model: nn.Module, model_dir: Path, cache: Path, base: str | None = None) -> None:
         super().__init__()
         self.torch_model, self.model_dir, self.cache = model.eval(), Path(model_dir), Path(cache)
+        self.base = base  # an adapter run's base model: part of its graph's cache key
         self.engine: OnnxModel | None = None
 
     def forward(self, **batch: torch.Tensor):
         if self.engine is None:
-            self.engine = onnx_model(self.torch_model, batch, self.model_dir, self.cache)
+            self.engine = onnx_model(self.torch_model, batch, self.model_dir, self.cache, self.base)
         return self.engine(**batch)
 
 
-def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Path, cache: Path) -> OnnxModel:
+def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Path, cache: Path,
+               base: str | None = None) -> OnnxModel:
     """The run's model under ONNX Runtime, exported on first use; ``sample`` is one collated batch."""
     model.eval()
     input_names = list(sample)
     with torch.inference_mode():
         reference = model(**sample)
     output_names = named_outputs(reference)
-    folder = graph_folder(model_dir, cache)
+    folder = graph_folder(model_dir, cache, base)
     path = folder / "model.onnx"
     if checked_names(folder) != (input_names, output_names) or not path.is_file():
         with atomic_dir(folder) as tmp:  # a crash mid-export leaves no half graph to load next time
@@ -93,9 +95,9 @@ def onnx_model(model: nn.Module, sample: dict[str, torch.Tensor], model_dir: Pat
     return engine
 
 
-def cached_model(model_dir: Path, cache: Path) -> OnnxModel | None:
+def cached_model(model_dir: Path, cache: Path, base: str | None = None) -> OnnxModel | None:
     """``checked_session`` for a task that predicts from tensors; None before the graph is exported and checked."""
-    session = checked_session(model_dir, cache)
+    session = checked_session(model_dir, cache, base)
     return None if session is None else OnnxModel(session)
 
 

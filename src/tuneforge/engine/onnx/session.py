@@ -46,13 +46,29 @@ class OnnxSession:
         return SimpleNamespace(**dict(zip(self.output_names, self.session.run(self.output_names, feeds), strict=True)))
 
 
-def graph_folder(model_dir: Path, cache: Path) -> Path:
-    """Where the graph of these weights is cached: keyed by their content, so retrained weights get a new one."""
+ADAPTER_FILES = ("adapter_config.json", "tuneforge_adapter.json")  # a folder of these holds no base weights
+
+
+def graph_folder(model_dir: Path, cache: Path, base: str | None = None) -> Path:
+    """Where the graph of these weights is cached: keyed by their content, so retrained weights get a new one.
+    An adapter run's graph has its base model's weights merged in, so the key also holds the base (``base``:
+    the run's ``model.name``): its name and, for a folder, each weights file's size and modification time."""
     digest = hashlib.sha256()
     for weights in sorted(Path(model_dir).glob("*.safetensors")):
         digest.update(weights.name.encode())
         digest.update(weights.read_bytes())
+    if base is not None and any((Path(model_dir) / name).is_file() for name in ADAPTER_FILES):
+        digest.update(base_identity(base).encode())
     return Path(cache) / "onnx" / digest.hexdigest()[:24]
+
+
+def base_identity(base: str) -> str:
+    """The base model as the cache key sees it: its resolved folder's weights (name, size, mtime), or its name."""
+    from tuneforge.models import resolve
+
+    folder = Path(resolve(base))
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    return "|".join([base, *(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)])
 
 
 def checked_names(folder: Path) -> tuple[list[str], list[str]] | None:
@@ -64,10 +80,10 @@ def checked_names(folder: Path) -> tuple[list[str], list[str]] | None:
         return None
 
 
-def checked_session(model_dir: Path, cache: Path) -> OnnxSession | None:
+def checked_session(model_dir: Path, cache: Path, base: str | None = None) -> OnnxSession | None:
     """The graph of these weights that already passed the parity check, opened without PyTorch; None when
     there is none yet (the first batch through ``OnnxEngine`` exports and checks it)."""
-    folder = graph_folder(model_dir, cache)
+    folder = graph_folder(model_dir, cache, base)
     names = checked_names(folder)
     if names is None or not (folder / "model.onnx").is_file():
         return None
