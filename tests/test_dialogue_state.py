@@ -337,3 +337,43 @@ def test_calibration_picks_the_smallest_status_bias_with_the_best_joint_goal_acc
     task._tune_bias(dialogues, {}, None)
     assert task.status_bias == 1.5 and tried == [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0]
     assert task.summary()["status_bias"] == 1.5
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"track_from": 99}, "input 1: 'track_from' must be a turn index (0 to 5)"),
+    ({"state": ["Dining_9"]}, "input 1: 'state' must map each service to its state"),
+    ({"state": {"Dining_9": {"slot_values": {"cuisine": ["Thai"]}}}},
+     "input 1: state of service Dining_9: slot 'cuisine' is not a slot of the service"),
+    ({"state": {"Nowhere_1": {"slot_values": {}}}}, "input 1: state of service Nowhere_1: unknown service"),
+], ids=["track-from", "state-not-a-mapping", "state-slot", "state-service"])
+def test_a_bad_served_state_input_is_one_line(tracker_task, tiny_model, extra, message):
+    from tuneforge.errors import DataError
+
+    task, _ = tracker_task
+    with pytest.raises(DataError) as error:
+        task.predict_texts(None, [{**stripped(DIALOGUE), **extra}])
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_serve_schema_options_are_checked_before_any_model_loads(tmp_path, capsys):
+    schema = write_schema(tmp_path / "new.json", [HOTELS])
+    assert main(["serve", "some-run", "--schema", str(schema)]) == 2
+    assert "--schema adds services to an assistant's state run: give --assistant FILE" in capsys.readouterr().err
+    assistant = tmp_path / "assistant.yaml"
+    assistant.write_text("runs: {}\n", encoding="utf-8")
+    assert main(["serve", "--assistant", str(assistant), "--schema", str(tmp_path / "missing.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--schema" in err[0] and "missing.json: no such file" in err[0]
+
+
+def test_an_assistant_file_naming_a_missing_schema_is_one_line(tmp_path):
+    from tuneforge.assistant.config import load_assistant_config
+    from tuneforge.errors import ConfigError
+
+    for role in ("intent", "slots", "reply", "state"):
+        (tmp_path / role).mkdir()
+    config = tmp_path / "assistant.yaml"
+    config.write_text(yaml.safe_dump({"runs": {r: r for r in ("intent", "slots", "reply", "state")},
+                                      "schema_files": ["gone.json"]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"assistant.yaml: schema_files: .*gone.json does not exist"):
+        load_assistant_config(config)

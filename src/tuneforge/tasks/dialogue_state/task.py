@@ -334,7 +334,7 @@ class DialogueState(TaskBase):
         """The records of ``track`` from each (turn, service)'s scores, the states accumulated turn by turn."""
         records = []
         for d, dialogue in enumerate(dialogues):
-            segments = self.encoder.segments([t.text for t in dialogue.turns])
+            texts = [t.text for t in dialogue.turns]  # spans are cut from these: no second tokenization
             first, given = starts[d]
             states: dict[str, ServiceState] = dict(given)
             turns = []
@@ -349,7 +349,7 @@ class DialogueState(TaskBase):
                               for slot, v in st.values.items() if v != DONTCARE_VALUE]
                     states[frame.service] = decode_frame(
                         out, feature, self.schemas[frame.service], states.get(frame.service, ServiceState()),
-                        segments, others, similarity, self.options.carry_over, self.options.max_span_tokens,
+                        texts, others, similarity, self.options.carry_over, self.options.max_span_tokens,
                         status_bias)
                     frames.append(states[frame.service].frame(frame.service))
                 turns.append({"speaker": "user", "text": turn.text, "frames": frames})

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tuneforge.tasks.dialogue_state.encoding import ACTIVE, CARRIED, DONTCARE, Segment, StateFeature
+from tuneforge.tasks.dialogue_state.encoding import ACTIVE, CARRIED, DONTCARE, StateFeature
 from tuneforge.tasks.dialogue_state.schema import DONTCARE as DONTCARE_VALUE
 from tuneforge.tasks.dialogue_state.schema import Service
 
@@ -50,14 +50,15 @@ def best_span(start: np.ndarray, end: np.ndarray, feature: StateFeature, longest
     return best
 
 
-def span_text(feature: StateFeature, span: tuple[int, int], segments: list[Segment]) -> str:
+def span_text(feature: StateFeature, span: tuple[int, int], texts: list[str]) -> str:
+    """The characters a token span covers, in the text of the turn it lies in (``texts``: the dialogue's turns)."""
     first, last = span
-    text = segments[int(feature.token_turn[first])].text
+    text = texts[int(feature.token_turn[first])]
     return text[feature.token_offsets[first][0]:feature.token_offsets[last][1]]
 
 
 def decode_frame(out: dict[str, np.ndarray], feature: StateFeature, service: Service, before: ServiceState,
-                 segments: list[Segment], others: list[tuple[str, str, str]], similarity, carry_over: bool,
+                 texts: list[str], others: list[tuple[str, str, str]], similarity, carry_over: bool,
                  longest: int, status_bias: float = 0.0) -> ServiceState:
     """The service's state after this turn. ``others``: (service, slot, value) of the other services' states;
     ``similarity(service, slot, other_service, other_slot)`` scores how alike two slots are; ``status_bias`` is
@@ -78,7 +79,7 @@ def decode_frame(out: dict[str, np.ndarray], feature: StateFeature, service: Ser
         elif status == ACTIVE:
             span = best_span(out["start"][k], out["end"][k], feature, longest)
             if span is not None:
-                values[slot.name] = span_text(feature, span, segments)
+                values[slot.name] = span_text(feature, span, texts)
         elif status == CARRIED and carry_over:
             candidates = [(similarity(service.name, slot.name, s, n), v) for s, n, v in others
                           if not slot.is_categorical or v in slot.possible_values]
