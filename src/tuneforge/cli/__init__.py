@@ -15,6 +15,7 @@ from tuneforge.cli import (
     evaluate,
     export,
     fewshot,
+    index,
     init,
     predict,
     push,
@@ -30,7 +31,7 @@ COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-dat
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
             "tune": tune, "continual": continual,
-            "update": update}
+            "update": update, "index": index}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="how to predict: inference.engine=onnx, inference.precision=bf16, inference.batch_tokens")
     add_schema_option(parser)
+    parser.add_argument("--index", metavar="INDEX", help="retrieval: the index folder to search (built by "
+                        "`tuneforge index` with this run's model)")
 
 
 def add_schema_option(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +79,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
     cfg = config_of(args.run)  # a missing run fails before any model loads
     args.overrides += schema_overrides(args.schema)
+    if args.index:
+        args.overrides.append(f"task_options.index={json.dumps(str(Path(args.index).resolve()))}")
     spec = task_spec(cfg.task)
     items: list[Any] = []
     if args.question is not None or args.context is not None:

@@ -45,12 +45,18 @@ def _schema_state(outputs, lengths: list[int]) -> list[dict[str, np.ndarray]]:
             for row, n in enumerate(lengths)]
 
 
+def _embeddings(outputs, lengths: list[int]) -> list[np.ndarray]:
+    """One vector per feature (a bi-encoder returns its pooled embeddings as ``last_hidden_state``)."""
+    return list(_array(outputs.last_hidden_state))
+
+
 # What each scoring path reads from a batch's outputs: one entry per feature of the batch.
 SCORING_PATHS: dict[str, Callable[[Any, list[int]], list[Any]]] = {
     "token-probabilities": _token_logits,
     "class-probabilities": _class_logits,
     "span-logits": _span_logits,
     "schema-state": _schema_state,
+    "embeddings": _embeddings,
 }
 TARGETS = ("labels", "start_positions", "end_positions")  # what a training collate adds; never a model input
 

@@ -19,6 +19,7 @@ from tuneforge.tasks.generation.options import GenerationOptions
 from tuneforge.tasks.pretrain.options import PretrainOptions
 from tuneforge.tasks.question_answering.options import QuestionAnsweringOptions
 from tuneforge.tasks.relation_extraction.options import RelationExtractionOptions
+from tuneforge.tasks.retrieval.options import RetrievalOptions
 from tuneforge.tasks.sequence_classification.options import SequenceClassificationOptions
 from tuneforge.tasks.token_classification.options import TokenClassificationOptions
 
@@ -120,6 +121,12 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              check_data_path="tuneforge.tasks.dialogue_state.check:check_dialogues", input_fields=("turns",),
              input_reader_path="tuneforge.tasks.dialogue_state.task:read_dialogue_inputs",
              methods=("full", "freeze"), pipeline_tag="text-classification"),
+    TaskSpec("retrieval", "tuneforge.tasks.retrieval.task:Retrieval",
+             RetrievalOptions, has_labels=False, peft_task_type=None,
+             inference="embeddings", plain_transformers=False,
+             check_data_path="tuneforge.tasks.retrieval.check:check_retrieval", input_fields=("query",),
+             zero_shot_baseline=True, methods=("full", "bitfit", "lora", "ia3"),
+             pipeline_tag="sentence-similarity", auto_class="AutoModel"),
     TaskSpec("pretrain", "tuneforge.tasks.pretrain.task:Pretrain",
              PretrainOptions, has_labels=False, peft_task_type="FEATURE_EXTRACTION",
              inference="token-probabilities", plain_transformers=True,

@@ -8,6 +8,7 @@ from tuneforge.tasks.classification.check_texts import format_text_report
 from tuneforge.tasks.dialogue_state.check import format_dialogue_report
 from tuneforge.tasks.generation.check import format_generation_report
 from tuneforge.tasks.question_answering.check import format_qa_report
+from tuneforge.tasks.retrieval.check import format_query_report
 from tuneforge.tasks.token_classification.check import format_tagged_report
 
 if TYPE_CHECKING:
@@ -34,4 +35,6 @@ def format_report(report: dict[str, Any]) -> str:
         return format_dialogue_report(report)
     if report.get("kind") == "questions":
         return format_qa_report(report)
+    if report.get("kind") == "queries":
+        return format_query_report(report)
     return format_tagged_report(report)
