@@ -1,0 +1,194 @@
+"""Reply selection on SGD (the DSTC7 protocol): rank the true next system turn among 100 candidates of the same
+service — the true one and 99 other system turns of that service from the same split — given the conversation
+so far. Reports recall@1 and recall@10 of 100 for BM25 (bm25s), the untrained MiniLM, a fine-tuned bi-encoder
+(a tuneforge retrieval run) and that bi-encoder with a cross-encoder re-ranker on its top 10.
+
+    python benchmarks/reply_selection.py pairs --out runs/sgd-replies      # train/dev JSONL for the run
+    tuneforge train examples/retrieval-sgd-replies.yaml                           # the bi-encoder
+    python benchmarks/reply_selection.py score --run runs/retrieval-sgd-replies [--reranker RUN]
+
+Contexts read newest first (the current user turn, then the system turn before it, ...), so a length cut drops
+the oldest turns. Candidates with the true reply's exact text are not drawn (SGD repeats "Anything else?").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+SGD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sgd"
+CONTEXT_TURNS = 4
+CANDIDATES = 100
+
+
+def context_text(turns: list[dict], upto: int) -> str:
+    """The turns before ``upto``, newest first, each with its speaker."""
+    earlier = turns[max(0, upto - CONTEXT_TURNS):upto]
+    return " | ".join(f"{t['speaker']}: {' '.join(t['text'].split())}" for t in reversed(earlier))
+
+
+def reply_pairs(path: Path, limit_dialogues: int | None = None) -> list[dict]:
+    """Every system turn after a user turn: {"query": context, "positive": reply, "service", "dialogue"}."""
+    pairs = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            if limit_dialogues and n >= limit_dialogues:
+                break
+            d = json.loads(line)
+            for i, turn in enumerate(d["turns"]):
+                if turn["speaker"] != "system" or i == 0:
+                    continue
+                service = (turn["frames"][0]["service"] if turn["frames"] else d["services"][0])
+                pairs.append({"query": context_text(d["turns"], i), "positive": " ".join(turn["text"].split()),
+                              "service": service, "dialogue": d["id"], "turn": i})
+    return pairs
+
+
+def spread(items: list, n: int) -> list:
+    """n items spread evenly over the list (SGD files are grouped by service)."""
+    if n >= len(items):
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def candidate_sets(pairs: list[dict], n_queries: int, seed: int) -> tuple[list[dict], list[list[str]]]:
+    """n_queries pairs and, for each, 100 candidate replies: the true one first, then 99 of its service."""
+    rng = random.Random(seed)
+    by_service: dict[str, list[str]] = {}
+    for p in pairs:
+        by_service.setdefault(p["service"], []).append(p["positive"])
+    chosen = spread(pairs, n_queries)
+    sets = []
+    for p in chosen:
+        pool = [r for r in by_service[p["service"]] if r != p["positive"]]
+        sets.append([p["positive"], *rng.sample(pool, CANDIDATES - 1)])
+    return chosen, sets
+
+
+def recall(scores: list[np.ndarray]) -> dict[str, float]:
+    """recall@1/10 of 100 with the true candidate at index 0 (ties broken against it)."""
+    ranks = [int((s[1:] >= s[0]).sum()) + 1 for s in scores]
+    return {"recall@1": round(float(np.mean([r <= 1 for r in ranks])), 4),
+            "recall@10": round(float(np.mean([r <= 10 for r in ranks])), 4),
+            "mrr": round(float(np.mean([1 / r for r in ranks])), 4), "queries": len(ranks)}
+
+
+def bm25_scores(queries: list[dict], sets: list[list[str]]) -> list[np.ndarray]:
+    import bm25s
+
+    out = []
+    for q, cands in zip(queries, sets, strict=True):
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize(cands, stopwords="en", show_progress=False), show_progress=False)
+        tokens = bm25s.tokenize([q["query"]], stopwords="en", show_progress=False, return_ids=False)[0]
+        out.append(np.asarray(retriever.get_scores(tokens)))
+    return out
+
+
+def dense_scores(task, model, queries: list[dict], sets: list[list[str]]) -> list[np.ndarray]:
+    texts = sorted({c for s in sets for c in s})
+    position = {t: i for i, t in enumerate(texts)}
+    passages = task.embed(model, texts, False, batch_size=128)
+    q = task.embed(model, [x["query"] for x in queries], True, batch_size=64)
+    return [passages[[position[c] for c in s]] @ q[i] for i, s in enumerate(sets)]
+
+
+def rerank_scores(reranker, queries, sets, dense: list[np.ndarray], top: int = 10) -> list[np.ndarray]:
+    """The re-ranker's score on the bi-encoder's top ``top`` (placed above the rest, whose order stays)."""
+    from tuneforge.api import predict
+
+    out = []
+    for q, cands, d in zip(queries, sets, dense, strict=True):
+        order = np.argsort(-d)[:top]
+        answers = predict(reranker, [{"text": q["query"], "text_pair": cands[i]} for i in order])
+        s = d - d.max() - 10.0  # below every re-ranked candidate
+        for i, a in zip(order, answers, strict=True):
+            s[i] = next(x["probability"] for x in a["top_k"] if x["label"] == "match") if "top_k" in a \
+                else (a["probability"] if a["label"] == "match" else 1 - a["probability"])
+        out.append(s)
+    return out
+
+
+def untrained(model_name: str = "minilm"):
+    from tuneforge.config.loading import load_config
+    from tuneforge.models import load_tokenizer
+    from tuneforge.tasks.retrieval.task import Retrieval
+
+    cfg = load_config({"task": "retrieval", "model": {"name": model_name, "max_length": 128},
+                       "data": {"train": "unused.jsonl"}, "task_options": {"max_query_length": 128}})
+    task = Retrieval(load_tokenizer(model_name), cfg)
+    model = task.build_model(model_name, None)
+    model.eval()
+    return task, model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pairs")
+    p.add_argument("--out", required=True)
+    p.add_argument("--train-pairs", type=int, default=20000)
+    p.add_argument("--dev-pairs", type=int, default=1000)
+    p.add_argument("--hard", type=int, default=0, help="also write a re-ranker pair file (text, text_pair, label)")
+    s = sub.add_parser("score")
+    s.add_argument("--run", help="a fine-tuned retrieval run")
+    s.add_argument("--reranker", help="a sequence-classification text-pair run (labels match / other)")
+    s.add_argument("--queries", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--out", default="benchmarks/results/reply_selection.json")
+    args = parser.parse_args()
+    if args.command == "pairs":
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        train = spread(reply_pairs(SGD / "train.jsonl"), args.train_pairs)
+        dev = spread(reply_pairs(SGD / "dev.jsonl"), args.dev_pairs)
+        for name, rows in (("train", train), ("dev", dev)):
+            with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+                for r in rows:
+                    f.write(json.dumps({"query": r["query"], "positive": r["positive"]}) + "\n")
+        print(f"{len(train)} train and {len(dev)} dev pairs in {out}")
+        return
+    dev_pairs = reply_pairs(SGD / "dev.jsonl")
+    queries, sets = candidate_sets(dev_pairs, args.queries, args.seed)
+    results: dict[str, dict] = {}
+    t = time.perf_counter()
+    results["bm25"] = recall(bm25_scores(queries, sets)) | {"seconds": round(time.perf_counter() - t, 1)}
+    print("bm25", results["bm25"], flush=True)
+    task, model = untrained()
+    t = time.perf_counter()
+    results["minilm (untrained)"] = recall(dense_scores(task, model, queries, sets)) | {
+        "seconds": round(time.perf_counter() - t, 1)}
+    print("minilm", results["minilm (untrained)"], flush=True)
+    if args.run:
+        from tuneforge.runs.directory import load_run
+
+        run = load_run(args.run)
+        t = time.perf_counter()
+        dense = dense_scores(run.task, run.model, queries, sets)
+        results["bi-encoder (fine-tuned)"] = recall(dense) | {"seconds": round(time.perf_counter() - t, 1),
+                                                             "run": str(args.run)}
+        print("fine-tuned", results["bi-encoder (fine-tuned)"], flush=True)
+        if args.reranker:
+            from tuneforge.runs.directory import load_run as load
+
+            t = time.perf_counter()
+            results["bi-encoder + re-ranker (top 10)"] = recall(
+                rerank_scores(load(args.reranker), queries, sets, dense)) | {
+                "seconds": round(time.perf_counter() - t, 1), "run": str(args.reranker)}
+            print("reranked", results["bi-encoder + re-ranker (top 10)"], flush=True)
+    Path(args.out).write_text(json.dumps({"protocol": f"{CANDIDATES} candidates of the same service, SGD dev, "
+                                          f"{args.queries} queries spread over the split, seed {args.seed}",
+                                          "results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
