@@ -313,7 +313,7 @@ def test_assist_refuses_schema_files_without_a_state_run(tmp_path):
     config = tmp_path / "assistant.yaml"
     config.write_text(yaml.safe_dump({"runs": {r: r for r in ("intent", "slots", "reply")},
                                       "schema_files": ["x.json"]}), encoding="utf-8")
-    with pytest.raises(ConfigError, match="schema_files and services are read by a state run: add runs.state"):
+    with pytest.raises(ConfigError, match="schema_files, services and backend need the tracked state: add runs.state"):
         load_assistant_config(config)
 
 

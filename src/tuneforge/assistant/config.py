@@ -8,6 +8,9 @@
     schema_files: [schema.json]   # optional: services the state run did not train on (it reads their schemas)
     services: [Restaurants_2]     # optional: the services a conversation is tracked for (default: those of
                                   # schema_files, else all the state run knows)
+    backend:                      # optional (needs runs.state): where the rows of a service call come from,
+      kind: json                  # once the state has an intent with all its required slots; the reply prompt
+      path: rows.json             # then shows them (assistant/backends.py: json, python or http)
     memory:
       max_turns: 6                # exchanges (message + reply) kept per conversation, oldest dropped
       max_age_s: 1800             # a conversation unused this long is forgotten
@@ -22,6 +25,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tuneforge.assistant.backends import BackendConfig
 from tuneforge.errors import ConfigError
 
 ROLES = ("intent", "slots", "reply")  # the runs every assistant has, in the order they are loaded
@@ -53,6 +57,7 @@ class AssistantConfig(BaseModel):
     memory: MemoryLimits = MemoryLimits()
     schema_files: list[str] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
+    backend: BackendConfig | None = None
     path: Path = Path(".")  # the file it was read from (set by the loader)
 
     def roles(self) -> tuple[str, ...]:
@@ -121,8 +126,8 @@ def load_assistant_config(path: str | Path, schema_files: list[str] | tuple[str,
     for role in config.roles():
         if not config.run_path(role).exists():
             raise ConfigError(f"{path}: runs.{role}: {config.run_path(role)} does not exist (train it first)")
-    if (config.schema_files or config.services) and not config.runs.state:
-        raise ConfigError(f"{path}: schema_files and services are read by a state run: add runs.state")
+    if (config.schema_files or config.services or config.backend) and not config.runs.state:
+        raise ConfigError(f"{path}: schema_files, services and backend need the tracked state: add runs.state")
     for schema in config.schema_paths():
         if not schema.is_file():
             raise ConfigError(f"{path}: schema_files: {schema} does not exist")

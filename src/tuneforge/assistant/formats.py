@@ -38,13 +38,17 @@ def intent_text(user_messages: list[str]) -> str:
     return " ".join(flat(m) for m in reversed(user_messages[-CONTEXT_TURNS:]))
 
 
-def reply_prompt(history: list[dict[str, str]], message: str, intent: str, state: dict[str, dict[str, str]]) -> str:
+def reply_prompt(history: list[dict[str, str]], message: str, intent: str, state: dict[str, dict[str, str]],
+                 results: str | None = None) -> str:
     """The reply model's prompt; ``history``: earlier ``{"role": "user"|"assistant", "content"}`` messages,
-    ``state``: per service (``""``: none named), each slot's value so far."""
+    ``state``: per service (``""``: none named), each slot's value so far; ``results``: the rows a service
+    returned, as ``grounding.rows_text`` writes them (no line when None: the prompt of an ungrounded run)."""
     lines = [f"{SPEAKERS[m['role']]}: {flat(m['content'])}" for m in history[-HISTORY_MESSAGES:]]
     lines.append(f"User: {flat(message)}")
     lines.append(f"Intent: {flat(intent)}")
     lines.append(state_text(state))
+    if results is not None:
+        lines.append(flat(results))
     return "\n".join(lines)
 
 

@@ -22,8 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from tuneforge.assistant.backends import BackendError, fetch_rows, load_backend, service_call, unavailable_reply
 from tuneforge.assistant.config import STATE_ROLE, AssistantConfig
 from tuneforge.assistant.formats import accumulated_slots, intent_text, reply_prompt
+from tuneforge.assistant.grounding import rows_text
 from tuneforge.assistant.memory import ConversationStore, Turn
 from tuneforge.errors import ConfigError
 from tuneforge.serve.errors import ServeError
@@ -61,12 +63,20 @@ class ServiceState(BaseModel):
     slot_values: dict[str, list[str]]
 
 
+class Results(BaseModel):
+    service: str
+    call: dict[str, Any] = Field(description="the service call: service, method (the intent), parameters")
+    rows: list[dict[str, str]]
+    error: str | None = Field(None, description="why the service gave no rows (the reply says it could not reach it)")
+
+
 class AssistResponse(BaseModel):
     conversation_id: str
     intent: Intent
     slots: list[Slot]
     state: dict[str, ServiceState] = Field(description="per service: the dialogue state after this message")
     reply: str
+    results: Results | None = Field(None, description="with a backend: the service call made after this message")
     turns: int = Field(description="exchanges kept for this conversation, this one included")
 
 
@@ -97,6 +107,19 @@ def state_input(history: list[dict[str, str]], message: str, services: list[str]
     return {"id": "conversation", "turns": turns, "track_from": len(turns) - 1, "state": state}
 
 
+def ready_call(state: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> dict[str, Any] | None:
+    """The service call the state asks for: the first service whose active intent has every required slot."""
+    for service, frame in state.items():
+        schema = schemas.get(service)
+        intent = next((i for i in schema.intents if i.name == frame["intent"]), None) if schema else None
+        if intent is None:
+            continue
+        values = {slot: v[0] for slot, v in frame["slot_values"].items() if v and v[0] != "dontcare"}
+        if all(slot in values for slot in intent.required_slots):
+            return service_call(service, intent.name, values)
+    return None
+
+
 def current_models(config: AssistantConfig, registry: ModelRegistry) -> dict[str, Any]:
     """The loaded models of the assistant's roles, looked up now: a model unloaded and loaded again by name is the
     new one (a reference kept from the start would keep the old, unloaded model alive and answer 503 forever)."""
@@ -118,6 +141,7 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
     limits = config.memory
     store = ConversationStore(limits.max_turns, limits.max_age_s, limits.max_conversations)
     app.state.conversations = store
+    backend = load_backend(config.backend, config.path.parent) if config.backend else None
 
     @app.post("/v1/assist", response_model=AssistResponse)
     async def assist(body: AssistRequest, request: Request) -> dict[str, Any]:
@@ -161,11 +185,24 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
             values = {"": accumulated_slots(earlier, slots)}
             state = {"": {"intent": intent["label"], "requested_slots": [],
                           "slot_values": {slot: [v] for slot, v in values[""].items()}}}
-        prompt = reply_prompt(history, message, intent["label"], values)
-        reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings, gone))[0]["reply"]
+        results = None
+        if backend is not None and tracked:
+            call = ready_call(state, models[STATE_ROLE].run.task.schemas)
+            if call is not None:
+                results = {"service": call["service"], "call": call, "rows": [], "error": None}
+                try:
+                    results["rows"] = await fetch_rows(backend, call, config.backend)
+                except BackendError as exc:
+                    results["error"] = str(exc)
+        if results is not None and results["error"]:
+            reply = unavailable_reply(results["service"])  # never a reply made up without the rows it needs
+        else:
+            prompt = reply_prompt(history, message, intent["label"], values,
+                                  rows_text(results["rows"]) if results is not None else None)
+            reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings, gone))[0]["reply"]
         turns = store.add(conversation, Turn(message, reply, intent, slots), state)
         return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "state": state,
-                "reply": reply, "turns": turns}
+                "reply": reply, "results": results, "turns": turns}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def chat_page() -> HTMLResponse:
