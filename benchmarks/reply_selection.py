@@ -5,7 +5,9 @@ so far. Reports recall@1 and recall@10 of 100 for BM25 (bm25s), the untrained Mi
 
     python benchmarks/reply_selection.py pairs --out runs/sgd-replies      # train/dev JSONL for the run
     tuneforge train examples/retrieval-sgd-replies.yaml                           # the bi-encoder
-    python benchmarks/reply_selection.py score --run runs/retrieval-sgd-replies [--reranker RUN]
+    python benchmarks/reply_selection.py rerank-pairs --run runs/retrieval-sgd-replies --out runs/sgd-rerank
+    tuneforge train examples/reranker-sgd-replies.yaml                            # the cross-encoder
+    python benchmarks/reply_selection.py score --run runs/retrieval-sgd-replies --reranker runs/reranker-sgd-replies
 
 Contexts read newest first (the current user turn, then the system turn before it, ...), so a length cut drops
 the oldest turns. Candidates with the true reply's exact text are not drawn (SGD repeats "Anything else?").
@@ -118,6 +120,42 @@ def rerank_scores(reranker, queries, sets, dense: list[np.ndarray], top: int = 1
     return out
 
 
+def write_rerank_pairs(args) -> None:
+    """Train queries (not the ones the bi-encoder's own dev used) with their reply and its hardest rivals."""
+    from tuneforge.runs.directory import load_run
+
+    run = load_run(args.run)
+    pairs = reply_pairs(SGD / "train.jsonl")
+    chosen = spread(pairs[1::2], args.queries)  # odd positions: mostly not the bi-encoder's 20,000 spread pairs
+    rows = []
+    by_service: dict[str, list[str]] = {}
+    for p in pairs:
+        by_service.setdefault(p["service"], []).append(p["positive"])
+    rng = random.Random(7)
+    for service in sorted({p["service"] for p in chosen}):
+        group = [p for p in chosen if p["service"] == service]
+        pool = sorted(set(by_service[service]))
+        pool = rng.sample(pool, min(len(pool), 3000))
+        embedded = run.task.embed(run.model, pool, False, batch_size=128)
+        queries = run.task.embed(run.model, [p["query"] for p in group], True, batch_size=64)
+        for p, q in zip(group, queries, strict=True):
+            order = np.argsort(-(embedded @ q))
+            rivals = [pool[i] for i in order[:args.negatives + 5] if pool[i] != p["positive"]][:args.negatives]
+            rows.append({"text": p["query"], "text_pair": p["positive"], "label": "match"})
+            rows += [{"text": p["query"], "text_pair": r, "label": "other"} for r in rivals]
+        print(f"{service}: {len(group)} queries", flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    dev_queries = set(rng.sample(sorted({r["text"] for r in rows}), len(chosen) // 10))  # dev by whole query
+    rng.shuffle(rows)
+    parts = {"train": [r for r in rows if r["text"] not in dev_queries],
+             "dev": [r for r in rows if r["text"] in dev_queries]}
+    for name, part in parts.items():
+        with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in part)
+    print(f"{len(parts['train'])} train and {len(parts['dev'])} dev pairs in {out}")
+
+
 def untrained(model_name: str = "minilm"):
     from tuneforge.config.loading import load_config
     from tuneforge.models import load_tokenizer
@@ -139,6 +177,12 @@ def main() -> None:
     p.add_argument("--train-pairs", type=int, default=20000)
     p.add_argument("--dev-pairs", type=int, default=1000)
     p.add_argument("--hard", type=int, default=0, help="also write a re-ranker pair file (text, text_pair, label)")
+    r = sub.add_parser("rerank-pairs", help="the re-ranker's training pairs: each train query's reply (match) and "
+                       "the bi-encoder's top-ranked other replies of its service (other)")
+    r.add_argument("--run", required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--queries", type=int, default=3000)
+    r.add_argument("--negatives", type=int, default=3)
     s = sub.add_parser("score")
     s.add_argument("--run", help="a fine-tuned retrieval run")
     s.add_argument("--reranker", help="a sequence-classification text-pair run (labels match / other)")
@@ -156,6 +200,9 @@ def main() -> None:
                 for r in rows:
                     f.write(json.dumps({"query": r["query"], "positive": r["positive"]}) + "\n")
         print(f"{len(train)} train and {len(dev)} dev pairs in {out}")
+        return
+    if args.command == "rerank-pairs":
+        write_rerank_pairs(args)
         return
     dev_pairs = reply_pairs(SGD / "dev.jsonl")
     queries, sets = candidate_sets(dev_pairs, args.queries, args.seed)
