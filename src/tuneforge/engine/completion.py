@@ -32,11 +32,12 @@ class Completion:
     finish_reason: str  # "stop": an end token or a stop string; "length": decoding.max_new_tokens reached
 
 
-def decoding_key(request: CompletionRequest) -> tuple[str, int | None]:
-    """Requests with equal keys decode alike and can share a ``generate_ids`` call: the seed matters only to
-    sampling, and unseeded requests take the first one's random seed."""
+def decoding_key(request: CompletionRequest, index: int) -> tuple[str, int | None]:
+    """Requests with equal keys decode alike and share a ``generate_ids`` call. A seeded sampled request decodes
+    alone: rows sampled together draw from one random stream, so its reply would depend on what else was
+    batched with it; unseeded ones share the first one's random seed."""
     d = request.decoding
-    return d.model_dump_json(exclude={"seed"}), d.seed if request.seeded and d.strategy == "sample" else None
+    return d.model_dump_json(exclude={"seed"}), index if request.seeded and d.strategy == "sample" else None
 
 
 def complete_prompts(model, tokenizer, prompts: Sequence[list[int]], requests: Sequence[CompletionRequest],
@@ -44,7 +45,7 @@ def complete_prompts(model, tokenizer, prompts: Sequence[list[int]], requests: S
     """The completion of each prompt's ids, in order; each request's text is as decoded (not stripped)."""
     groups: dict[tuple[str, int | None], list[int]] = {}
     for i, request in enumerate(requests):
-        groups.setdefault(decoding_key(request), []).append(i)
+        groups.setdefault(decoding_key(request, i), []).append(i)
     out: list[Completion | None] = [None] * len(requests)
     for members in groups.values():
         decoding = requests[members[0]].decoding

@@ -100,7 +100,7 @@ def _completing(registry: ModelRegistry, name: str, param: str | None = "model")
         raise OpenAIError(404, f"The model {name!r} does not exist (served: {served})", param=param,
                           code="model_not_found")
     if not model.spec.completes:
-        raise OpenAIError(400, f"model {name!r} is a {model.run.config.task} run; only generation runs answer "
+        raise OpenAIError(400, f"model {name!r} is a {model.spec.name} run; only generation runs answer "
                                f"completions (use POST /v1/models/{name}/predict)", param=param,
                           code="model_not_supported")
     return model
