@@ -113,6 +113,27 @@ def test_stop_ends_the_reply_before_the_stop_string(served):
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
+def test_a_failure_after_the_first_piece_ends_the_stream_with_an_error_the_client_raises(served):
+    from tuneforge.errors import DataError
+
+    tc, client = served
+    run = tc.app.state.registry.models["gen"].run
+
+    def failing(request, write):
+        write("Partial")
+        raise DataError("messages: something only the task knows")
+
+    run.stream_completion = failing
+    try:
+        received = []
+        with pytest.raises(openai.APIError) as caught:
+            for chunk in chat(client, stream=True):
+                received.append(chunk.choices[0].delta.content)
+        assert received == ["", "Partial"] and caught.value.message == "messages: something only the task knows"
+    finally:
+        del run.stream_completion
+
+
 def test_text_completion_continues_the_prompt_as_given(served):
     import torch
 
@@ -142,6 +163,8 @@ def test_models_are_listed_in_openai_shape_beside_the_servers_own_list(served):
     try:
         assert [m.id for m in client.models.list().data] == ["gen"]  # only what answers completions
         assert client.models.retrieve("gen").owned_by == "tuneforge"
+        schema = tc.get("/openapi.json").json()["paths"]["/v1/chat/completions"]["post"]["requestBody"]
+        assert {"model", "messages", "stop"} <= set(schema["content"]["application/json"]["schema"]["properties"])
         listed = tc.get("/v1/models").json()
         assert listed["object"] == "list" and [m["name"] for m in listed["models"]] == ["gen", "tagger"]
         status, body = error_of(lambda: client.chat.completions.create(model="tagger", messages=CHAT))
@@ -165,6 +188,7 @@ def test_models_are_listed_in_openai_shape_beside_the_servers_own_list(served):
     ({"stop": ["a", "b", "c", "d", "e"]}, 400, "stop", "invalid_value", "at most 4"),
     ({"stream_options": {"include_usage": True}}, 400, "stream_options", "invalid_value", "stream: true"),
     ({"messages": [{"role": "assistant", "content": "Hi"}]}, 400, "messages", "invalid_value", "must end with a user"),
+    ({"messages": [{"role": "user", "content": "word " * 100}]}, 400, "messages", "invalid_value", "max_length (64)"),
     ({"messages": [{"role": "tool", "content": "42", "tool_call_id": "x"}]}, 400, "messages[0].role", "invalid_value",
      "not supported"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, 400,
@@ -188,6 +212,8 @@ def test_other_bad_requests_get_the_openai_shape_too(served):
                      tc.get("/v1/chat/completions")):
         error = response.json()["error"]
         assert response.status_code in (400, 405) and set(error) == {"message", "type", "param", "code"}, response.text
+    status, body = error_of(lambda: client.completions.create(model="gen", prompt="word " * 100))
+    assert status == 400 and body["param"] == "prompt" and body["message"].startswith("prompt: 101 tokens; ")
     assert tc.post("/v1/models/gen/predict", json={"inputs": []}).json() == {
         "error": "inputs: empty; give at least one input"}  # the server's own paths keep their shape
 

@@ -22,7 +22,7 @@ from tuneforge.serve.metrics import Metrics
 from tuneforge.serve.openai_chunks import Chunks, chat_response, text_response
 from tuneforge.serve.openai_decoding import chat_request, text_requests
 from tuneforge.serve.openai_errors import OpenAIError
-from tuneforge.serve.openai_schemas import ChatCompletionRequest, TextCompletionRequest, parse_request
+from tuneforge.serve.openai_schemas import ChatCompletionRequest, TextCompletionRequest, openapi_body, parse_request
 from tuneforge.serve.registry import LoadedModel, ModelRegistry
 from tuneforge.serve.settings import ServeSettings
 from tuneforge.serve.streaming import Trimmed, stream_call
@@ -38,11 +38,13 @@ def completing_models(registry: ModelRegistry) -> list[LoadedModel]:
 
 
 def add_openai_routes(app: FastAPI, registry: ModelRegistry, settings: ServeSettings, metrics: Metrics) -> None:
-    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat completion (docs/serving-openai.md)")
+    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat completion (docs/serving-openai.md)",
+              openapi_extra=openapi_body(ChatCompletionRequest))
     async def chat_completions(request: Request) -> Any:
         return await _answer(request, ChatCompletionRequest, True, registry, settings, metrics)
 
-    @app.post("/v1/completions", summary="OpenAI-compatible text completion (docs/serving-openai.md)")
+    @app.post("/v1/completions", summary="OpenAI-compatible text completion (docs/serving-openai.md)",
+              openapi_extra=openapi_body(TextCompletionRequest))
     async def completions(request: Request) -> Any:
         return await _answer(request, TextCompletionRequest, False, registry, settings, metrics)
 
@@ -65,8 +67,10 @@ async def _answer(request: Request, schema: type, chat: bool, registry: ModelReg
         except OpenAIError:
             raise
         except ServeError as exc:  # the shared machinery's (timeout, overload, the task's own input checks)
-            status = 400 if exc.status == 422 else exc.status
-            raise OpenAIError(status, exc.message, headers=exc.headers, kind=exc.kind) from None
+            if exc.status != 422:
+                raise OpenAIError(exc.status, exc.message, headers=exc.headers, kind=exc.kind) from None
+            raise OpenAIError(400, exc.message, "messages" if chat else "prompt", "invalid_value",
+                              kind=exc.kind) from None
 
 
 async def _complete(body: Any, chat: bool, registry: ModelRegistry, settings: ServeSettings,

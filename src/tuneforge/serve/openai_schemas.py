@@ -141,3 +141,22 @@ def parse_request(model: type[BaseModel], body: Any) -> Any:
         if not accepted(value):
             raise OpenAIError(400, f"{field}: {why}", param=field, code="unsupported_parameter")
     return request
+
+
+def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body for ``/openapi.json``: the routes read their bodies themselves (to answer OpenAI's 400s),
+    so FastAPI cannot describe them; nested models are inlined (their ``$defs`` would point nowhere there)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
