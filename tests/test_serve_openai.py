@@ -205,7 +205,14 @@ def test_what_the_run_cannot_honour_is_refused_in_openai_shape(served, extra, st
 
 def test_other_bad_requests_get_the_openai_shape_too(served):
     tc, client = served
-    for response in (tc.post("/v1/chat/completions", content=b"{not json", headers={"Content-Type": "text/plain"}),
+    hostile = [b'{"model": "gen", "messages": [{"role": "user", "content": "\\ud800"}]}',  # a lone surrogate
+               b'{"model": "gen", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}',
+               b'{"model": "gen", "messages": [{"role": "user", "content": "hi"}], "seed": 99999999999999999999}',
+               b'{"model": "gen", "messages": [{"role": "user", "content": "hi", "tool_calls": [{"id": "x"}]}]}',
+               b"[" * 100_000 + b"]" * 100_000]  # deeper than the JSON parser goes
+    for response in (*(tc.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+                       for body in hostile),
+                     tc.post("/v1/chat/completions", content=b"{not json", headers={"Content-Type": "text/plain"}),
                      tc.post("/v1/completions", json=["a list"]),
                      tc.post("/v1/completions", json={"model": "gen", "prompt": [[1, 2, 3]]}),
                      tc.post("/v1/completions", json={"model": "gen", "prompt": ["a", "b"], "stream": True}),

@@ -57,7 +57,7 @@ async def _answer(request: Request, schema: type, chat: bool, registry: ModelReg
                   metrics: Metrics) -> Any:
     try:
         body = json.loads(await request.body())
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         async with metrics.counted("_unknown"):
             raise OpenAIError(400, "request body is not valid JSON", code="invalid_json") from None
     name = body.get("model") if isinstance(body, dict) else None
