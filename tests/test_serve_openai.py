@@ -295,6 +295,26 @@ def test_concurrent_completions_are_micro_batched_and_each_gets_its_own_reply(se
         del model.run.complete
 
 
+def test_the_batcher_merges_only_requests_for_the_same_function():
+    from tuneforge.serve.batching import MicroBatcher
+
+    calls = []
+
+    def tens(items):
+        calls.append(("tens", list(items)))
+        return [x * 10 for x in items]
+
+    batcher = MicroBatcher("m", lambda items: calls.append(("own", list(items))) or list(items), max_batch_size=8,
+                           max_wait_s=1.0)
+    try:
+        futures = [batcher.submit([1], tens), batcher.submit([2], tens), batcher.submit([3]), batcher.submit([4]),
+                   batcher.submit([5], tens)]
+        assert [f.result(30) for f in futures] == [[10], [20], [3], [4], [50]]
+    finally:
+        batcher.close()
+    assert calls == [("tens", [1, 2]), ("own", [3, 4]), ("tens", [5])]  # merged in queue order, per function
+
+
 class Held:
     """Wraps a run's ``complete``: records each call's requests; holds calls until ``opened``."""
 
