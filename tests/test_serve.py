@@ -268,7 +268,7 @@ def test_run_time_loading_stays_under_the_root(runs, tmp_path, run, status):
     assert c.get("/readyz").status_code == 503  # nothing loaded yet
     r = c.post("/v1/models", json={"name": "x", "run": run})
     assert r.status_code == status and isinstance(r.json()["error"], str)
-    assert c.get("/v1/models").json() == {"models": []}
+    assert c.get("/v1/models").json() == {"object": "list", "data": [], "models": []}
 
 
 def test_run_time_loading_is_off_without_root_and_names_are_checked(runs):

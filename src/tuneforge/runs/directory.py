@@ -152,6 +152,20 @@ class Run:
         with inference_precision(self.config.inference.precision, self.model):
             return self.task.stream(self.model, item, write)
 
+    def complete(self, requests: list[Any]) -> list[Any]:
+        """Completion requests of a generation run, each decoded as it asks (``TaskSpec.completes``)."""
+        from tuneforge.engine.inference import inference_precision
+
+        with inference_precision(self.config.inference.precision, self.model):
+            return self.task.complete(self.model, requests, **self.config.eval_batching())
+
+    def stream_completion(self, request: Any, write) -> Any:
+        """One completion request, its text written piece by piece as it is produced (``TaskSpec.completes``)."""
+        from tuneforge.engine.inference import inference_precision
+
+        with inference_precision(self.config.inference.precision, self.model):
+            return self.task.stream_completion(self.model, request, write)
+
 
 def is_config_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in (".yaml", ".yml") and Path(path).is_file()

@@ -1,10 +1,11 @@
 """``create_app(settings)``: the FastAPI application of ``tuneforge serve`` (tests drive it without a socket).
 
-Endpoints: GET /v1/models, POST /v1/models/{name}/predict (``"stream": true``: Server-Sent Events, see
-streaming.py), POST /v1/models (load), DELETE /v1/models/{name}, GET /healthz, /readyz, /metrics; /openapi.json
-(no /docs: its scripts come from a CDN); with an assistant (``--assistant FILE``) POST /v1/assist and its chat
-page at GET /.
-Every error answers ``{"error": "..."}``.
+Endpoints: GET /v1/models (this server's list, with OpenAI's "object"/"data" added), POST
+/v1/models/{name}/predict (``"stream": true``: Server-Sent Events, see streaming.py), POST /v1/models (load),
+DELETE /v1/models/{name}, GET /healthz, /readyz, /metrics; /openapi.json (no /docs: its scripts come from a CDN);
+with an assistant (``--assistant FILE``) POST /v1/assist and its chat page at GET /; the OpenAI-compatible
+POST /v1/chat/completions, POST /v1/completions and GET /v1/models/{name} (openai_routes.py).
+Every error answers ``{"error": "..."}``; on the OpenAI-compatible paths, OpenAI's ``{"error": {"message", ...}}``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from tuneforge.serve.errors import ServeError, one_line
 from tuneforge.serve.jobs import predict_items
 from tuneforge.serve.limits import check_inputs
 from tuneforge.serve.metrics import Metrics
+from tuneforge.serve.openai_errors import is_openai_path, openai_error, serve_error_content
+from tuneforge.serve.openai_routes import add_openai_routes, completing_models, openai_model
 from tuneforge.serve.registry import ModelRegistry, load_error
 from tuneforge.serve.settings import ServeSettings
 
@@ -85,6 +88,7 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
         from tuneforge.serve.assistant import add_assistant
 
         add_assistant(app, assistant, registry, settings)
+    add_openai_routes(app, registry, settings, metrics)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -103,8 +107,11 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/v1/models")
-    async def list_models() -> dict[str, list[dict[str, Any]]]:
-        return {"models": [m.describe() for _, m in sorted(registry.snapshot().items())]}
+    async def list_models() -> dict[str, Any]:
+        """Every served model under "models"; OpenAI's list of those that answer /v1/chat/completions under
+        "data" (with "object": "list"), so OpenAI clients and tools read the same path."""
+        return {"object": "list", "data": [openai_model(m) for m in completing_models(registry)],
+                "models": [m.describe() for _, m in sorted(registry.snapshot().items())]}
 
     @app.post("/v1/models", status_code=201)
     async def load_model(body: LoadRequest) -> dict[str, Any]:
@@ -170,11 +177,15 @@ def _add_middleware(app: FastAPI, settings: ServeSettings) -> None:
 def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(ServeError)
     async def serve_error(request: Request, exc: ServeError) -> JSONResponse:
-        return JSONResponse({"error": exc.message}, exc.status, headers=exc.headers)
+        return JSONResponse(serve_error_content(request.url.path, request.method, exc), exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:  # unknown routes, wrong methods
-        return JSONResponse({"error": one_line(str(exc.detail))}, exc.status_code, headers=exc.headers)
+        message = one_line(str(exc.detail))
+        content = openai_error(exc.status_code, message) if is_openai_path(request.url.path, request.method) \
+            else {"error": message}
+        return JSONResponse(content, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -195,7 +206,10 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"error": "internal error; the server log has the details"}, 500)
+        message = "internal error; the server log has the details"
+        content = openai_error(500, message) if is_openai_path(request.url.path, request.method) \
+            else {"error": message}
+        return JSONResponse(content, 500)
 
 
 def validation_message(errors: list[dict[str, Any]]) -> tuple[int, str]:

@@ -7,8 +7,9 @@ guessed byte by byte from response times.
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
+
+from tuneforge.serve.openai_errors import error_body
 
 OPEN_PATHS = {"/healthz", "/readyz"}  # probes of orchestrators carry no secrets
 
@@ -22,10 +23,10 @@ class ApiKeyAuth:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._allowed(scope):
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": "missing or wrong API key (Authorization: Bearer KEY or X-API-Key: KEY)"})
+        body = error_body(scope, 401, "missing or wrong API key (Authorization: Bearer KEY or X-API-Key: KEY)")
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-        await send({"type": "http.response.body", "body": body.encode()})
+        await send({"type": "http.response.body", "body": body})
 
     def _allowed(self, scope: dict) -> bool:
         """Either header with the key lets the request in: an empty or wrong X-API-Key (a proxy that adds an

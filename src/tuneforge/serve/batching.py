@@ -9,6 +9,9 @@ A request is never split across batches (its items stay together, so a request l
 runs alone). If a merged call raises, each of its requests is retried alone: one request's bad input fails
 that request only. A full queue refuses at once (``QueueFull``), so memory stays bounded under overload.
 
+A request may name the function its items go to (``submit(items, predict=...)``: the OpenAI-compatible API's
+completion requests go to ``Run.complete``); only requests for the same function are merged.
+
 A streamed reply is a job of its own (``submit_call``): a function run alone on the same worker thread, in
 queue order with the batches, so one model never computes two things at once.
 """
@@ -53,6 +56,7 @@ class _Job:
     items: list[Any]
     future: JobFuture = field(default_factory=JobFuture)
     call: Callable[[], Any] | None = None  # a job run alone (a streamed reply), not merged into a batch
+    predict: Callable[[list[Any]], list[Any]] | None = None  # what its items go to; None: the batcher's predict
 
 
 _STOP = None  # the sentinel that wakes a worker blocked on an empty queue when the batcher closes
@@ -76,9 +80,10 @@ class MicroBatcher:
         self._thread = threading.Thread(target=self._loop, name=f"tuneforge-serve-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, items: list[Any]) -> Future:
-        """Queue one request's items; the future resolves to their predictions (a list, in order)."""
-        return self._put(_Job(list(items)))
+    def submit(self, items: list[Any], predict: Callable[[list[Any]], list[Any]] | None = None) -> Future:
+        """Queue one request's items; the future resolves to their predictions (a list, in order). ``predict``:
+        the function they go to instead of the batcher's (merged only with requests for an equal one)."""
+        return self._put(_Job(list(items), predict=predict))
 
     def submit_call(self, call: Callable[[], Any]) -> Future:
         """Queue ``call()`` to run alone on the worker thread (it counts as one item); the future gets its result."""
@@ -140,7 +145,7 @@ class MicroBatcher:
                 break
             if job is _STOP:
                 break
-            if job.call is not None or size + len(job.items) > self.max_batch_size:
+            if job.call is not None or job.predict != first.predict or size + len(job.items) > self.max_batch_size:
                 self._carry = job
                 break
             batch.append(job)
@@ -167,7 +172,7 @@ class MicroBatcher:
         try:
             # A merged batch stops (between decoding steps) only once every one of its requests is abandoned.
             with stop_when(lambda: all(job.future.abandoned.is_set() for job in batch)):
-                results = self.predict(items)
+                results = (batch[0].predict or self.predict)(items)
             if len(results) != len(items):
                 raise RuntimeError(f"predict returned {len(results)} results for {len(items)} inputs")
         except Exception as exc:

@@ -7,8 +7,9 @@ sends that page's name as Host, so answering only to the names the server was bo
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from tuneforge.serve.openai_errors import error_body
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -44,8 +45,8 @@ class HostCheck:
         if host_name(header) in self.hosts:
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": "unknown Host header; this server answers to "
-                                    f"{', '.join(sorted(self.hosts))} (start it with --allowed-host NAME)"}).encode()
+        body = error_body(scope, 400, "unknown Host header; this server answers to "
+                                      f"{', '.join(sorted(self.hosts))} (start it with --allowed-host NAME)")
         await send({"type": "http.response.start", "status": 400,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -6,11 +6,11 @@ reaches a batch where it could fail other clients' requests, and oversized input
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tuneforge.errors import TuneforgeError
 from tuneforge.serve.errors import ServeError
+from tuneforge.serve.openai_errors import error_body
 from tuneforge.serve.settings import ServeSettings
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -118,7 +118,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(send, 413, f"request body over {self.max_bytes} bytes")
+            await _refuse(scope, send, 413, f"request body over {self.max_bytes} bytes")
             return
         chunks, size = [], 0
         while True:
@@ -128,14 +128,14 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _refuse(send, 413, f"request body over {self.max_bytes} bytes")
+                await _refuse(scope, send, 413, f"request body over {self.max_bytes} bytes")
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body, replayed = b"".join(chunks), False
         if _is_json(scope) and not _utf8(body):  # FastAPI would say only "error parsing the body"
-            await _refuse(send, 400, "request body is not valid JSON (UTF-8 encoded)")
+            await _refuse(scope, send, 400, "request body is not valid JSON (UTF-8 encoded)")
             return
 
         async def replay() -> dict:
@@ -161,8 +161,8 @@ def _utf8(body: bytes) -> bool:
     return True
 
 
-async def _refuse(send: Any, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
+async def _refuse(scope: dict, send: Any, status: int, message: str) -> None:
+    body = error_body(scope, status, message)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})

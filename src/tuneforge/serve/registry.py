@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ class LoadedModel:
     spec: Any  # its TaskSpec
     batcher: MicroBatcher
     backbone: Any = None  # the SharedBackbone it shares, or None when loaded whole
+    loaded_at: int = field(default_factory=lambda: int(time.time()))  # the OpenAI model object's "created"
 
     def describe(self) -> dict[str, Any]:
         cfg = self.run.config

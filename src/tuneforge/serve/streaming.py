@@ -12,6 +12,9 @@ text follows it (a reply is stripped, as in a non-streamed prediction). A failur
 answers a plain JSON 4xx/5xx like any request; one after it (or no piece for ``timeout_s``) ends the stream
 with ``event: error`` / ``data: {"error": "...", "status": N}``. A client that goes away stops the generation
 at its next decoding step.
+
+``stream_call`` is the mechanism, with the events' format given (``PredictEvents`` here; the OpenAI-compatible
+API's chunks in openai_chunks.py).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -57,8 +60,33 @@ def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+class PredictEvents:
+    """The events of a streamed ``/predict``: ``piece`` per piece, then ``done`` (or ``error``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def piece(self, text: str) -> str:
+        return sse("piece", {"text": text})
+
+    def done(self, reply: Any) -> str:
+        return sse("done", {"model": self.name, "reply": reply})
+
+    def error(self, exc: ServeError) -> str:
+        return sse("error", {"error": exc.message, "status": exc.status})
+
+
 async def stream_reply(model: Any, item: Any, settings: ServeSettings) -> StreamingResponse:
     """The streamed reply of a ``LoadedModel`` whose task streams (``TaskSpec.streams``) to one checked item."""
+    return await stream_call(model, lambda write: model.run.stream(item, Trimmed(write)), settings,
+                             PredictEvents(model.name))
+
+
+async def stream_call(model: Any, call: Callable[[Callable[[str], None]], Any], settings: ServeSettings,
+                      events: Any) -> StreamingResponse:
+    """``call(write)`` run on the model's worker as a job of its own, each piece it writes sent at once as
+    ``events.piece(text)``, then ``events.done(result)``; ``events.error(exc)`` ends a stream that fails after
+    its first piece (before it, the ServeError is raised: a plain 4xx/5xx)."""
     loop = asyncio.get_running_loop()
     pieces: asyncio.Queue = asyncio.Queue()
     gone = threading.Event()
@@ -68,13 +96,13 @@ async def stream_reply(model: Any, item: Any, settings: ServeSettings) -> Stream
             raise ClientGone()
         loop.call_soon_threadsafe(pieces.put_nowait, text)
 
-    future = enqueue(lambda: model.batcher.submit_call(lambda: model.run.stream(item, Trimmed(send))), settings)
+    future = enqueue(lambda: model.batcher.submit_call(lambda: call(send)), settings)
     future.add_done_callback(lambda _: loop.call_soon_threadsafe(pieces.put_nowait, _END))
     first = await _next(pieces, settings, gone, future)
     if first is _END:  # failed before any piece (a 4xx/5xx as usual), or an empty reply
-        reply = await outcome(future, settings, model.name)
-        return _response(_events(model.name, None, pieces, future, settings, gone, reply))
-    return _response(_events(model.name, first, pieces, future, settings, gone))
+        result = await outcome(future, settings, model.name)
+        return _response(_events(model.name, None, pieces, future, settings, gone, events, (result,)))
+    return _response(_events(model.name, first, pieces, future, settings, gone, events))
 
 
 async def _next(pieces: asyncio.Queue, settings: ServeSettings, gone: threading.Event, future) -> Any:
@@ -88,16 +116,16 @@ async def _next(pieces: asyncio.Queue, settings: ServeSettings, gone: threading.
 
 
 async def _events(name: str, first: str | None, pieces: asyncio.Queue, future, settings: ServeSettings,
-                  gone: threading.Event, reply: str | None = None) -> AsyncIterator[str]:
+                  gone: threading.Event, events: Any, result: tuple[Any] | None = None) -> AsyncIterator[str]:
     try:
-        if reply is None:
-            yield sse("piece", {"text": first})
+        if result is None:
+            yield events.piece(first)
             while (piece := await _next(pieces, settings, gone, future)) is not _END:
-                yield sse("piece", {"text": piece})
-            reply = await outcome(future, settings, name)
-        yield sse("done", {"model": name, "reply": reply})
+                yield events.piece(piece)
+            result = (await outcome(future, settings, name),)
+        yield events.done(result[0])
     except ServeError as exc:
-        yield sse("error", {"error": exc.message, "status": exc.status})
+        yield events.error(exc)
     finally:
         gone.set()  # the client went away (this generator was closed): the generation stops at its next step
         future.abandon()

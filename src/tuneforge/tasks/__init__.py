@@ -41,6 +41,8 @@ class TaskSpec:
     default_method: str | None = None  # method when the config gives none (None: methods.DEFAULT_METHOD)
     zero_shot_baseline: bool = False  # the untrained model already answers: reports show it beside the trained one
     streams: bool = False  # predict of one input prints its answer as it is produced
+    completes: bool = False  # answers completion requests with their own decoding (``Task.complete``,
+    # ``Task.stream_completion``): the server's OpenAI-compatible API
     input_reader_path: str | None = None  # "module:function(path) -> items" for predict --input, when items are
     # not flat string fields (input_fields)
     input_check_path: str | None = None  # "module:function(item, where, exact)" checking one such item
@@ -103,7 +105,7 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="generate", plain_transformers=True,
              check_data_path="tuneforge.tasks.generation.check:check_generation", input_fields=("prompt",),
              default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
-             input_reader_path="tuneforge.tasks.generation.task:read_prompts",
+             completes=True, input_reader_path="tuneforge.tasks.generation.task:read_prompts",
              input_check_path="tuneforge.tasks.generation.task:input_example", pipeline_tag="text-generation",
              auto_class="AutoModelForCausalLM"),
     TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification.task:EmbeddingClassification",

@@ -256,6 +256,18 @@ class Generation(TaskBase):
         stream = TextStream(self.tokenizer, write, self.cfg.inference.decoding.stop)
         return self.replies(model, [example], batch_size=1, streamer=stream)[0]
 
+    def complete(self, model, requests: list[Any], **batching: Any) -> list[Any]:
+        """Each ``engine.completion.CompletionRequest``'s ``Completion``, decoded as the request asks."""
+        from tuneforge.tasks.generation.completion import complete
+
+        return complete(self, model, requests, **batching)
+
+    def stream_completion(self, model, request: Any, write) -> Any:
+        """One request's ``Completion``, its text written piece by piece as it is produced."""
+        from tuneforge.tasks.generation.completion import stream_completion
+
+        return stream_completion(self, model, request, write)
+
     @staticmethod
     def _input_example(item: Any, i: int) -> GenerationExample:
         return input_example(item, f"input {i + 1}")
