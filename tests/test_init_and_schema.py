@@ -1,4 +1,4 @@
-"""tuneforge init (starter configs), tuneforge config --schema, and README's config block generated from the schema."""
+"""tuneforge init (starter configs), tuneforge config --schema, and docs/config.md's block generated from the schema."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from conftest import SENTENCES, write_conll
 
 from tuneforge.cli import main
 from tuneforge.config.loading import load_config
-from tuneforge.config.reference import leaves, readme_block, render_text, render_yaml
+from tuneforge.config.reference import CONFIG_PAGE, config_page_block, leaves, render_text, render_yaml
 from tuneforge.config.schema import RunConfig
 from tuneforge.config.starters import PLACEHOLDERS, starter_config
 from tuneforge.methods import METHODS
 from tuneforge.tasks import DEFAULT_TASK, TASKS
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CONFIG_DOC = Path(__file__).resolve().parents[1] / CONFIG_PAGE
 
 
 def model_keys(model, prefix: str = "") -> set[str]:
@@ -85,11 +85,11 @@ def _zero_shot_labels(task: str) -> dict:
     return {"labels": [{"name": "a"}]} if "labels" in TASKS[task].options.model_fields else {}
 
 
-def test_readme_config_block_is_the_generated_one():
-    readme = README.read_text(encoding="utf-8")
-    start, end = readme_block(readme)
-    assert readme[start:end] == render_yaml(), (
-        "README's config block is out of date; regenerate it with: tuneforge config --schema --format yaml")
+def test_config_page_block_is_the_generated_one():
+    page = CONFIG_DOC.read_text(encoding="utf-8")
+    start, end = config_page_block(page)
+    assert page[start:end] == render_yaml(), (
+        "docs/config.md's config block is out of date; regenerate it with: tuneforge config --schema --format yaml")
 
 
 def test_generated_block_is_yaml_with_every_key_and_its_default():

@@ -13,7 +13,7 @@ version (``RideSharing_1`` and ``_2``) share intents that no text can tell apart
 kind (dev's ``Restaurants_2``) keeps its intents known. With a train file, another split's dialogues are
 divided: ``SPLIT.jsonl`` keeps those whose every intent and slot type occurs in train (what the classifiers
 can know), ``SPLIT_unseen.jsonl`` the rest (new kinds of service, e.g. dev's ``Alarm_1``: what zero-shot,
-schema-guided matching is for; README "Few or no labelled examples").
+schema-guided matching is for; docs/tasks/embedding-classification.md).
 
 One intent per user turn: the first of its frames with an active intent (``NONE`` when none has, i.e. before
 the user asked for anything: the assistant's out-of-scope label). Slots are the spans of all its frames.

@@ -1,6 +1,6 @@
 """The config's schema, read from its pydantic models: every key with its type, default and description.
 
-``tuneforge config --schema`` prints it (text, JSON, or an annotated YAML block of every key), README's
+``tuneforge config --schema`` prints it (text, JSON, or an annotated YAML block of every key), docs/config.md's
 config block is that YAML block, and ``tuneforge init`` writes a starter config from the same tree. Task
 options come from each task's registry entry, method sections from each method's, so a new option, task
 or method shows up everywhere without an edit here.
@@ -214,7 +214,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def render_yaml(task: str | None = None) -> str:
-    """Every key of a config with its default and description: README's config block.
+    """Every key of a config with its default and description: docs/config.md's config block.
 
     ``task_options`` lists each task's keys under a ``# task:`` line; a key two tasks share is written
     once, with the first task that has it, and named in the later task's line.
@@ -255,11 +255,12 @@ def _task_options_lines(node: Node) -> list[str]:
     return lines
 
 
-README_HEADING = "### The config"
+CONFIG_PAGE = "docs/config.md"  # the page with the generated block, relative to the repository
+CONFIG_PAGE_HEADING = "## Every key"
 
 
-def readme_block(readme: str) -> tuple[int, int]:
-    """(start, end) offsets of the YAML block's body in the README's config section."""
-    section = readme.index(README_HEADING)
-    start = readme.index("```yaml\n", section) + len("```yaml\n")
-    return start, readme.index("```", start)
+def config_page_block(page: str) -> tuple[int, int]:
+    """(start, end) offsets of the YAML block's body in docs/config.md's "Every key" section."""
+    section = page.index(CONFIG_PAGE_HEADING)
+    start = page.index("```yaml\n", section) + len("```yaml\n")
+    return start, page.index("```", start)

@@ -141,7 +141,7 @@ class TrainingConfig(Strict):
     report_to: list[TrackerName] = Field(
         default_factory=list, description="Experiment trackers that also get metrics.jsonl's records: tensorboard "
         "(event files in the run's tensorboard/), mlflow (config as params; MLFLOW_TRACKING_URI, else the run's "
-        "mlruns/). pip install 'tuneforge[tracking]'.",
+        "mlruns/). pip install '.[tracking]' in tuneforge's folder.",
     )
 
     @field_validator("eval_every", "checkpoint_every")

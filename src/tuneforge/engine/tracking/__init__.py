@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 # name in training.report_to -> the module it needs
 TRACKERS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
+# name -> the PyPI distribution that provides the module (what the `tracking` extra installs)
+TRACKER_DISTRIBUTIONS = {"tensorboard": "tensorboard", "mlflow": "mlflow-skinny"}
 
 
 class Tracker(Protocol):
@@ -25,7 +27,9 @@ def check_installed(names: list[str]) -> None:
     """ValueError naming the first tracker whose package is missing (checked without importing it)."""
     for name in names:
         if importlib.util.find_spec(TRACKERS[name]) is None:
-            raise ValueError(f"{name} needs the {TRACKERS[name]} package: pip install 'tuneforge[tracking]'")
+            # tuneforge is installed from its folder, not an index: name the package itself, and the extra on '.'
+            raise ValueError(f"{name} needs the {TRACKERS[name]} package: pip install {TRACKER_DISTRIBUTIONS[name]} "
+                             "(or, in tuneforge's folder, pip install '.[tracking]')")
 
 
 def open_trackers(names: list[str], run_dir: Path, resumed_at: int | None) -> list[Tracker]:
