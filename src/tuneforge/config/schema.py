@@ -125,7 +125,9 @@ class TrainingConfig(Strict):
     seed: int = Field(42, description="Seed of the new head's weights, batch shuffling and dropout.")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores.")
     retain_memory: bool = Field(
-        True, description="Keep freed memory for the next step instead of page-faulting it back in (glibc)."
+        True, description="Keep freed memory for the next step instead of page-faulting it back in (glibc). Turn "
+        "it off when batch shapes vary a lot (retrieval, dialogue-state): large blocks are then returned, "
+        "and memory stays flat instead of fragmenting."
     )
     fast_dropout: bool = Field(
         True, description="On CPU, draw dropout masks (attention probabilities included) from 16 random bits per "

@@ -32,7 +32,7 @@ from tuneforge.data.batching import split_batches, train_batches
 from tuneforge.engine.checkpoint import LoopState, load_checkpoint, rng_state, save_checkpoint, save_weights
 from tuneforge.engine.metrics_log import MetricsLog
 from tuneforge.engine.optim import build_optimizer
-from tuneforge.engine.speed.allocator import retain_freed_memory
+from tuneforge.engine.speed.allocator import retain_freed_memory, return_freed_memory
 from tuneforge.engine.speed.attention_backends import no_cudnn_attention
 from tuneforge.engine.speed.embedding_grad import clip_grad_norm
 from tuneforge.engine.speed.patches import cpu_patches
@@ -69,6 +69,8 @@ def train_loop(
         torch.set_num_threads(cfg.threads)
     if cfg.retain_memory:
         retain_freed_memory()
+    else:
+        return_freed_memory()
     accelerator = Accelerator(cpu=not torch.accelerator.is_available())
     world, rank = accelerator.num_processes, accelerator.process_index
     on_cpu = accelerator.device.type == "cpu"

@@ -16,7 +16,8 @@ import ctypes.util
 import functools
 import platform
 
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # from glibc's malloc.h
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4  # from glibc's malloc.h
+RETURNED_BLOCK = 1 << 20  # with retain_memory off, blocks of 1 MiB and more go back to the OS when freed
 
 
 @functools.cache
@@ -27,5 +28,23 @@ def retain_freed_memory() -> bool:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.mallopt(M_TRIM_THRESHOLD, 2**30) and libc.mallopt(M_MMAP_MAX, 0))
+    except (OSError, AttributeError):
+        return False
+
+
+@functools.cache
+def return_freed_memory() -> bool:
+    """Fix malloc's mmap threshold at 1 MiB, so every large block is returned when freed; True when it took effect.
+
+    glibc raises the threshold (up to 32 MiB) each time a mapped block is freed, after which tensors of
+    varying size (batches whose lengths differ: retrieval's queries and passages, dialogue-state inputs) are
+    carved from the heap and fragment it: a bi-encoder's RSS grew by ~50 MB a step to 9 GB and was killed,
+    where a fixed threshold held it under 1 GB (docs/benchmarks.md).
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, RETURNED_BLOCK))
     except (OSError, AttributeError):
         return False
