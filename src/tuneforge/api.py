@@ -115,6 +115,7 @@ def train_and_score(
     if es.metric not in Task.metric_names(cfg):
         raise ConfigError(f"training.early_stopping.metric: '{es.metric}' is not a metric of {cfg.task} "
                           f"(choose from {', '.join(Task.metric_names(cfg))})")
+    cfg.data.require_prepared()
     splits = Task.load_splits(cfg, strict=True)
     tokenizer = load_tokenizer(cfg.model.name)
     check_window(cfg.model.name, cfg.model.max_length)

@@ -78,6 +78,21 @@ class DataConfig(Strict):
                                "train (seeded, so reruns see the same split).")
     train_limit: int | None = Field(None, ge=1, description="Train on a seeded sample of this many train examples "
                                     "(taken after dev/test are carved), in file order.")
+    prepared_by: str | None = Field(None, description="The command (run from the checkout) that makes the data "
+                                    "files, named by the error when one is missing.")
+
+    def require_prepared(self) -> None:
+        """A missing data file of a config whose data must be made first: one line naming the command."""
+        if not self.prepared_by:
+            return
+        from pathlib import Path
+
+        from tuneforge.errors import DataError
+
+        for key in ("train", "dev", "test"):
+            value = getattr(self, key)
+            if value and not value.startswith("pkg:") and not Path(value.split("#", 1)[0]).is_file():
+                raise DataError(f"data.{key}: {value}: file not found; make the data first: {self.prepared_by}")
 
 
 class EarlyStoppingConfig(Strict):
