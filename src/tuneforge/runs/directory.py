@@ -17,6 +17,7 @@ runs/<name>/
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import time
@@ -64,7 +65,11 @@ def start_run(cfg: RunConfig, source: str | Path | None = None) -> Path:
         except FileExistsError:
             n += 1
     write_run_config(run_dir, cfg, source)
-    write_json(run_dir / "run.json", {"status": "running", "started": time.time(), "versions": versions()})
+    info: dict[str, Any] = {"status": "running", "started": time.time(), "versions": versions()}
+    if source is not None and Path(source).is_file():
+        # relative to the run, so it moves with the project: report.html shows data paths from the config's folder
+        info["config"] = os.path.relpath(Path(source).resolve(), run_dir.resolve())
+    write_json(run_dir / "run.json", info)
     return run_dir
 
 

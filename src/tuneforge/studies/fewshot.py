@@ -288,7 +288,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def _save(output: Path, result: dict[str, Any]) -> None:
-    from tuneforge.report.plot_svg import curves_svg
+    from tuneforge.report.plots import category_curves
 
     write_json(output / "fewshot.json", result)
     write_text(output / "fewshot.md", markdown(result))
@@ -296,5 +296,5 @@ def _save(output: Path, result: dict[str, Any]) -> None:
     series = [(name, [table[name].get(k, (None, None, 0))[:2] for k in result["shots"]])
               for name in result["approaches"] if name in table]
     if series:
-        write_text(output / "fewshot.svg", curves_svg(series, [k if k == ALL else f"{k}" for k in result["shots"]],
+        write_text(output / "fewshot.svg", category_curves(series, [k if k == ALL else f"{k}" for k in result["shots"]],
                                                       "examples per label", "test accuracy", "Learning curves"))
