@@ -3,7 +3,7 @@
   best.yaml     the base config with the best trial's values: ``tuneforge train best.yaml`` trains it
   trials.json   every trial of the study (all workers'): number, state, params, value, run dir, duration
   trials.md     the same as a table
-  history.png / importances.png   Optuna's matplotlib plots, at the end (history.svg without matplotlib)
+  history.png / importances.png   Optuna's matplotlib plots, at the end
 """
 
 from __future__ import annotations
