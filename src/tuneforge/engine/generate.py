@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from tuneforge.data.batching import eval_batches
+from tuneforge.engine.progress import bar
 from tuneforge.engine.stop_signal import check_stop, stopping_criteria
 
 
@@ -65,27 +66,30 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     results: list[list[int]] = [[] for _ in prompts]
     own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
-    for batch in eval_batches(widths, batch_size, batch_tokens):
-        check_stop()  # a request abandoned by its caller starts no new batch
-        if own_loop:
-            replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
-                                   prefix if len(batch) > 1 else None)
+    with bar(len(prompts), "decoding") as shown:
+        for batch in eval_batches(widths, batch_size, batch_tokens):
+            check_stop()  # a request abandoned by its caller starts no new batch
+            if own_loop:
+                replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
+                                       prefix if len(batch) > 1 else None)
+                for row, i in enumerate(batch):
+                    results[i] = replies[row]
+                shown.update(len(batch))
+                continue
+            longest = max(len(prompts[i]) for i in batch)
+            ids = torch.full((len(batch), longest), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), longest), dtype=torch.long)
             for row, i in enumerate(batch):
-                results[i] = replies[row]
-            continue
-        longest = max(len(prompts[i]) for i in batch)
-        ids = torch.full((len(batch), longest), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), longest), dtype=torch.long)
-        for row, i in enumerate(batch):
-            ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
-            mask[row, longest - len(prompts[i]):] = 1
-        if decoding.strategy == "sample":
-            torch.manual_seed(decoding.seed)
-        out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
-                             tokenizer=tokenizer, streamer=streamer, stopping_criteria=stopping_criteria())
-        check_stop()  # generate ended early because the caller left: its cut replies are not answers
-        for row, i in enumerate(batch):
-            results[i] = _until_end(out[row, longest:].tolist(), eos)
+                ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
+                mask[row, longest - len(prompts[i]):] = 1
+            if decoding.strategy == "sample":
+                torch.manual_seed(decoding.seed)
+            out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
+                                 tokenizer=tokenizer, streamer=streamer, stopping_criteria=stopping_criteria())
+            check_stop()  # generate ended early because the caller left: its cut replies are not answers
+            for row, i in enumerate(batch):
+                results[i] = _until_end(out[row, longest:].tolist(), eos)
+            shown.update(len(batch))
     return results
 
 

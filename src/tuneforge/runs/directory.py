@@ -28,6 +28,7 @@ from typing import Any
 from tuneforge.config.loading import load_config
 from tuneforge.config.schema import RunConfig
 from tuneforge.errors import RunError
+from tuneforge.runs.owner import owner
 from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_json, write_text
 
 
@@ -65,7 +66,7 @@ def start_run(cfg: RunConfig, source: str | Path | None = None) -> Path:
         except FileExistsError:
             n += 1
     write_run_config(run_dir, cfg, source)
-    info: dict[str, Any] = {"status": "running", "started": time.time(), "versions": versions()}
+    info: dict[str, Any] = {"status": "running", "started": time.time(), "versions": versions(), "owner": owner()}
     if source is not None and Path(source).is_file():
         # relative to the run, so it moves with the project: report.html shows data paths from the config's folder
         info["config"] = os.path.relpath(Path(source).resolve(), run_dir.resolve())
@@ -80,6 +81,12 @@ def write_run_config(run_dir: Path, cfg: RunConfig, source: str | Path | None = 
 
     source = source if source is not None else run_dir / "config.yaml"
     write_text(run_dir / "config.yaml", run_config_text(cfg, run_dir, source))
+
+
+def claim_run(run_dir: Path) -> None:
+    """A resumed run: this process owns it now (``tuneforge runs`` checks the owner of a running run)."""
+    info = run_info(run_dir)
+    write_json(run_dir / "run.json", {**info, "status": "running", "owner": owner()})
 
 
 def check_writable(folder: str | Path) -> None:
