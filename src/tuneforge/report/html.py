@@ -29,7 +29,7 @@ from markupsafe import Markup
 from tuneforge.util.atomic import write_text
 
 SPLITS = ("test", "dev")  # the split the page leads with: test where there is one
-CONFUSION_TOP = 20  # a larger label set shows its most frequent labels (by gold support)
+CONFUSION_TOP = 20  # a larger label set shows the labels with the most errors, in either direction
 BARS_TOP = 60
 WORST = 10
 TRAINING_FACTS = ("steps", "best_step", "best_dev_metric", "stopped_early", "train_seconds", "tokens_per_s",
@@ -115,6 +115,9 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 def _fmt(value: Any) -> str:
+    """A value as a reader reads it: no Python reprs (None, True, False)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e5 else f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, int) and not isinstance(value, bool):
@@ -150,8 +153,11 @@ def _config_rows(config: dict[str, Any], run_dir: Path, info: dict[str, Any]) ->
     rows += [(f"training.{k}", training.get(k)) for k in SETTINGS if training.get(k) is not None]
     stopping = training.get("early_stopping") or {}
     if stopping.get("metric"):
-        rows.append(("training.early_stopping", f"{stopping['metric']} ({stopping.get('mode', 'max')}, "
-                                                f"patience {stopping.get('patience')})"))
+        patience = stopping.get("patience")
+        stop = f"stops after {patience} evaluations without a gain" if patience else "never stops early"
+        rows.append(("training.early_stopping", f"best checkpoint by {stopping['metric']} "
+                                                f"({'higher' if stopping.get('mode', 'max') == 'max' else 'lower'} "
+                                                f"is better); {stop}"))
     return _rows(rows)
 
 
@@ -185,12 +191,19 @@ def _confusion(confusion: dict[str, Any], split: str, plots) -> dict[str, Any]:
     labels, matrix = confusion["labels"], confusion["matrix"]
     note = None
     if len(labels) > CONFUSION_TOP:
-        keep = sorted(range(len(labels)), key=lambda i: -sum(matrix[i]))[:CONFUSION_TOP]
-        keep.sort()
-        note = f"the {CONFUSION_TOP} labels with the most {split} examples, of {len(labels)}"
+        keep = sorted(confusion_errors(matrix).items(), key=lambda kv: (-kv[1], -sum(matrix[kv[0]]), kv[0]))
+        keep = sorted(i for i, _ in keep[:CONFUSION_TOP])
+        note = (f"the {CONFUSION_TOP} labels with the most {split} errors, gold or predicted (a label that takes "
+                f"others' examples counts as much as one that loses its own), of {len(labels)}")
         labels, matrix = [labels[i] for i in keep], [[matrix[i][j] for j in keep] for i in keep]
     chart = Markup(plots.confusion_heatmap(labels, matrix, f"{split}: gold vs predicted"))
     return {"split": split, "chart": chart, "note": note}
+
+
+def confusion_errors(matrix: list[list[int]]) -> dict[int, int]:
+    """Per label: its gold examples predicted as another label plus other labels' examples predicted as it."""
+    n = len(matrix)
+    return {i: sum(matrix[i][j] + matrix[j][i] for j in range(n) if j != i) for i in range(n)}
 
 
 def _worst_errors(scores: dict[str, Any], split: str) -> dict[str, Any] | None:
