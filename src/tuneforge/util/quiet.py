@@ -52,3 +52,12 @@ def quiet_load_reports() -> None:
     logger = logging.getLogger(LOAD_REPORT_LOGGER)  # transformers' logging.get_logger is the stdlib logger
     if not any(isinstance(f, _ExpectedLoadReport) for f in logger.filters):
         logger.addFilter(_ExpectedLoadReport())
+
+
+@contextmanager
+def peft_wrapping_quiet() -> Iterator[None]:
+    """Inside: peft's own read of transformers' deprecated ``is_gradient_checkpointing`` (every PeftModel it
+    builds) warns nothing; only that warning is dropped, in any entry point (export --merge, serve, the API)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
