@@ -3,7 +3,9 @@
 runs/<name>/
   config.yaml        the resolved config (every default filled in; paths relative to the run where the
                      user's were, runs/run_config.py)
-  run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
+  run.json           status (running / complete), versions of Python, torch, transformers, tuneforge, the
+                     config file it came from (relative to the run), its owner process (runs/owner.py: a
+                     killed run is listed as killed, not running)
   metrics.jsonl      training log and dev evaluations
   report.json        final entity-level scores per split; report.md, the same as tables
   model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
