@@ -178,7 +178,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
             overrides: list[str] | None = None, keep_runs: bool = False, lm_options: dict[str, Any] | None = None,
             log: Callable[[str], None] = lambda m: print(f"tuneforge fewshot: {m}", file=sys.stderr, flush=True),
             ) -> dict[str, Any]:
-    from tuneforge.api import train
+    from tuneforge.api import train_and_score  # no headline summary per cell: fewshot prints its own table
     from tuneforge.tasks import task_class
 
     base = load_config(config, overrides)
@@ -233,7 +233,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                                        "format": "jsonl"},
                               "training": {"seed": seed, "progress": False}, "output_dir": str(output / "runs"),
                               "train_examples": len(train_examples)}
-                    run_dir = train(approach.config(base, k, common))
+                    run_dir = train_and_score(approach.config(base, k, common)).run_dir
                     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
                     cell = {"accuracy": report["test"]["accuracy"], "macro_f1": report["test"]["macro_f1"],
                             "train_seconds": report["training"]["train_seconds"], "run": str(run_dir)}
