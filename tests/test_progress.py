@@ -30,9 +30,10 @@ def test_decoding_shows_a_bar_with_an_eta_only_while_showing(tiny_llama, capsys)
         shown = generate_ids(model, tokenizer, prompts, decoding, batch_size=4)
     err = capsys.readouterr().err
     assert shown == quiet
-    counts = [int(n) for n in re.findall(r"decoding:.*?\| *(\d+)/12 \[", err)]
-    assert counts[-1] == 12 and counts == sorted(counts) and len(set(counts)) >= 3  # ticks per batch of 4
-    assert re.search(r"decoding:.*12/12 \[[\d:]+<[\d:]+", err)  # elapsed<remaining: the ETA
+    # token slots (3 a reply), ticked at every decoding step: more ticks than the 3 batches of 4 prompts
+    counts = [int(n) for n in re.findall(r"decoding:.*?\| *(\d+)/36 \[", err)]
+    assert counts[-1] == 36 and counts == sorted(counts) and len(set(counts)) > 4, counts
+    assert re.search(r"decoding:.*36/36 \[[\d:]+<[\d:]+.*12/12 replies", err)  # elapsed<remaining: the ETA
 
 
 def test_train_quick_cuts_every_evaluation_to_a_few_examples(tmp_path, tiny_llama):
@@ -49,7 +50,7 @@ def test_train_quick_cuts_every_evaluation_to_a_few_examples(tmp_path, tiny_llam
     report = json.loads((tmp_path / "runs" / "g" / "report.json").read_text(encoding="utf-8"))
     assert report["test"]["examples"] == 20 and report["zero_shot"]["test"]["examples"] == 20
     assert "--quick: each evaluation decodes 20 examples (task_options.eval_examples, was all)" in done.stderr
-    assert re.search(r"decoding:.*20/20", done.stderr)  # the baseline's and the final evaluation's bars
+    assert re.search(r"decoding:.*20/20 replies", done.stderr)  # the baseline's and the final evaluation's bars
     config = yaml.safe_load((tmp_path / "runs" / "g" / "config.yaml").read_text(encoding="utf-8"))
     assert config["task_options"]["eval_examples"] == 20  # the run says how it was scored
 

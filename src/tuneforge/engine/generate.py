@@ -66,15 +66,23 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     results: list[list[int]] = [[] for _ in prompts]
     own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
-    with bar(len(prompts), "decoding") as shown:
+    budget = decoding.max_new_tokens
+    # The bar counts token slots (max_new_tokens a reply), ticked at every decoding step of the own loop, so a
+    # batch of all the prompts still moves and its ETA means something; a reply that ends early gives its
+    # unused slots back when its batch ends.
+    with bar(len(prompts) * budget, "decoding", "token") as shown:
+        replied = 0
         for batch in eval_batches(widths, batch_size, batch_tokens):
             check_stop()  # a request abandoned by its caller starts no new batch
+            before = shown.n
             if own_loop:
                 replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
-                                       prefix if len(batch) > 1 else None)
+                                       prefix if len(batch) > 1 else None, shown.update)
                 for row, i in enumerate(batch):
                     results[i] = replies[row]
-                shown.update(len(batch))
+                replied += len(batch)
+                shown.update(len(batch) * budget - (shown.n - before))
+                shown.set_postfix_str(f"{replied}/{len(prompts)} replies")
                 continue
             longest = max(len(prompts[i]) for i in batch)
             ids = torch.full((len(batch), longest), pad, dtype=torch.long)
@@ -89,7 +97,9 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
             check_stop()  # generate ended early because the caller left: its cut replies are not answers
             for row, i in enumerate(batch):
                 results[i] = _until_end(out[row, longest:].tolist(), eos)
-            shown.update(len(batch))
+            replied += len(batch)
+            shown.update(len(batch) * budget)
+            shown.set_postfix_str(f"{replied}/{len(prompts)} replies")
     return results
 
 
@@ -121,8 +131,10 @@ def shared_prefix(model, prompts: Sequence[list[int]], device) -> tuple[int, Any
 
 
 def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, eos: list[int], tokenizer,
-                 streamer: Any = None, prefix: tuple[int, Any] | None = None) -> list[list[int]]:
-    """Greedy replies of one batch; finished rows leave the batch (and its KV cache) at once.
+                 streamer: Any = None, prefix: tuple[int, Any] | None = None,
+                 on_step: Callable[[int], Any] | None = None) -> list[list[int]]:
+    """Greedy replies of one batch; finished rows leave the batch (and its KV cache) at once. ``on_step(n)``:
+    after each decoding step, with the number of rows it decoded (a progress bar's tick).
 
     Rows are left-padded; with ``prefix`` the shared beginning comes from its cache and only the rest
     of each prompt is run (the padding then sits between the two, masked, with positions counted on).
@@ -177,6 +189,8 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
                 finished[row] = True
         if streamer is not None and not finished[0]:
             streamer.put(tokens[:1].cpu())
+        if on_step is not None:
+            on_step(len(alive))
         if step + 1 == decoding.max_new_tokens or finished.all():
             break
         if finished.any():
