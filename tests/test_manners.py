@@ -254,7 +254,7 @@ def test_in_memory_frames_and_bad_records(tmp_path):
     rows = [json.loads(line) for line in Path(cfg["data"]["train"]).read_text(encoding="utf-8").splitlines()]
     assert rows == [{"text": t, "label": label} for t, label in INTENTS]
     assert materialize_data(cfg) == cfg  # nothing left in memory
-    with pytest.raises(ConfigError, match=r"data.train: record 2 is a str"):
+    with pytest.raises(ConfigError, match=r"data.train\[1\]: a str"):
         materialize_data({"data": {"train": [{"text": "a", "label": "b"}, "oops"]}, "output_dir": str(tmp_path)})
     with pytest.raises(ConfigError, match="data.format"):
         materialize_data({"data": {"train": [{"text": "a"}], "format": "csv"}, "output_dir": str(tmp_path)})

@@ -145,3 +145,20 @@ def test_an_empty_text_file_is_one_line_exit_2_naming_it(tmp_path, tiny_model, c
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and str(train) in lines[0], done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_conll_file_pretrains_as_it_is_each_sentence_one_document(tmp_path):
+    from types import SimpleNamespace
+
+    from tuneforge.data.text_stream import read_documents
+
+    conll = write_conll(tmp_path / "ner.conll", SENTENCES)
+    conll.write_text("-DOCSTART- O\n\n" + conll.read_text(encoding="utf-8"), encoding="utf-8")
+    data = SimpleNamespace(format="auto", text_field="text")
+    documents = read_documents(str(conll), data).examples
+    assert [d.text for d in documents] == [" ".join(w for w, _ in s) for s in SENTENCES]
+    assert list(documents)[1].source == f"{conll}:9"  # the sentence's first line
+    records = text_file(tmp_path / "ner.jsonl", [json.dumps({"tokens": [w for w, _ in s]}) for s in SENTENCES])
+    words = read_documents(str(records), SimpleNamespace(format="auto", text_field="tokens")).examples
+    assert [d.text for d in words] == [d.text for d in documents]
+

@@ -130,6 +130,7 @@ def test_train_v2_saves_threshold_and_no_labels_and_predicts(tmp_path, tiny_mode
 
     cfg = qa_config(tmp_path, tiny_model, small_squad(tmp_path))
     run = tuneforge.train(cfg)
+    capsys.readouterr()  # train's headline summary
     model_dir = run / "model"
     assert not (model_dir / "labels.json").exists()
     state = json.loads((model_dir / "task.json").read_text())

@@ -120,6 +120,31 @@ def test_classification_report(cls_run):
     assert "version: torch" in html and "tokens_per_s" in html
 
 
+def test_report_shows_data_paths_from_the_config_and_no_absolute_path(cls_run, tmp_path):
+    html = (cls_run / "report.html").read_text(encoding="utf-8")
+    rows = {r[0][0]: r[1][0] for r in tables(html)["config"]}
+    assert (rows["data.train"], rows["data.dev"], rows["data.test"]) == ("train.csv", "dev.csv", "test.csv")
+    assert rows["config file"] == "config.yaml"
+    assert str(cls_run.parent.parent) not in html and str(Path.cwd()) not in html and str(Path.home()) not in html
+    moved = tmp_path / "moved"  # a project moved with its runs: the paths still read from the config's folder
+    shutil.copytree(cls_run.parent.parent, moved)
+    assert write_report_html(moved / "runs" / cls_run.name) is not None
+    again = (moved / "runs" / cls_run.name / "report.html").read_text(encoding="utf-8")
+    assert "<td>train.csv</td>" in again and str(moved) not in again
+
+
+def test_autoescaping_keeps_a_label_named_script_as_text(cls_run):
+    from jinja2 import Environment
+
+    from tuneforge.report.html import _templates
+
+    assert isinstance(_templates(), Environment) and _templates().autoescape is True
+    html = (cls_run / "report.html").read_text(encoding="utf-8")
+    rows = tables(html)["per-label-test"]
+    assert EVIL in [r[0][0] for r in rows]  # the label, as text in its cell
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in html and html.count("<script>") == 1
+
+
 def check_worst_errors(run: Path) -> tuple[str, list[dict]]:
     """The page's worst-errors table holds the test split's worst errors of report.json, in order."""
     html = (run / "report.html").read_text(encoding="utf-8")

@@ -58,7 +58,7 @@ def test_three_trials_write_best_config(tmp_path, capsys, tiny_model, small_data
     assert cfg.name == "t" and cfg.data.train == str(small_data["train"])  # the base config, not a trial's
     assert "| trial | state |" in (output / "trials.md").read_text()
     assert (output / "study.db").is_file()
-    assert (output / "history.png").is_file() or (output / "history.svg").is_file()
+    assert (output / "history.png").read_bytes().startswith(b"\x89PNG")  # matplotlib is required: no fallback
     assert f"best config: {output / 'best.yaml'}" in capsys.readouterr().out
 
 
@@ -197,22 +197,6 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
-
-
-def test_without_matplotlib_the_history_is_an_svg(tmp_path, monkeypatch):
-    import optuna
-
-    from tuneforge.studies.tune.outputs import write_plots
-
-    study = optuna.create_study(direction="maximize")
-    for x in (0.2, 0.5, 0.4):
-        study.add_trial(optuna.trial.create_trial(params={"training.lr": x}, value=x, distributions={
-            "training.lr": optuna.distributions.FloatDistribution(0.1, 1.0)}))
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
-    notes = write_plots(study, tmp_path, "f1")
-    svg = (tmp_path / "history.svg").read_text()
-    assert svg.startswith("<svg") and "best so far" in svg
-    assert any("importances are skipped" in note for note in notes) and not (tmp_path / "importances.png").exists()
 
 
 def test_train_on_a_tune_config_says_what_search_is_for(tmp_path, capsys, tiny_model, small_data):

@@ -11,10 +11,14 @@ import importlib.abc
 import importlib.util
 import sys
 
-from tuneforge.api import evaluate, predict, train
-from tuneforge.errors import TuneforgeError
-from tuneforge.runs import load_run
-from tuneforge.version import __version__
+from tuneforge.util.quiet import quiet_load_reports
+
+quiet_load_reports()  # before anything loads a model, whatever the entry point (CLI, API, a benchmark)
+
+from tuneforge.api import evaluate, predict, train  # noqa: E402
+from tuneforge.errors import TuneforgeError  # noqa: E402
+from tuneforge.runs import load_run  # noqa: E402
+from tuneforge.version import __version__  # noqa: E402
 
 __all__ = ["TuneforgeError", "__version__", "evaluate", "load_run", "predict", "train"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -13,10 +14,12 @@ from typing import Any
 
 from tuneforge.config.loading import load_config, parse_overrides
 from tuneforge.config.schema import RunConfig
-from tuneforge.errors import ConfigError, RunError
+from tuneforge.engine.progress import showing
+from tuneforge.errors import ConfigError, DataError, RunError
 from tuneforge.runs.directory import (
     Run,
     check_writable,
+    claim_run,
     config_of,
     finish_run,
     load_run,
@@ -34,9 +37,15 @@ def train(
 ) -> Path:
     """Train from a config (or continue the killed run ``resume``); returns the run directory.
 
-    The same as ``train_and_score(...).run_dir``; see there.
+    The same as ``train_and_score(...).run_dir``, and, as ``tuneforge train`` does, prints the headline summary
+    (scores, time, where the report is) on stdout; see ``train_and_score``.
     """
-    return train_and_score(config, overrides, resume).run_dir
+    from tuneforge.runs.summary import summary
+
+    result = train_and_score(config, overrides, resume)
+    if result.report:  # the main process of a distributed run: one summary
+        print(summary(result.run_dir), flush=True)
+    return result.run_dir
 
 
 @dataclass
@@ -78,7 +87,23 @@ def train_and_score(
     evaluated and resumed like any other.
     """
     if isinstance(config, dict):
-        config = materialize_data(config)
+        _check_without_data(config, overrides)  # a bad config fails before any data file is written
+        config, written, new = _materialize(config)
+        try:
+            return _train_from(config, overrides, resume, on_dev_metrics)
+        except (ConfigError, DataError) as exc:  # checked before the run starts: no run names the new files
+            for path in new:  # its files, then the folders it made (output_dir, .data), deepest first
+                if path.is_dir():
+                    with contextlib.suppress(OSError):
+                        path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+            raise type(exc)(_named_by_index(str(exc), written)) from None
+    return _train_from(config, overrides, resume, on_dev_metrics)
+
+
+def _train_from(config: Any, overrides: list[str] | None, resume: str | Path | None,
+                on_dev_metrics: Callable[[int, dict[str, Any]], None] | None) -> TrainResult:
     if resume is not None:
         run_dir = Path(resume)
         if run_info(run_dir).get("status") == "complete":
@@ -95,7 +120,12 @@ def train_and_score(
         check_installed(cfg.training.report_to)
     except ValueError as exc:
         raise ConfigError(f"{config if resume is None else resume}: training.report_to: {exc}") from None
+    with showing(cfg.training.progress):  # bars for decoding and scoring too, as for the training steps
+        return _train_checked(cfg, config, resume, on_dev_metrics)
 
+
+def _train_checked(cfg: RunConfig, config: Any, resume: str | Path | None,
+                   on_dev_metrics: Callable[[int, dict[str, Any]], None] | None) -> TrainResult:
     # Heavy imports only after the config is known to be valid: a typo fails in a fraction of a second.
     import torch
     from accelerate import PartialState
@@ -115,6 +145,7 @@ def train_and_score(
     if es.metric not in Task.metric_names(cfg):
         raise ConfigError(f"training.early_stopping.metric: '{es.metric}' is not a metric of {cfg.task} "
                           f"(choose from {', '.join(Task.metric_names(cfg))})")
+    cfg.data.require_prepared()
     splits = Task.load_splits(cfg, strict=True)
     tokenizer = load_tokenizer(cfg.model.name)
     check_window(cfg.model.name, cfg.model.max_length)
@@ -131,6 +162,10 @@ def train_and_score(
         if dist.is_main_process:
             run_dir = start_run(cfg, config if isinstance(config, str | Path) else None)
         run_dir = Path(broadcast_object_list([str(run_dir) if dist.is_main_process else None])[0])
+    else:
+        run_dir = Path(resume)
+        if dist.is_main_process:
+            claim_run(run_dir)  # this process owns the run now: `tuneforge runs` shows it running again
     if dist.is_main_process:
         say(f"run directory {run_dir}")
     repairs = sum(r.bio_repairs for r in splits.values())
@@ -234,8 +269,38 @@ def _mark_pruned(run_dir: Path, pruned: RunPruned) -> None:
 SPLIT_NAMES = ("train", "dev", "test")
 
 
+def _check_without_data(config: dict[str, Any], overrides: list[str] | None) -> None:
+    """Validate a config dict with its in-memory splits stood in for by a path (the records are checked when
+    read): a config error must not leave their JSONL files behind."""
+    from os import PathLike
+
+    data = config.get("data")
+    if not isinstance(data, dict):
+        return
+    stand_in = {n: f"in-memory-{n}.jsonl" for n in SPLIT_NAMES
+                if data.get(n) is not None and not isinstance(data[n], (str, PathLike))}
+    if stand_in:
+        load_config({**config, "data": {**data, **stand_in}}, overrides)
+
+
+def _named_by_index(message: str, written: dict[str, str]) -> str:
+    """An error at line N of an in-memory split's JSONL file, as the caller knows it: data.SPLIT[N - 1], the
+    record's index in the list given (one record per line)."""
+    import re
+
+    for path, name in written.items():
+        message = re.sub(re.escape(path) + r":(\d+)", lambda m, n=name: f"data.{n}[{int(m.group(1)) - 1}]", message)
+        message = message.replace(path, f"data.{name} (in memory)")
+    return message
+
+
 def materialize_data(config: dict[str, Any]) -> dict[str, Any]:
     """The config with in-memory splits (records, a DataFrame, a Dataset) replaced by JSONL files naming them."""
+    return _materialize(config)[0]
+
+
+def _materialize(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[Path]]:
+    """``materialize_data``, and which file holds which split, and the files this call newly wrote."""
     from hashlib import sha256
     from os import PathLike
 
@@ -246,12 +311,15 @@ def materialize_data(config: dict[str, Any]) -> dict[str, Any]:
     in_memory = [n for n in SPLIT_NAMES if isinstance(data, dict) and data.get(n) is not None
                  and not isinstance(data[n], (str, PathLike))]
     if not in_memory:
-        return config
+        return config, {}, []
     if data.get("format", "auto") not in ("auto", "jsonl"):
         raise ConfigError(f"data.format: in-memory data is written as JSONL, so it needs format auto or jsonl, "
                           f"not '{data['format']}'")
     folder = Path(config.get("output_dir") or RunConfig.model_fields["output_dir"].default).resolve() / ".data"
     data = dict(data)
+    written: dict[str, str] = {}
+    made = [d for d in (folder, *folder.parents) if not d.exists()]  # deepest first
+    new: list[Path] = []
     for name in in_memory:
         records = _records(name, data[name])
         try:
@@ -262,11 +330,13 @@ def materialize_data(config: dict[str, Any]) -> dict[str, Any]:
         try:
             if not path.is_file():
                 write_text(path, text)
+                new.append(path)
         except OSError as exc:
             raise RunError(f"output_dir {folder.parent}: cannot write the in-memory data.{name} there "
                            f"({exc.strerror or exc})") from None
         data[name] = str(path)
-    return {**config, "data": data}
+        written[str(path)] = name
+    return {**config, "data": data}, written, new + made
 
 
 def _records(name: str, value: Any) -> list[dict[str, Any]]:
@@ -284,7 +354,7 @@ def _records(name: str, value: Any) -> list[dict[str, Any]]:
         raise ConfigError(f"data.{name}: no records")
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
-        raise ConfigError(f"data.{name}: record {bad + 1} is a {type(records[bad]).__name__}, not a dict in the "
+        raise ConfigError(f"data.{name}[{bad}]: a {type(records[bad]).__name__}, not a dict in the "
                           "task's JSONL shape (e.g. {\"text\": ..., \"label\": ...})")
     return records
 
@@ -451,7 +521,7 @@ def evaluate(run: str | Path | Run, data: str | Path | None = None,
         result = run.task.read(str(data or getattr(run.config.data, name)), run.config, strict=True)
         run.task.check("evaluation", result)
         examples = result.examples
-    with inference_precision(run.config.inference.precision, run.model):
+    with inference_precision(run.config.inference.precision, run.model), showing(run.config.training.progress):
         scores = run.task.evaluate(run.model, examples, **run.config.eval_batching())
     records = scores.pop("predictions", None)
     if records is not None and predictions is not None:

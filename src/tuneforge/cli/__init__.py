@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would bury the command's own output
-    # The load report says every new task head is "MISSING" from the checkpoint; expected, not news.
-    hf_logging.set_verbosity_error()
+    # The load report that every new task head is "MISSING" is dropped for every entry point
+    # (util/quiet.quiet_load_reports, installed by the package); transformers' real warnings still show.
     try:
         return COMMANDS[args.command].run(args) or 0
     except TuneforgeError as exc:

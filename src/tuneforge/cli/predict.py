@@ -74,6 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     from tuneforge.runs.directory import config_of, load_run
     from tuneforge.tasks import task_spec
     from tuneforge.util.atomic import write_text
+    from tuneforge.util.console import say
 
     if args.output and Path(args.output).is_dir():
         raise ConfigError(f"--output {args.output}: is a directory; give the path of a JSONL file to write")
@@ -93,8 +94,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.input:
         from tuneforge.prediction.stream import predict_input
 
-        predict_input(lambda: load_run(args.run, overrides=args.overrides), spec, args.input, items,
-                      output=args.output, chunk_size=args.chunk_size, resume=args.resume, progress=args.progress)
+        count = predict_input(lambda: load_run(args.run, overrides=args.overrides), spec, args.input, items,
+                              output=args.output, chunk_size=args.chunk_size, resume=args.resume,
+                              progress=args.progress)
+        if args.output:
+            say(f"wrote {count} prediction(s){' more' if args.resume else ''} to {args.output}")
         return 0
     if args.resume:
         raise ConfigError("--resume continues an interrupted --input FILE.jsonl --output FILE.jsonl; give both")
@@ -108,6 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predict(run, items))
     if args.output:
         write_text(args.output, lines)
+        say(f"wrote {len(items)} prediction(s) to {args.output}")
     else:
         sys.stdout.write(lines)
     return 0

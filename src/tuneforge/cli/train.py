@@ -1,12 +1,11 @@
-"""tuneforge train CONFIG [--set key=value ...] | --resume RUN"""
+"""tuneforge train CONFIG [--set key=value ...] [--quick] | --resume RUN"""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 HELP = "Train a model from a YAML config (or continue a killed run with --resume)."
+QUICK_EXAMPLES = 20  # --quick: what each evaluation (zero-shot baseline, dev, test) decodes at most
 
 
 def add_parser(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +13,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set training.lr=3e-5 (repeatable)")
     parser.add_argument("--resume", metavar="RUN", help="continue the run in this directory from its last checkpoint")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a quick try: each evaluation decodes at most {QUICK_EXAMPLES} examples "
+                        f"(task_options.eval_examples={QUICK_EXAMPLES}, for tasks with an evaluation budget)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,43 +26,28 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.config) == bool(args.resume):
         raise ConfigError("give either a CONFIG file or --resume RUN")
-    if args.resume and args.overrides:
-        raise ConfigError("--set cannot change a run being resumed: its config is fixed")
+    if args.resume and (args.overrides or args.quick):
+        raise ConfigError(f"{'--set' if args.overrides else '--quick'} cannot change a run being resumed: its config "
+                          "is fixed")
+    overrides = list(args.overrides) + (quick_overrides(args.config, args.overrides) if args.quick else [])
     with third_party_quiet():
-        run_dir = train(args.config, args.overrides, resume=args.resume)
-    print(summary(run_dir))
+        run_dir = train(args.config, overrides, resume=args.resume)  # prints the headline summary
     say(f"done: {run_dir}")
     return 0
 
 
-def summary(run_dir: Path) -> str:
-    """A few lines for the terminal: headline dev/test scores, the time taken, and where the full report is."""
+def quick_overrides(config: str, overrides: list[str]) -> list[str]:
+    """--quick's settings for this config: a small evaluation budget where the task has one (generation)."""
     from tuneforge.config.loading import load_config
-    from tuneforge.tasks import task_class
+    from tuneforge.util.console import say
 
-    cfg = load_config(run_dir / "config.yaml")
-    Task = task_class(cfg.task)
-    main = Task.main_metric(cfg)
-    names = [main, *(n for n in Task.metric_names(cfg) if n != main)][:3]
-    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    lines = []
-    for split in ("dev", "test"):
-        scores = report.get(split)
-        if not isinstance(scores, dict):
-            continue
-        line = f"{split}: " + ", ".join(f"{n} {scores[n]:.4f}" for n in names if isinstance(scores.get(n), float | int))
-        before = report.get("zero_shot", {}).get(split, {}).get(main)
-        lines.append(line + (f" (zero-shot {main} {before:.4f})" if isinstance(before, float | int) else ""))
-    t = report.get("training", {})
-    if "wall_seconds_this_process" in t:
-        steps = f"{t['steps']} steps, " if t.get("steps") else ""
-        lines.append(f"time: {steps}{_duration(t['wall_seconds_this_process'])}")
-    lines.append(f"full report: {run_dir / 'report.md'} (scores as JSON: {run_dir / 'report.json'})")
-    return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min {secs} s"
+    cfg = load_config(config, overrides)
+    if "eval_examples" not in type(cfg.task_options).model_fields:
+        say(f"--quick: {cfg.task} has no evaluation budget to cut; every dev/test example is scored")
+        return []
+    budget = cfg.task_options.eval_examples
+    if budget is not None and budget <= QUICK_EXAMPLES:
+        return []
+    say(f"--quick: each evaluation decodes {QUICK_EXAMPLES} examples (task_options.eval_examples, was "
+        f"{'all' if budget is None else budget})")
+    return [f"task_options.eval_examples={QUICK_EXAMPLES}"]

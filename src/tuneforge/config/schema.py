@@ -52,14 +52,16 @@ class DataConfig(Strict):
         "embedding-classification also reads sgd-intents (each user turn of a Schema-Guided Dialogue file -> the "
         "active intent of each service it mentions, chosen among that service's intents and NONE)."
     )
-    scheme: Literal["bio", "iob1"] = Field("bio", description="Tag scheme of the files: bio, or iob1 (converted "
-                                           "to BIO).")
+    scheme: Literal["bio", "iob1"] = Field("bio", description="token-classification: tag scheme of the "
+                                           "files: bio, or iob1 (converted to BIO).")
     invalid_bio: Literal["repair", "error"] = Field(
-        "repair", description="An I-X not following B-X/I-X: repair to B-X (counted, reported) or error."
+        "repair", description="token-classification: an I-X not following B-X/I-X: repair to B-X (counted, "
+        "reported) or error."
     )
-    tokens_field: str = Field("tokens", description="JSONL/CSV field of a sentence's tokens (token classification).")
-    tags_field: str = Field("tags", description="JSONL/CSV field of a sentence's tags, one per token (token "
-                            "classification).")
+    tokens_field: str = Field("tokens", description="token-classification: JSONL/CSV field of a sentence's "
+                              "tokens.")
+    tags_field: str = Field("tags", description="token-classification: JSONL/CSV field of a sentence's tags, "
+                            "one per token.")
     text_field: str = Field("text", description="JSONL/CSV/JSON field of the text (sentence-level tasks).")
     label_field: str = Field("label", description="JSONL/CSV/JSON field of the label (multi-label JSONL: a list of "
                              "labels).")
@@ -72,12 +74,27 @@ class DataConfig(Strict):
     messages_field: str = Field("messages", description="generation: chat records, a list of {role, content}.")
     values_field: str | None = Field(None, description="generation: a list of strings a right reply must contain "
                                      "(scored as slot_recall).")
-    translation_target: str | None = Field(None, description="squad-translation: the SQuAD file whose questions "
-                                           "(matched by id) are the translations.")
+    translation_target: str | None = Field(None, description="generation: squad-translation's SQuAD file whose "
+                                           "questions (matched by id) are the translations.")
     split: SplitConfig = Field(default_factory=SplitConfig, description="Carve missing dev/test splits out of "
                                "train (seeded, so reruns see the same split).")
     train_limit: int | None = Field(None, ge=1, description="Train on a seeded sample of this many train examples "
                                     "(taken after dev/test are carved), in file order.")
+    prepared_by: str | None = Field(None, description="The command (run from the checkout) that makes the data "
+                                    "files, named by the error when one is missing.")
+
+    def require_prepared(self) -> None:
+        """A missing data file of a config whose data must be made first: one line naming the command."""
+        if not self.prepared_by:
+            return
+        from pathlib import Path
+
+        from tuneforge.errors import DataError
+
+        for key in ("train", "dev", "test"):
+            value = getattr(self, key)
+            if value and not value.startswith("pkg:") and not Path(value.split("#", 1)[0]).is_file():
+                raise DataError(f"data.{key}: {value}: file not found; make the data first: {self.prepared_by}")
 
 
 class EarlyStoppingConfig(Strict):

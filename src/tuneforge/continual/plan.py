@@ -53,6 +53,8 @@ class PlanConfig(Strict):
         "does not annotate (marginal, see tag_heads.py), or is trained as O like any other (o: plain fine-tuning, "
         "for comparison).")
     output_dir: str = Field("runs", description="Where the plan's folder goes; relative to the plan file.")
+    prepared_by: str | None = Field(None, description="The command (run from the checkout) that makes the stage "
+                                    "files, named by the error when one is missing.")
     stages: list[StageConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -128,7 +130,8 @@ def load_plan(path: str | Path, strategies: list[str] | None = None) -> Plan:
             resolved = resolve_path(value, base_dir)
             setattr(stage, key, resolved)
             if not Path(resolved.split("#", 1)[0]).is_file():
-                raise ConfigError(f"{where}: {key}: data file not found: {resolved}")
+                made = f"; make the stage files first: {settings.prepared_by}" if settings.prepared_by else ""
+                raise ConfigError(f"{where}: {key}: data file not found: {resolved}{made}")
         # The stage's files replace the config's (a stage without dev has none, whatever the config names).
         files = [f"data.{k}={getattr(stage, k) or 'null'}" for k in ("train", "dev", "test")]
         try:

@@ -1,4 +1,6 @@
-"""Unlabelled documents read as a stream: plain text (one document per line) or JSONL (``data.text_field``).
+"""Unlabelled documents read as a stream: plain text (one document per line), JSONL (``data.text_field``: a
+string, or a list of words joined with spaces) or CoNLL (one word per line in the first column: each sentence's
+words joined with spaces), so a tagged corpus pretrains as it is, with no converted copy written beside it.
 
 A ``Documents`` object names a file and which of its documents belong to a split; iterating it reads the
 file again, one line at a time (``text_file.iter_lines``), so no split ever holds its text in memory. Blank
@@ -18,6 +20,8 @@ from tuneforge.data.text_file import iter_json_objects, iter_lines
 from tuneforge.errors import DataError
 
 JSONL_SUFFIXES = (".jsonl", ".json")
+CONLL_SUFFIXES = (".conll", ".iob", ".bio")
+TEXT, JSONL, CONLL = "text", "jsonl", "conll"
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Documents:
     """The documents of one split of a file, re-read on every iteration."""
 
     path: str
-    jsonl: bool
+    form: str  # TEXT, JSONL or CONLL
     text_field: str
     total: int  # documents in the whole file
     drop: frozenset[int] = frozenset()  # indices carved out into other splits
@@ -44,7 +48,7 @@ class Documents:
         return len(self.keep) if self.keep is not None else self.total - len(self.drop)
 
     def __iter__(self) -> Iterator[Document]:
-        for index, document in enumerate(_documents(self.path, self.jsonl, self.text_field, Problems(self.path, True))):
+        for index, document in enumerate(_documents(self.path, self.form, self.text_field, Problems(self.path, True))):
             if index in self.drop or (self.keep is not None and index not in self.keep):
                 continue
             yield document
@@ -61,40 +65,65 @@ class Documents:
         return out
 
 
-def _documents(path: str, jsonl: bool, field: str, problems: Problems) -> Iterator[Document]:
-    if not jsonl:
+def _documents(path: str, form: str, field: str, problems: Problems) -> Iterator[Document]:
+    if form == CONLL:
+        yield from _conll_sentences(path)
+        return
+    if form == TEXT:
         for number, line in iter_lines(path):
             if line.strip():
                 yield Document(line, f"{path}:{number}")
         return
     for number, record in iter_json_objects(path, problems):
         text = record.get(field)
+        if isinstance(text, list) and all(isinstance(word, str) for word in text):
+            text = " ".join(text)  # a token-classification record's words
         if not isinstance(text, str):
             problems.add(number, f"expected a string field '{field}' (data.text_field)" if text is None
-                         else f"'{field}' must be a string, not {type(text).__name__}")
+                         else f"'{field}' must be a string or a list of strings, not {type(text).__name__}")
             continue
         if text.strip():
             yield Document(text, f"{path}:{number}")
 
 
-def is_jsonl(path: str, fmt: str) -> bool:
-    if fmt == "jsonl":
-        return True
+def _conll_sentences(path: str) -> Iterator[Document]:
+    """One document per sentence: the first column's words, as data/conll.py reads them, one line at a time."""
+    words: list[str] = []
+    start = 0
+    for number, line in iter_lines(path):
+        columns = line.split()
+        if not columns or columns[0] == "-DOCSTART-":
+            if words:
+                yield Document(" ".join(words), f"{path}:{start}")
+            words = []
+            continue
+        if not words:
+            start = number
+        words.append(columns[0])
+    if words:
+        yield Document(" ".join(words), f"{path}:{start}")
+
+
+def form_of(path: str, fmt: str) -> str:
+    if fmt in (JSONL, CONLL):
+        return fmt
     if fmt != "auto":
-        raise DataError(f"{path}: pretraining reads plain text (one document per line) or JSONL (data.format auto "
-                        f"or jsonl), not {fmt}")
-    return PurePath(path).suffix.lower() in JSONL_SUFFIXES
+        raise DataError(f"{path}: pretraining reads plain text (one document per line), JSONL or CoNLL (data.format "
+                        f"auto, jsonl or conll), not {fmt}")
+    suffix = PurePath(path).suffix.lower()
+    return JSONL if suffix in JSONL_SUFFIXES else CONLL if suffix in CONLL_SUFFIXES else TEXT
 
 
 def read_documents(path: str, data, strict: bool = True) -> ReadResult:
     """Check a file through (constant memory) and count its documents; an empty one is a one-line error."""
     problems = Problems(path, strict)
-    jsonl = is_jsonl(path, data.format)
-    total = sum(1 for _ in _documents(path, jsonl, data.text_field, problems))
+    form = form_of(path, data.format)
+    total = sum(1 for _ in _documents(path, form, data.text_field, problems))
     if total == 0 and not problems.items:
-        what = f"no record with a non-empty '{data.text_field}' (data.text_field)" if jsonl else "only blank lines"
+        what = (f"no record with a non-empty '{data.text_field}' (data.text_field)" if form == JSONL
+                else "only blank lines")
         problems.add(None, f"no documents: {what}")
-    return ReadResult(Documents(path, jsonl, data.text_field, total), problems.items)
+    return ReadResult(Documents(path, form, data.text_field, total), problems.items)
 
 
 def load_document_splits(data, strict: bool = True) -> dict[str, ReadResult]:
@@ -117,7 +146,7 @@ def load_document_splits(data, strict: bool = True) -> dict[str, ReadResult]:
                             f"{name}; give data.{name} instead")
         chosen = frozenset(random.Random(data.split.seed + (name == "dev")).sample(free, k))
         carved |= chosen
-        splits[name] = ReadResult(Documents(train.path, train.jsonl, train.text_field, train.total, keep=chosen))
+        splits[name] = ReadResult(Documents(train.path, train.form, train.text_field, train.total, keep=chosen))
     train.drop = frozenset(carved)
     limit = data.train_limit
     if limit is not None and len(train) > limit:

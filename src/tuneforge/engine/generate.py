@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from tuneforge.data.batching import eval_batches
+from tuneforge.engine.progress import bar
 from tuneforge.engine.stop_signal import check_stop, stopping_criteria
 
 
@@ -65,27 +66,40 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     results: list[list[int]] = [[] for _ in prompts]
     own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
-    for batch in eval_batches(widths, batch_size, batch_tokens):
-        check_stop()  # a request abandoned by its caller starts no new batch
-        if own_loop:
-            replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
-                                   prefix if len(batch) > 1 else None)
+    budget = decoding.max_new_tokens
+    # The bar counts token slots (max_new_tokens a reply), ticked at every decoding step of the own loop, so a
+    # batch of all the prompts still moves and its ETA means something; a reply that ends early gives its
+    # unused slots back when its batch ends.
+    with bar(len(prompts) * budget, "decoding", "token") as shown:
+        replied = 0
+        for batch in eval_batches(widths, batch_size, batch_tokens):
+            check_stop()  # a request abandoned by its caller starts no new batch
+            before = shown.n
+            if own_loop:
+                replies = greedy_batch(model, [prompts[i] for i in batch], pad, decoding, eos, tokenizer, streamer,
+                                       prefix if len(batch) > 1 else None, shown.update)
+                for row, i in enumerate(batch):
+                    results[i] = replies[row]
+                replied += len(batch)
+                shown.update(len(batch) * budget - (shown.n - before))
+                shown.set_postfix_str(f"{replied}/{len(prompts)} replies")
+                continue
+            longest = max(len(prompts[i]) for i in batch)
+            ids = torch.full((len(batch), longest), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), longest), dtype=torch.long)
             for row, i in enumerate(batch):
-                results[i] = replies[row]
-            continue
-        longest = max(len(prompts[i]) for i in batch)
-        ids = torch.full((len(batch), longest), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), longest), dtype=torch.long)
-        for row, i in enumerate(batch):
-            ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
-            mask[row, longest - len(prompts[i]):] = 1
-        if decoding.strategy == "sample":
-            torch.manual_seed(decoding.seed)
-        out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
-                             tokenizer=tokenizer, streamer=streamer, stopping_criteria=stopping_criteria())
-        check_stop()  # generate ended early because the caller left: its cut replies are not answers
-        for row, i in enumerate(batch):
-            results[i] = _until_end(out[row, longest:].tolist(), eos)
+                ids[row, longest - len(prompts[i]):] = torch.as_tensor(prompts[i])
+                mask[row, longest - len(prompts[i]):] = 1
+            if decoding.strategy == "sample":
+                torch.manual_seed(decoding.seed)
+            out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
+                                 tokenizer=tokenizer, streamer=streamer, stopping_criteria=stopping_criteria())
+            check_stop()  # generate ended early because the caller left: its cut replies are not answers
+            for row, i in enumerate(batch):
+                results[i] = _until_end(out[row, longest:].tolist(), eos)
+            replied += len(batch)
+            shown.update(len(batch) * budget)
+            shown.set_postfix_str(f"{replied}/{len(prompts)} replies")
     return results
 
 
@@ -117,8 +131,10 @@ def shared_prefix(model, prompts: Sequence[list[int]], device) -> tuple[int, Any
 
 
 def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, eos: list[int], tokenizer,
-                 streamer: Any = None, prefix: tuple[int, Any] | None = None) -> list[list[int]]:
-    """Greedy replies of one batch; finished rows leave the batch (and its KV cache) at once.
+                 streamer: Any = None, prefix: tuple[int, Any] | None = None,
+                 on_step: Callable[[int], Any] | None = None) -> list[list[int]]:
+    """Greedy replies of one batch; finished rows leave the batch (and its KV cache) at once. ``on_step(n)``:
+    after each decoding step, with the number of rows it decoded (a progress bar's tick).
 
     Rows are left-padded; with ``prefix`` the shared beginning comes from its cache and only the rest
     of each prompt is run (the padding then sits between the two, masked, with positions counted on).
@@ -173,6 +189,8 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
                 finished[row] = True
         if streamer is not None and not finished[0]:
             streamer.put(tokens[:1].cpu())
+        if on_step is not None:
+            on_step(len(alive))
         if step + 1 == decoding.max_new_tokens or finished.all():
             break
         if finished.any():

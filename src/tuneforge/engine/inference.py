@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneforge.data.batching import eval_batches
+from tuneforge.engine.progress import bar
 
 if TYPE_CHECKING:
     import torch
@@ -88,12 +89,13 @@ def predict_outputs(
     lengths = [len(f) for f in features]
     out: list[Any] = [None] * len(features)
     calls = _numpy_calls(model) if getattr(model, "numpy_inputs", False) else _torch_calls(model)
-    with calls as call:
+    with calls as call, bar(len(features), "scoring", "window") as shown:
         for batch_ids in eval_batches(lengths, batch_size, batch_tokens):
             batch = collate([features[i] for i in batch_ids])
             outputs = call({k: v for k, v in batch.items() if k not in TARGETS})
             for i, value in zip(batch_ids, read(outputs, [lengths[i] for i in batch_ids]), strict=True):
                 out[i] = value
+            shown.update(len(batch_ids))
     return out
 
 

@@ -8,14 +8,16 @@ base weights, so those export only in their adapter format.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from tuneforge.errors import RunError
 from tuneforge.methods import METHODS
 from tuneforge.runs.directory import load_run
+from tuneforge.runs.model_card import render
 from tuneforge.tasks import task_spec
-from tuneforge.util.atomic import atomic_dir
+from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_text
 
 
 def export_run(run_dir: str | Path, output: str | Path, merge: bool = False) -> Path:
@@ -35,8 +37,11 @@ def export_run(run_dir: str | Path, output: str | Path, merge: bool = False) -> 
         raise RunError(f"{run.config.task} models have a tuneforge head; export without --merge (the folder holds "
                        "a plain transformers encoder plus the head's own safetensors file)")
     model = run.model
+    report = json.loads((run.path / "report.json").read_text(encoding="utf-8"))
     with atomic_dir(output) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         run.tokenizer.save_pretrained(tmp)
         run.task.save(tmp)
+        write_text(tmp / "README.md", render(run.config, report, merged=True))  # the card, for the merged model
+        ordinary_modes(tmp)  # safetensors leaves weights 0600 beside 0644 tokenizer files
     return output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tuneforge.errors import ConfigError
 from tuneforge.methods.heads import head_module_names
+from tuneforge.util.quiet import peft_wrapping_quiet
 
 
 def wrap(model, peft_config, cfg, option: str):
@@ -17,7 +18,8 @@ def wrap(model, peft_config, cfg, option: str):
     if peft_config.task_type is None:
         peft_config.modules_to_save = [*(peft_config.modules_to_save or []), *head_module_names(model)]
     try:
-        return get_peft_model(model, peft_config)
+        with peft_wrapping_quiet():
+            return get_peft_model(model, peft_config)
     except ValueError as exc:
         modules = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"})
         first_line = str(exc).splitlines()[0]

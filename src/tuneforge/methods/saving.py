@@ -18,6 +18,7 @@ import torch
 
 from tuneforge.errors import RunError
 from tuneforge.methods import METHODS, apply_method
+from tuneforge.util.quiet import peft_wrapping_quiet
 
 DELTA_CONFIG, DELTA_WEIGHTS = "tuneforge_adapter.json", "tuneforge_adapter.safetensors"
 
@@ -59,7 +60,8 @@ def load_adapted(task, folder: Path, cfg, task_type: str | None, merge: bool = T
     if (folder / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(task.build_model(cfg.model.name, None), folder)
+        with peft_wrapping_quiet():
+            model = PeftModel.from_pretrained(task.build_model(cfg.model.name, None), folder)
         if merge and spec.mergeable:
             return model.merge_and_unload()  # one plain model: no adapter overhead per call
         return spec.wrap_loaded(model, cfg)

@@ -19,6 +19,7 @@ from torch import nn
 from tuneforge.errors import RunError
 from tuneforge.methods import METHODS
 from tuneforge.runs.directory import Run, load_run
+from tuneforge.util.quiet import peft_wrapping_quiet
 
 
 class _TaskView(nn.Module):
@@ -83,7 +84,8 @@ class SharedBackbone:
         config.task_type, config.modules_to_save, config.inference_mode = None, None, True
         with self._lock:
             if self.peft is None:
-                self.peft = PeftModel(self.backbone, config, adapter_name=name)
+                with peft_wrapping_quiet():
+                    self.peft = PeftModel(self.backbone, config, adapter_name=name)
             else:
                 self.peft.add_adapter(name, config)
             result = set_peft_model_state_dict(self.peft, backbone_weights, adapter_name=name)

@@ -61,6 +61,30 @@ def curves(train: list[dict[str, Any]], dev: list[dict[str, Any]], dev_metric: s
         return _svg(fig, "curves")
 
 
+def category_curves(series: list[tuple[str, list[tuple[float | None, float | None]]]], x_ticks: list[str],
+                    x_label: str, y_label: str, title: str) -> str:
+    """One line per series over the categories ``x_ticks`` (run comparisons, learning curves, a study's history);
+    each point (mean, std or None) with an error bar. A missing point (mean None) breaks nothing: the line joins
+    the points that exist."""
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(7.2, 4.2)
+        ax = fig.add_subplot()
+        for name, points in series:
+            drawn = [(i, m, s or 0.0) for i, (m, s) in enumerate(points) if m is not None]
+            if not drawn:
+                continue
+            xs, ys, errors = zip(*drawn, strict=True)
+            ax.errorbar(xs, ys, yerr=errors if any(errors) else None, marker="o", markersize=4, capsize=3,
+                        label=name)
+        step = max(1, len(x_ticks) // 12)  # at most a dozen tick labels: they stay readable
+        ax.set_xticks(range(0, len(x_ticks), step), x_ticks[::step])
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        ax.set_title(title)
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+        return _svg(fig, f"curves-{title}")
+
+
 def label_bars(labels: list[str], f1: list[float], title: str) -> str:
     """Horizontal F1 bars, one per label, top to bottom in the order given."""
     with matplotlib.rc_context(STYLE):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.errors import RunError
-from tuneforge.report.plot_svg import curves_svg
+from tuneforge.report.plots import category_curves
 from tuneforge.runs.listing import (
     RunSummary,
     date_text,
@@ -62,7 +62,7 @@ def curves(run: RunSummary) -> dict[str, list[tuple[float, float]]]:
 
 
 def aligned(series: list[tuple[str, list[tuple[float, float]]]]) -> tuple[list[str], list[Any]] | None:
-    """Series on shared step categories (curves_svg's x axis): every step, or MAX_POINTS equal step ranges
+    """Series on shared step categories (category_curves' x axis): every step, or MAX_POINTS equal step ranges
     averaged; a few tick labels. None when no series has a point."""
     steps = sorted({s for _, points in series for s, _ in points})
     if not steps:
@@ -149,7 +149,7 @@ def compare_runs(paths: list[str | Path], output: str | Path) -> str:
         data = aligned([(label, c[key]) for label, c in zip(labels, run_curves, strict=True)])
         if data is not None:
             ticks, series = data
-            write_text(output / file, curves_svg(series, ticks, "step", y_label, title))
+            write_text(output / file, category_curves(series, ticks, "step", y_label, title))
             plots.append((file, title))
     text = markdown(runs, labels, plots)
     write_text(output / "compare.md", text)

@@ -3,7 +3,9 @@
 runs/<name>/
   config.yaml        the resolved config (every default filled in; paths relative to the run where the
                      user's were, runs/run_config.py)
-  run.json           status (running / complete), versions of Python, torch, transformers, tuneforge
+  run.json           status (running / complete), versions of Python, torch, transformers, tuneforge, the
+                     config file it came from (relative to the run), its owner process (runs/owner.py: a
+                     killed run is listed as killed, not running)
   metrics.jsonl      training log and dev evaluations
   report.json        final entity-level scores per split; report.md, the same as tables
   model/             safetensors weights, tokenizer, task.json (what dev tuned) and, for tasks with a label
@@ -17,6 +19,7 @@ runs/<name>/
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import time
@@ -27,6 +30,7 @@ from typing import Any
 from tuneforge.config.loading import load_config
 from tuneforge.config.schema import RunConfig
 from tuneforge.errors import RunError
+from tuneforge.runs.owner import owner
 from tuneforge.util.atomic import atomic_dir, ordinary_modes, write_json, write_text
 
 
@@ -64,7 +68,11 @@ def start_run(cfg: RunConfig, source: str | Path | None = None) -> Path:
         except FileExistsError:
             n += 1
     write_run_config(run_dir, cfg, source)
-    write_json(run_dir / "run.json", {"status": "running", "started": time.time(), "versions": versions()})
+    info: dict[str, Any] = {"status": "running", "started": time.time(), "versions": versions(), "owner": owner()}
+    if source is not None and Path(source).is_file():
+        # relative to the run, so it moves with the project: report.html shows data paths from the config's folder
+        info["config"] = os.path.relpath(Path(source).resolve(), run_dir.resolve())
+    write_json(run_dir / "run.json", info)
     return run_dir
 
 
@@ -75,6 +83,12 @@ def write_run_config(run_dir: Path, cfg: RunConfig, source: str | Path | None = 
 
     source = source if source is not None else run_dir / "config.yaml"
     write_text(run_dir / "config.yaml", run_config_text(cfg, run_dir, source))
+
+
+def claim_run(run_dir: Path) -> None:
+    """A resumed run: this process owns it now (``tuneforge runs`` checks the owner of a running run)."""
+    info = run_info(run_dir)
+    write_json(run_dir / "run.json", {**info, "status": "running", "owner": owner()})
 
 
 def check_writable(folder: str | Path) -> None:

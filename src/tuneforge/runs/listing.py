@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from tuneforge.errors import RunError
+from tuneforge.runs.owner import owner_gone
 
 RUN_FILES = ("run.json", "config.yaml", "report.json", "metrics.jsonl")  # any of them: a run directory
 
@@ -99,6 +100,8 @@ def summarize(run_dir: str | Path) -> RunSummary:
         problems.append("report.json is missing")
     if problems:
         status = f"damaged ({'; '.join(problems)})"
+    elif status == "running" and isinstance(info, dict) and owner_gone(info):
+        status = KILLED  # its process died without writing its end: SIGKILL, out of memory
     summary = RunSummary(str(run_dir), run_dir.name, status or "unknown", problems=problems, report=report or {})
     summary.task = text(dig(config, "task")) or text(dig(report, "task"))
     summary.method = text(dig(config, "method")) or text(dig(report, "training", "method"))
@@ -165,6 +168,7 @@ def date_text(started: float | None) -> str:
         return "–"
 
 
+KILLED = "killed (train --resume continues it)"
 COLUMNS = ("name", "status", "task", "method", "headline metric", "trainable params", "train time", "date")
 
 

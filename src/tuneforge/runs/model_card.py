@@ -15,52 +15,57 @@ COUNT_KEYS = ("examples", "sentences")  # how a split's scores count what they w
 MODEL = "MODEL"  # stands for this folder, or the hub repo it was pushed to, in the loading snippets
 
 
-def library(cfg) -> str | None:
-    """The library that loads model/ without tuneforge: transformers for a whole model, peft for its adapter
-    format; None when only tuneforge loads it (its own heads, bitfit/adapter tensors)."""
+def library(cfg, merged: bool = False) -> str | None:
+    """The library that loads model/ without tuneforge: transformers for a whole model (or one ``export --merge``
+    wrote), peft for its adapter format; None when only tuneforge loads it (its own heads, bitfit/adapter
+    tensors)."""
     from tuneforge.methods import method_spec
     from tuneforge.tasks import task_spec
 
     task, method = task_spec(cfg.task), method_spec(cfg.method)
+    if task.auto_class is not None and merged:
+        return "transformers"
     if task.auto_class is None or method.save_format not in ("model", "peft"):
         return None
     return "peft" if method.save_format == "peft" else "transformers"
 
 
-def metadata(cfg) -> dict[str, Any]:
+def metadata(cfg, merged: bool = False) -> dict[str, Any]:
     from tuneforge.methods import method_spec
     from tuneforge.models import public_name
     from tuneforge.tasks import task_spec
 
     meta: dict[str, Any] = {}
-    if library(cfg):
-        meta["library_name"] = library(cfg)
+    if library(cfg, merged):
+        meta["library_name"] = library(cfg, merged)
     base = public_name(cfg.model.name)
     if base:
         meta["base_model"] = base
     if task_spec(cfg.task).pipeline_tag:
         meta["pipeline_tag"] = task_spec(cfg.task).pipeline_tag
     tags = ["tuneforge", cfg.task, cfg.method]
-    if method_spec(cfg.method).save_format == "peft":
+    if method_spec(cfg.method).save_format == "peft" and not merged:
         tags.append("peft")
     meta["tags"] = list(dict.fromkeys(tags))
     return meta
 
 
-def render(cfg, report: dict[str, Any]) -> str:
-    """The card's text: front matter, then task, method, data, scores, how to reproduce and load it."""
+def render(cfg, report: dict[str, Any], merged: bool = False) -> str:
+    """The card's text: front matter, then task, method, data, scores, how to reproduce and load it; ``merged``:
+    the card of the one standalone model ``export --merge`` writes."""
     from tuneforge.models import public_name
     from tuneforge.version import __version__
 
     base = public_name(cfg.model.name)
     training = report.get("training", {})
-    lines = ["---", yaml.safe_dump(metadata(cfg), sort_keys=False, allow_unicode=True).rstrip(), "---", "",
+    lines = ["---", yaml.safe_dump(metadata(cfg, merged), sort_keys=False, allow_unicode=True).rstrip(), "---", "",
              f"# {cfg.name}", "",
              f"A `{cfg.task}` model fine-tuned with tuneforge from "
              + (f"[`{base}`](https://huggingface.co/{base})." if base else "a local model."), "",
              "## Training", "",
              f"- Task: `{cfg.task}`",
-             f"- Method: `{cfg.method}`, {_parameters(training)}",
+             f"- Method: `{cfg.method}`, {_parameters(training)}"
+             + (" (merged: the adapter folded into the base weights)" if merged else ""),
              f"- Base model: {f'`{base}`' if base else 'a local model'}",
              f"- Data: {_data(cfg, report)}"]
     if "steps" in training:
@@ -68,7 +73,7 @@ def render(cfg, report: dict[str, Any]) -> str:
     lines += ["", *_results(report), "## Reproduce", "",
               "The run's resolved config is `config.yaml` (beside this folder in the run directory, and in the "
               "repository when pushed with `tuneforge push`), with the data files next to where it names them:", "",
-              "```", "tuneforge train config.yaml", "```", "", "## Use", "", *_usage(cfg, report, base),
+              "```", "tuneforge train config.yaml", "```", "", "## Use", "", *_usage(cfg, report, base, merged),
               f"Trained with tuneforge {__version__}.", ""]
     return "\n".join(lines)
 
@@ -119,14 +124,14 @@ def _results(report: dict[str, Any]) -> list[str]:
     return [*lines, "", "All scores are in `report.json`.", ""]
 
 
-def _usage(cfg, report: dict[str, Any], base: str | None) -> list[str]:
+def _usage(cfg, report: dict[str, Any], base: str | None, merged: bool = False) -> list[str]:
     from tuneforge.tasks import task_spec
 
     auto = task_spec(cfg.task).auto_class
     where = (f"`{MODEL}` is this folder (`runs/{cfg.name}/model`) or the hub repository it was pushed to.")
     tuneforge = ["With tuneforge, from the run directory:", "", "```", f"tuneforge predict runs/{cfg.name} \"...\"",
                  "```", ""]
-    kind = library(cfg)
+    kind = library(cfg, merged)
     if kind == "transformers":
         return ["```python", f"from transformers import AutoTokenizer, {auto}", "",
                 f'tokenizer = AutoTokenizer.from_pretrained("{MODEL}")',

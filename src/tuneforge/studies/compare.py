@@ -41,16 +41,36 @@ def compare(config: str | Path, methods: list[str], output: str | Path, override
         lr = (lrs or {}).get(method) or (cfg.training.lr if spec.keeps_config_lr else spec.default_lr)
         sets = [*(overrides or []), f"method={method}", f"name={cfg.name}-{method}",
                 f"output_dir={output / 'runs'}", f"training.lr={lr}"]
+        if cfg.training.progress is None:  # the child's stderr is a pipe: it draws its bars if ours is a terminal
+            sets.append(f"training.progress={str(sys.stderr.isatty()).lower()}")
         command = [sys.executable, "-m", "tuneforge", "train", str(config)] + [x for s in sets for x in ("--set", s)]
-        print(f"tuneforge compare: {method} (lr {lr})", file=sys.stderr, flush=True)
+        number = f"{methods.index(method) + 1} of {len(methods)}"
+        print(f"tuneforge compare: {method} (lr {lr}), method {number}", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True)
-        if proc.returncode:
-            raise RunError(f"method '{method}' failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else ''}")
-        run_dir = Path(proc.stderr.split("tuneforge: done: ")[-1].split()[0])
+        code, err = _passed_through(command)
+        if code:
+            raise RunError(f"method '{method}' failed: {err.strip().splitlines()[-1] if err.strip() else ''}")
+        run_dir = Path(err.split("tuneforge: done: ")[-1].split()[0])
         rows.append(_row(method, lr, run_dir, metric, time.perf_counter() - started, inference_texts))
         _write(output, cfg.name, result)
     return result
+
+
+def _passed_through(command: list[str]) -> tuple[int, str]:
+    """Run one method's training; its stderr (progress bars, what it says) shows as it comes and is returned."""
+    import codecs
+    import os
+
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    seen = []
+    while chunk := os.read(proc.stderr.fileno(), 4096):  # raw reads: a bar's \r updates come as they are drawn
+        text = decoder.decode(chunk)
+        seen.append(text)
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    proc.stderr.close()
+    return proc.wait(), "".join(seen) + decoder.decode(b"", final=True)
 
 
 def _write(output: Path, name: str, result: dict[str, Any]) -> None:

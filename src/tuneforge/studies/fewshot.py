@@ -178,7 +178,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
             overrides: list[str] | None = None, keep_runs: bool = False, lm_options: dict[str, Any] | None = None,
             log: Callable[[str], None] = lambda m: print(f"tuneforge fewshot: {m}", file=sys.stderr, flush=True),
             ) -> dict[str, Any]:
-    from tuneforge.api import train
+    from tuneforge.api import train_and_score  # no headline summary per cell: fewshot prints its own table
     from tuneforge.tasks import task_class
 
     base = load_config(config, overrides)
@@ -233,7 +233,7 @@ def fewshot(config: str | Path, shots: list[Any], seeds: int, approaches: list[s
                                        "format": "jsonl"},
                               "training": {"seed": seed, "progress": False}, "output_dir": str(output / "runs"),
                               "train_examples": len(train_examples)}
-                    run_dir = train(approach.config(base, k, common))
+                    run_dir = train_and_score(approach.config(base, k, common)).run_dir
                     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
                     cell = {"accuracy": report["test"]["accuracy"], "macro_f1": report["test"]["macro_f1"],
                             "train_seconds": report["training"]["train_seconds"], "run": str(run_dir)}
@@ -288,7 +288,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def _save(output: Path, result: dict[str, Any]) -> None:
-    from tuneforge.report.plot_svg import curves_svg
+    from tuneforge.report.plots import category_curves
 
     write_json(output / "fewshot.json", result)
     write_text(output / "fewshot.md", markdown(result))
@@ -296,5 +296,5 @@ def _save(output: Path, result: dict[str, Any]) -> None:
     series = [(name, [table[name].get(k, (None, None, 0))[:2] for k in result["shots"]])
               for name in result["approaches"] if name in table]
     if series:
-        write_text(output / "fewshot.svg", curves_svg(series, [k if k == ALL else f"{k}" for k in result["shots"]],
+        write_text(output / "fewshot.svg", category_curves(series, [k if k == ALL else f"{k}" for k in result["shots"]],
                                                       "examples per label", "test accuracy", "Learning curves"))

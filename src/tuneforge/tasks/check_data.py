@@ -19,6 +19,7 @@ def check_data(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
     """The task's own check (its registry entry names it)."""
     from tuneforge.tasks import task_spec
 
+    cfg.data.require_prepared()
     report = task_spec(cfg.task).check_data(cfg, tokenizer)
     # Carving takes test before dev, so a carved dev would come last; show them in the order people think of them.
     order = {name: i for i, name in enumerate(("train", "dev", "test"))}

@@ -3,7 +3,7 @@
   best.yaml     the base config with the best trial's values: ``tuneforge train best.yaml`` trains it
   trials.json   every trial of the study (all workers'): number, state, params, value, run dir, duration
   trials.md     the same as a table
-  history.png / importances.png   Optuna's matplotlib plots, at the end (history.svg without matplotlib)
+  history.png / importances.png   Optuna's matplotlib plots, at the end
 """
 
 from __future__ import annotations
@@ -93,11 +93,6 @@ def write_plots(study, output: Path, metric: str) -> list[str]:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return ["no trial completed: no plots"]
-    try:
-        import matplotlib  # noqa: F401 - only whether it is there
-    except ImportError:
-        write_text(output / "history.svg", history_svg(study, metric))
-        return ["matplotlib is not installed: the history is history.svg, and parameter importances are skipped"]
     import matplotlib.pyplot as plt
     from optuna.exceptions import ExperimentalWarning
     from optuna.visualization.matplotlib import plot_optimization_history, plot_param_importances
@@ -132,22 +127,3 @@ def _save(figure, path: Path, plt) -> None:
         raise
     finally:
         plt.close(figure)
-
-
-def history_svg(study, metric: str) -> str:
-    """The optimisation history without matplotlib: each trial's value and the best so far."""
-    from optuna.study import StudyDirection
-
-    from tuneforge.report.plot_svg import curves_svg
-
-    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
-    better = max if study.direction == StudyDirection.MAXIMIZE else min
-    values, best, so_far = [], [], None
-    for t in trials:
-        value = t.value if t.state.name == "COMPLETE" else None
-        if value is not None:
-            so_far = value if so_far is None else better(so_far, value)
-        values.append((value, None))
-        best.append((so_far, None))
-    return curves_svg([("trial", values), ("best so far", best)], [str(t.number) for t in trials], "trial",
-                      f"dev {metric}", f"Optimisation history: {study.study_name}")

@@ -25,6 +25,7 @@ from tuneforge.config.loading import (
     PATH_KEYS,
     _resolve_paths,
     _set_dotted,
+    parse_overrides,
     read_yaml_file,
     resolve_path,
     validate,
@@ -81,8 +82,11 @@ class TuneConfig:
         return with_values(self.data, {**values, **(extra or {})}, self.source)
 
 
-def read_tune_config(path: str | Path) -> TuneConfig:
-    """Read a tune config file and check its search space against the run config; one-line errors."""
+def read_tune_config(path: str | Path, overrides: list[str] | None = None) -> TuneConfig:
+    """Read a tune config file and check its search space against the run config; one-line errors.
+
+    ``overrides`` (``--set KEY=VALUE``) change the run config every trial starts from, as ``train --set`` does;
+    the searched keys are then set by each trial."""
     path = Path(path)
     source = str(path)
     data = read_yaml_file(path)
@@ -94,6 +98,12 @@ def read_tune_config(path: str | Path) -> TuneConfig:
         raise ConfigError(f"{path}: no 'search:' block naming the config keys to tune ({EXAMPLE})")
     raw = data.pop("search")
     _resolve_paths(data, path.parent.resolve())
+    for key, value in parse_overrides(overrides):
+        if key == "search" or key.startswith("search."):
+            raise ConfigError(f"--set {key}: the search space is the file's search: block; edit it there")
+        if key in PATH_KEYS and isinstance(value, str):
+            value = resolve_path(value, Path.cwd())
+        _set_dotted(data, key, value, f"--set {key}")
     base = validate(copy.deepcopy(data), source)
     params = parse_search(raw, source)
     for param in params:

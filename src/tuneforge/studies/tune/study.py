@@ -34,14 +34,14 @@ class TuneResult:
 
 def tune(config: str | Path, trials: int, study_name: str | None = None, storage: str | None = None,
          output: str | Path | None = None, timeout: float | None = None, total_trials: int | None = None,
-         pruner: Any = None) -> TuneResult:
+         pruner: Any = None, overrides: list[str] | None = None) -> TuneResult:
     """Run ``trials`` trials of the search in ``config`` (a YAML file with a ``search:`` block); see the module.
 
     ``output``: default ``<output_dir>/<name>-tune``; trial runs are created there (``<name>-trial-<n>``), with
     best.yaml, trials.json, trials.md and the plots. ``storage``: an Optuna storage URL (default
     ``sqlite:///OUTPUT/study.db``); ``study_name`` defaults to the config's name. ``timeout``: seconds after
     which no new trial starts. ``pruner``: an Optuna pruner (default MedianPruner(3 startup trials, 1 warm-up
-    evaluation)).
+    evaluation)). ``overrides``: ``--set KEY=VALUE`` on the run config every trial starts from.
     """
     if not isinstance(trials, int) or trials < 1:
         raise ConfigError(f"--trials: expected a whole number >= 1, got {trials!r}")
@@ -49,7 +49,7 @@ def tune(config: str | Path, trials: int, study_name: str | None = None, storage
         raise ConfigError(f"--timeout: expected seconds > 0, got {timeout!r}")
     if total_trials is not None and total_trials < 1:
         raise ConfigError(f"--total-trials: expected a whole number >= 1, got {total_trials!r}")
-    tune_cfg = read_tune_config(config)
+    tune_cfg = read_tune_config(config, overrides)
     base = tune_cfg.base
     if base.data.dev is None and not base.data.split.dev:
         raise ConfigError(f"{tune_cfg.source}: tune scores every trial on dev data: set data.dev, or "

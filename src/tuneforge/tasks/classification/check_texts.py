@@ -2,7 +2,8 @@
 
 Per split: example count, label distribution, labels unseen in train, malformed records (empty texts,
 missing labels, relation sentences without both entity markers), texts that also occur in train,
-duplicates within the split, and sub-word lengths with how many exceed the window (truncated).
+duplicates within the split, and sub-word lengths with how many exceed the window (and what the task's
+options do with them: ``over_window``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def check_texts(cfg: RunConfig, tokenizer=None) -> dict[str, Any]:
     known = set(Task.label_set(train, cfg))
     allowed = {cfg.task_options.out_of_scope_label} - {None}  # relation options fix it to None
     train_keys = {_key(e) for e in train}
-    report: dict[str, Any] = {"kind": "texts", "task": cfg.task, "splits": {}, "problems": 0}
+    report: dict[str, Any] = {"kind": "texts", "task": cfg.task, "splits": {}, "problems": 0,
+                              "over_window": cfg.task_options.over_window()}
     for name, result in splits.items():
         examples = result.examples
         labels = Counter(label for e in examples for label in e.labels)
@@ -67,7 +69,7 @@ def format_text_report(report: dict[str, Any]) -> str:
         if "label_imbalance" in info:
             lines.append(f"   most / least frequent label: {info['label_imbalance']}x")
         lines += rare_line(info, "examples")
-        lines += common_lines(info, "text", "truncated; relation sentences are cropped around the entities")
+        lines += common_lines(info, "text", report.get("over_window", "truncated to the window"))
         if info["duplicates_within"]:
             lines.append(f"   duplicate texts within {name}: {info['duplicates_within']}")
     lines.append(f"{report['problems']} problem(s) found" if report["problems"] else "no problems found")

@@ -29,6 +29,10 @@ class TaskOptions(Strict):
         """Whether the task needs ``data.train`` (zero-shot classification does not)."""
         return True
 
+    def over_window(self) -> str:
+        """What happens to a text longer than model.max_length (check-data says it beside the count)."""
+        return "truncated to the window"
+
     def trains_model(self) -> bool:
         """Whether training changes the model's weights (not so for zero-shot or a head on frozen embeddings)."""
         return True

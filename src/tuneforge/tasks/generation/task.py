@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from tuneforge.data.examples import ROLES, GenerationExample, ReadResult
 from tuneforge.engine.eval_mode import evaluating
 from tuneforge.engine.generate import TextStream, cut_at_stop, generate_ids, pad_id
+from tuneforge.engine.progress import bar
 from tuneforge.errors import DataError, RunError
 from tuneforge.tasks.base import TaskBase
 from tuneforge.tasks.common.dropout import set_dropout
@@ -195,9 +196,11 @@ class Generation(TaskBase):
 
         features = self.encode(examples)
         total, count = 0.0, 0
-        for ids in eval_batches([len(f) for f in features], batch_size, batch_tokens):
-            loss, n = self.compute_loss(model, self.collate([features[i] for i in ids]))
-            total, count = total + float(loss), count + n
+        with bar(len(features), "perplexity") as shown:
+            for ids in eval_batches([len(f) for f in features], batch_size, batch_tokens):
+                loss, n = self.compute_loss(model, self.collate([features[i] for i in ids]))
+                total, count = total + float(loss), count + n
+                shown.update(len(ids))
         return float(torch.exp(torch.tensor(total / max(count, 1))))
 
     def sample(self, examples: list[GenerationExample]) -> list[GenerationExample]:

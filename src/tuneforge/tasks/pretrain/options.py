@@ -10,7 +10,8 @@ from tuneforge.tasks.common.options import TaskOptions
 
 
 class PretrainOptions(TaskOptions):
-    """Continued pretraining on unlabelled text (plain text, one document per line, or JSONL's data.text_field)."""
+    """Continued pretraining on unlabelled text (plain text, one document per line; JSONL's data.text_field; or a
+    CoNLL file's sentences, their words joined)."""
 
     task: Literal["pretrain"] = Field("pretrain", exclude=True)
     objective: Literal["auto", "mlm", "causal"] = Field(

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from tuneforge.data.examples import ReadResult
 from tuneforge.data.text_stream import Document, Documents, load_document_splits, read_documents
+from tuneforge.engine.progress import bar
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.tasks.base import TaskBase
 from tuneforge.tasks.common.dropout import set_dropout
@@ -191,10 +192,12 @@ class Pretrain(TaskBase):
         model.eval()
         total, count = 0.0, 0
         try:
-            for ids in eval_batches([len(r) for r in rows], batch_size, batch_tokens):
-                batch = self.collate([rows[i] for i in ids], generator)
-                loss, n = self.compute_loss(model, {k: v.to(device) for k, v in batch.items()})
-                total, count = total + float(loss), count + n
+            with bar(len(rows), "perplexity", "row") as shown:
+                for ids in eval_batches([len(r) for r in rows], batch_size, batch_tokens):
+                    batch = self.collate([rows[i] for i in ids], generator)
+                    loss, n = self.compute_loss(model, {k: v.to(device) for k, v in batch.items()})
+                    total, count = total + float(loss), count + n
+                    shown.update(len(ids))
         finally:
             model.train(was_training)
         return total, count

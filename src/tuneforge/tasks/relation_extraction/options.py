@@ -21,3 +21,6 @@ class RelationExtractionOptions(TaskOptions):
     multi_label = property(lambda self: False)
     out_of_scope_label = property(lambda self: None)
     oos_threshold = property(lambda self: None)
+
+    def over_window(self) -> str:
+        return "cropped around the two entities"

@@ -34,6 +34,11 @@ class SequenceClassificationOptions(TaskOptions):
         "by their mean probability), its first window only, or an error naming it. Counted in the report either way."
     )
 
+    def over_window(self) -> str:
+        return {"window": "long_texts: window: split into overlapping windows, scored by their mean probability",
+                "truncate": "long_texts: truncate: only the first window is read",
+                "error": "long_texts: error: training stops at the first, naming it"}[self.long_texts]
+
     @field_validator("oos_threshold")
     @classmethod
     def _probability(cls, v: float | str | None) -> float | str | None:
