@@ -7,17 +7,20 @@ import os
 import sys
 
 from tuneforge.cli import (
+    augment,
     calibrate,
     check_data,
     compare,
     config_command,
     continual,
     evaluate,
+    explain,
     export,
     fewshot,
     init,
     predict,
     push,
+    robustness,
     runs,
     serve,
     train,
@@ -30,7 +33,8 @@ COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-dat
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
             "tune": tune, "continual": continual,
-            "update": update}
+            "update": update, "explain": explain,
+            "robustness": robustness, "augment": augment}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from tuneforge.report.attribution_html import LEGEND, attribution_html
 from tuneforge.util.atomic import write_text
 
 SPLITS = ("test", "dev")  # the split the page leads with: test where there is one
@@ -227,24 +228,48 @@ def _worst_errors(scores: dict[str, Any], split: str) -> str:
     head = f"<h2>Worst errors: {escape(split)}</h2>"
     if not errors:
         return f"{head}<p class=note>no errors on {escape(split)}.</p>"
+    legend = LEGEND if any(_explanation(e) for e in errors if isinstance(e, dict)) else ""
     if all(isinstance(e, dict) and isinstance(e.get("tokens"), list) for e in errors):
+        why = (" Why: the words that made the model predict its first wrong entity, by integrated gradients."
+               if legend else "")
         return (f"{head}<p class=note>the sentences with the most wrong entities, gold spans above predicted ones; "
-                f"outlined: missed or not in gold.</p>{_entity_errors(errors)}")
+                f"outlined: missed or not in gold.{why}</p>{legend}{_entity_errors(errors)}")
     if not all(isinstance(e, dict) for e in errors):
         return ""
     first = "most confident mistakes first" if any("probability" in e for e in errors) else "most labels wrong first"
-    return f"{head}<p class=note>{first}.</p>{_label_errors(errors)}"
+    why = " Why: the words that made the model predict its label, by integrated gradients." if legend else ""
+    return f"{head}<p class=note>{first}.{why}</p>{legend}{_label_errors(errors)}"
+
+
+def _explanation(error: dict[str, Any]) -> dict[str, Any] | None:
+    """An error's explanation (tuneforge explain), when it has a well-formed one."""
+    e = error.get("explanation")
+    if (isinstance(e, dict) and isinstance(e.get("words"), list) and isinstance(e.get("integrated_gradients"), list)
+            and len(e["words"]) == len(e["integrated_gradients"])):
+        return e
+    return None
+
+
+def _why(error: dict[str, Any]) -> str:
+    e = _explanation(error)
+    if e is None:
+        return ""
+    return (f'<span title="{escape(str(e.get("answer", "")))}">'
+            f'{attribution_html(e["words"], [float(x) for x in e["integrated_gradients"]])}</span>')
 
 
 def _label_errors(errors: list[dict[str, Any]]) -> str:
     pairs, probability = any("text_pair" in e for e in errors), any("probability" in e for e in errors)
-    head = ["text", *(["text pair"] if pairs else []), "gold", "predicted", *(["probability"] if probability else [])]
+    explained = any(_explanation(e) for e in errors)
+    head = ["text", *(["text pair"] if pairs else []), "gold", "predicted", *(["probability"] if probability else []),
+            *(["why (integrated gradients)"] if explained else [])]
     rows = []
     for e in errors:
         cells = [escape(str(e.get("text", "")))] + ([escape(str(e.get("text_pair") or ""))] if pairs else [])
         cells += [escape(_labels(e.get("gold"))), escape(_labels(e.get("predicted")))]
         number = f"<td class=n>{escape(_fmt(e.get('probability')))}</td>" if probability else ""
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + number + "</tr>")
+        why = f"<td class=why>{_why(e)}</td>" if explained else ""
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + number + why + "</tr>")
     return (f"<table id=worst-errors><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>{''.join(rows)}</table>")
 
 
@@ -257,9 +282,12 @@ def _entity_errors(errors: list[dict[str, Any]]) -> str:
     for e in errors:
         gold, predicted = _spans(e.get("gold")), _spans(e.get("predicted"))
         wrong = len(set(gold) ^ set(predicted))
-        rows.append(f"<tr><td class=n rowspan=2>{wrong}</td><td>gold</td>"
+        why = _why(e)
+        rows.append(f"<tr><td class=n rowspan={3 if why else 2}>{wrong}</td><td>gold</td>"
                     f"<td>{marked_tokens(e['tokens'], gold, 'gold', predicted)}</td></tr>"
-                    f"<tr><td>predicted</td><td>{marked_tokens(e['tokens'], predicted, 'pred', gold)}</td></tr>")
+                    f"<tr><td>predicted</td><td>{marked_tokens(e['tokens'], predicted, 'pred', gold)}</td></tr>"
+                    + (f"<tr><td>why: {escape(str(_explanation(e).get('answer', '')))}</td><td class=why>{why}</td>"
+                       "</tr>" if why else ""))
     return f"<table id=worst-errors><tr><th>wrong</th><th></th><th>sentence</th></tr>{''.join(rows)}</table>"
 
 
