@@ -45,9 +45,10 @@ def run_suites(task: Any, model: Any, kind: Any, examples: list[Any], suites: li
         results.append({
             "suite": suite_label(spec, field, default_field), "description": suite.description,
             "examples": len(chosen), "of": len(examples),
-            "flip_rate": round(sum(flips) / len(flips), 4) if flips else 0.0,
-            f"{kind.metric}_before": round(accuracy_before, 4), f"{kind.metric}_after": round(accuracy_after, 4),
-            f"{kind.metric}_change": round(accuracy_after - accuracy_before, 4),
+            "flip_rate": round(sum(flips) / len(flips), 4) if flips else None,  # None: the suite changed nothing
+            f"{kind.metric}_before": round(accuracy_before, 4) if flips else None,
+            f"{kind.metric}_after": round(accuracy_after, 4) if flips else None,
+            f"{kind.metric}_change": round(accuracy_after - accuracy_before, 4) if flips else None,
             "by_group": {g: {"examples": len(v), "flip_rate": round(sum(v) / len(v), 4)}
                          for g, v in sorted(by_group.items())},
             "worst": worst,

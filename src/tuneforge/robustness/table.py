@@ -12,6 +12,9 @@ def markdown(record: dict[str, Any], worst: int = 2) -> str:
              "", f"| suite | examples changed | flip rate | {metric} before | {metric} after | change |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in record["suites"]:
+        if r["flip_rate"] is None:
+            lines.append(f"| {r['suite']} | 0 | – | – | – | – |")
+            continue
         lines.append(f"| {r['suite']} | {r['examples']} | {100 * r['flip_rate']:.1f}% | {r[f'{metric}_before']:.4f} "
                      f"| {r[f'{metric}_after']:.4f} | {100 * r[f'{metric}_change']:+.1f} pts |")
     groups = [(r["suite"], g, v) for r in record["suites"] for g, v in r["by_group"].items()]
