@@ -56,14 +56,16 @@ def _target(run: Any, kind: str, error: dict[str, Any]) -> Target | None:
 
 
 def explain_report(run: Any, kind: str, steps: int = STEPS) -> tuple[Path, int]:
-    """Explain the worst errors of the run's report.json (in place, atomically), then rewrite report.html."""
+    """Explain the worst errors of the run's report.json (in place, atomically), then rewrite report.html. As in
+    training, those of the split report.html leads with: test, else dev."""
     from tuneforge.report.html import write_report_html
     from tuneforge.util.atomic import write_json
 
     path = Path(run.path) / "report.json"
     report = json.loads(path.read_text(encoding="utf-8"))
-    n = sum(explain_errors(run, kind, report[s]["worst_errors"], steps) for s in SPLITS
-            if isinstance(report.get(s), dict) and isinstance(report[s].get("worst_errors"), list))
+    lead = next((report[s] for s in SPLITS if isinstance(report.get(s), dict)), {})
+    errors = lead.get("worst_errors")
+    n = explain_errors(run, kind, errors, steps) if isinstance(errors, list) else 0
     write_json(path, report)
     write_report_html(run.path)
     return Path(run.path) / "report.html", n

@@ -10,12 +10,12 @@ from tuneforge.robustness.sample import Perturbed, Sample, split_punct
 PAIRS = [("do not", "don't"), ("does not", "doesn't"), ("did not", "didn't"), ("is not", "isn't"),
          ("are not", "aren't"), ("was not", "wasn't"), ("were not", "weren't"), ("have not", "haven't"),
          ("has not", "hasn't"), ("had not", "hadn't"), ("will not", "won't"), ("would not", "wouldn't"),
-         ("should not", "shouldn't"), ("could not", "couldn't"), ("can not", "can't"), ("cannot", "can't"),
+         ("should not", "shouldn't"), ("could not", "couldn't"), ("cannot", "can't"), ("can not", "can't"),
          ("i am", "i'm"), ("i have", "i've"), ("i will", "i'll"), ("i would", "i'd"), ("you are", "you're"),
          ("we are", "we're"), ("they are", "they're"), ("it is", "it's"), ("that is", "that's"),
          ("what is", "what's"), ("where is", "where's"), ("there is", "there's"), ("let us", "let's")]
 CONTRACT = {tuple(e.split()): c for e, c in PAIRS if " " in e}
-EXPAND = {c: e for e, c in reversed(PAIRS)}  # can't -> can not would be odd: "cannot" listed first wins
+EXPAND = {c: e for e, c in reversed(PAIRS)}  # the first pair listed wins: can't -> cannot
 
 
 def contractions(sample: Sample, rng: Random) -> Perturbed | None:
