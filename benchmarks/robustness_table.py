@@ -1,6 +1,6 @@
 """The robustness table: each run's flip rate per suite (``tuneforge robustness``), side by side.
 
-    python benchmarks/robustness_table.py RUN [RUN ...] [--limit 600] [--out FILE]
+    python benchmarks/robustness_table.py RUN [RUN ...] [--limit 600] [--data FILE] [--out FILE]
 
 Each run is checked on a seeded sample of ``--limit`` examples of its test split (the same sample for runs
 trained on the same data), and its result saved to the run's robustness.json as the CLI does.
@@ -21,6 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--limit", type=int, default=600)
+    parser.add_argument("--data", help="labelled file to check (default: each run's test split)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "robustness-table.json"))
     args = parser.parse_args()
@@ -31,7 +32,7 @@ def main() -> None:
     records = {}
     for run in args.runs:
         started = time.perf_counter()
-        record = check_run(run, limit=args.limit, seed=args.seed)
+        record = check_run(run, data=args.data, limit=args.limit, seed=args.seed)
         record["seconds"] = round(time.perf_counter() - started, 1)
         records[Path(run).name] = record
         print(markdown(record, worst=1), flush=True)
