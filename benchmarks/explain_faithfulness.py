@@ -42,7 +42,8 @@ def main() -> None:
     for steps in args.steps:
         started = time.perf_counter()
         with multiprocessing.get_context("fork").Pool(args.parts) as pool:
-            measured = pool.starmap(_part, [(args.run, part, steps, args.seed) for part in parts])
+            measured = pool.starmap(_part, [(args.run, part, steps, args.seed, f"{args.out}.part{i}")
+                                            for i, part in enumerate(parts)])
         merged: dict = {}
         for n, _, m in measured:
             for method, values in m.items():
@@ -58,8 +59,9 @@ def main() -> None:
     print(f"written to {args.out}")
 
 
-def _part(run_dir: str, texts: list[str], steps: int, seed: int):
-    """One process's share: (texts, words in them, the measured means)."""
+def _part(run_dir: str, texts: list[str], steps: int, seed: int, partial: str):
+    """One process's share: (texts, words in them, the measured means); the means so far are rewritten to
+    ``partial`` after every text, so a run cut short still says what it measured (and on how many texts)."""
     import torch
 
     torch.set_num_threads(1)
@@ -70,7 +72,13 @@ def _part(run_dir: str, texts: list[str], steps: int, seed: int):
     run = load_for_explaining(run_dir)
     targets = [label_target(run, t) for t in texts]
     measure(run.model, targets[:2], steps)  # warm-up: imports, allocator, first-call costs
-    return len(targets), sum(len(t.words) for t in targets), measure(run.model, targets, steps, seed)
+    words = sum(len(t.words) for t in targets)
+
+    def progress(done: int, means: dict) -> None:
+        write_results(partial, {"texts_done": done, "of": len(targets), "words": sum(len(t.words) for t in
+                                                                                   targets[:done]), **means})
+
+    return len(targets), words, measure(run.model, targets, steps, seed, progress)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from tuneforge.explain.integrated_gradients import integrated_gradients
 from tuneforge.explain.occlusion import occlusion
 from tuneforge.explain.target import Target
 
-STEPS = 16  # integrated-gradient steps (Gauss-Legendre): about occlusion's cost on a short text (measured)
+STEPS = 16  # integrated-gradient steps (Gauss-Legendre); --steps trades the completeness gap for time
 
 
 @dataclass

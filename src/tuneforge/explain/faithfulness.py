@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from random import Random
 from typing import Any
 
@@ -48,12 +49,14 @@ def ranking(scores: list[float]) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
-def measure(model: Any, targets: list[Target], steps: int, seed: int = 13) -> dict[str, dict[str, float]]:
+def measure(model: Any, targets: list[Target], steps: int, seed: int = 13,
+            progress: Callable[[int, dict[str, dict[str, float]]], None] | None = None) -> dict[str, dict[str, float]]:
     """Mean comprehensiveness and sufficiency of integrated gradients, occlusion and random rankings over the
-    targets, and the seconds each attribution method took per text (measured text by text, interleaved)."""
+    targets, and the seconds each attribution method took per text (measured text by text, interleaved).
+    ``progress(texts done, means so far)`` is called after each text."""
     rng = Random(seed)
     sums: dict[str, list[float]] = {m: [0.0, 0.0, 0.0] for m in ("integrated_gradients", "occlusion", "random")}
-    for target in targets:
+    for done, target in enumerate(targets, start=1):
         started = time.perf_counter()
         ig, _ = integrated_gradients(model, target, steps)
         middle = time.perf_counter()
@@ -71,6 +74,11 @@ def measure(model: Any, targets: list[Target], steps: int, seed: int = 13) -> di
             c, s = erased(model, target, order)
             sums["random"][0] += c / RANDOM_ORDERS
             sums["random"][1] += s / RANDOM_ORDERS
-    n = max(len(targets), 1)
+        if progress is not None:
+            progress(done, _means(sums, done))
+    return _means(sums, max(len(targets), 1))
+
+
+def _means(sums: dict[str, list[float]], n: int) -> dict[str, dict[str, float]]:
     return {m: {"comprehensiveness": round(v[0] / n, 4), "sufficiency": round(v[1] / n, 4),
                 **({"seconds_per_text": round(v[2] / n, 4)} if m != "random" else {})} for m, v in sums.items()}
