@@ -135,7 +135,7 @@ def write_rerank_pairs(args) -> None:
     for service in sorted({p["service"] for p in chosen}):
         group = [p for p in chosen if p["service"] == service]
         pool = sorted(set(by_service[service]))
-        pool = rng.sample(pool, min(len(pool), 3000))
+        pool = rng.sample(pool, min(len(pool), args.pool))
         embedded = run.task.embed(run.model, pool, False, batch_size=128)
         queries = run.task.embed(run.model, [p["query"] for p in group], True, batch_size=64)
         for p, q in zip(group, queries, strict=True):
@@ -183,6 +183,7 @@ def main() -> None:
     r.add_argument("--out", required=True)
     r.add_argument("--queries", type=int, default=3000)
     r.add_argument("--negatives", type=int, default=3)
+    r.add_argument("--pool", type=int, default=1000, help="replies of a service the rivals are drawn from")
     s = sub.add_parser("score")
     s.add_argument("--run", help="a fine-tuned retrieval run")
     s.add_argument("--reranker", help="a sequence-classification text-pair run (labels match / other)")

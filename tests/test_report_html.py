@@ -153,7 +153,10 @@ def check_worst_errors(run: Path) -> tuple[str, list[dict]]:
         assert "no errors on test" in html
         return html, errors
     rows = tables(html)["worst-errors"][1:]
-    if "tokens" in errors[0]:  # two rows a sentence: gold spans, then predicted
+    if "tokens" in errors[0]:  # two rows a sentence: gold spans, then predicted (then why, where explained)
+        why = [r for r in rows if r[-2][0].startswith("why: ")]
+        assert len(why) == sum("explanation" in e for e in errors)
+        rows = [r for r in rows if not r[-2][0].startswith("why: ")]
         assert [r[-2][0] for r in rows] == ["gold", "predicted"] * len(errors)
         wrong = [len({tuple(s) for s in e["gold"]} ^ {tuple(s) for s in e["predicted"]}) for e in errors]
         assert [int(r[0][0]) for r in rows[::2]] == wrong
@@ -170,8 +173,12 @@ def test_worst_errors_and_oos_tradeoff(oos_run):
     probs = run.task.probabilities(run.model, examples, **run.config.eval_batching())
     predicted = decide(probs, run.labels, "oos", test["oos_threshold"])
     wrong = sorted((i for i, e in enumerate(examples) if e.label != predicted[i]), key=lambda i: -probs[i].max())
-    assert test["worst_errors"] == [{"text": examples[i].text, "gold": examples[i].label, "predicted": predicted[i],
-                                     "probability": round(float(probs[i].max()), 4)} for i in wrong]
+    listed = [{k: v for k, v in e.items() if k != "explanation"} for e in test["worst_errors"]]
+    assert listed == [{"text": examples[i].text, "gold": examples[i].label, "predicted": predicted[i],
+                       "probability": round(float(probs[i].max()), 4)} for i in wrong]
+    # each error is explained, but an out-of-scope answer by threshold, which is no class of the head
+    assert [("explanation" in e) for e in test["worst_errors"]] == [e["predicted"] in run.labels
+                                                                    for e in test["worst_errors"]]
     assert SAME in [e["text"] for e in test["worst_errors"]]
 
     curve = dev["oos_curve"]  # the thresholds tried on dev; the chosen one gives dev's scores

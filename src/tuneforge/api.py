@@ -231,10 +231,30 @@ def _train_checked(cfg: RunConfig, config: Any, resume: str | Path | None,
     }
     if predictions:
         write_jsonl(run_dir / "predictions.jsonl", predictions)
+    _explain_worst_errors(Run(run_dir, cfg, model, tokenizer, task), report)
     finish_run(run_dir, cfg, model, tokenizer, task, report, report_markdown(cfg, task, report),
                {"steps": state.step})
     dist.wait_for_everyone()
     return TrainResult(run_dir, report)
+
+
+def _explain_worst_errors(run: Run, report: dict[str, Any]) -> None:
+    """Attributions of the worst errors report.html lists (its lead split: test, else dev), kept in report.json;
+    a model the explainer cannot take costs the run nothing but the explanations (one line says why)."""
+    from tuneforge.tasks import task_spec
+
+    kind = task_spec(run.config.task).explains
+    lead = next((report[s] for s in ("test", "dev") if isinstance(report.get(s), dict)), None)
+    if kind is None or lead is None or not isinstance(lead.get("worst_errors"), list) or not lead["worst_errors"]:
+        return
+    from tuneforge.explain.worst_errors import explain_errors
+
+    try:
+        explain_errors(run, kind, lead["worst_errors"])
+    except Exception as exc:  # noqa: BLE001 — an explanation is a convenience; the trained run stands
+        for error in lead["worst_errors"]:
+            error.pop("explanation", None)
+        say(f"worst errors not explained ({type(exc).__name__}: {str(exc).strip()[:200]})")
 
 
 def _reporting(evaluate: Callable[[Any], dict[str, Any]],

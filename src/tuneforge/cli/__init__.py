@@ -7,18 +7,21 @@ import os
 import sys
 
 from tuneforge.cli import (
+    augment,
     calibrate,
     check_data,
     compare,
     config_command,
     continual,
     evaluate,
+    explain,
     export,
     fewshot,
     index,
     init,
     predict,
     push,
+    robustness,
     runs,
     serve,
     train,
@@ -31,7 +34,8 @@ COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-dat
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
             "tune": tune, "continual": continual,
-            "update": update, "index": index}
+            "update": update, "index": index, "explain": explain,
+            "robustness": robustness, "augment": augment}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""tuneforge update RUN --data NEW [--dev FILE] [--test FILE] [--gate POINTS] [--strategy NAME] [--set KEY=VALUE]"""
+"""tuneforge update RUN --data NEW [--dev FILE] [--test FILE] [--gate POINTS] [--flip-gate POINTS] [--strategy NAME]
+[--set KEY=VALUE]"""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test", metavar="FILE", help="new test data: scored, and guarded by later updates")
     parser.add_argument("--gate", type=float, default=1.0, metavar="POINTS", help="the most points (accuracy or "
                         "entity F1 x 100) any earlier evaluation set may lose (default 1.0)")
+    parser.add_argument("--flip-gate", type=float, metavar="POINTS", help="also refuse the update when any "
+                        "robustness suite's flip rate (tuneforge robustness, on the run's test set) rises by more "
+                        "than POINTS percentage points")
     parser.add_argument("--strategy", default="replay", metavar="NAME", help="naive, replay (default), ewc, lwf "
                         "or joint")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -28,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with third_party_quiet():
-            result = update(args.run, args.data, args.dev, args.test, args.gate, args.strategy, args.set)
+            result = update(args.run, args.data, args.dev, args.test, args.gate, args.strategy, args.set,
+                            args.flip_gate)
     except UpdateRefused as refused:
         print(f"refused: {refused}", file=sys.stderr)
         return refused.exit_code

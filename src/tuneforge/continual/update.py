@@ -52,8 +52,12 @@ def guarded_sets(run: Path, cfg: Any) -> list[dict[str, Any]]:
             if getattr(cfg.data, split)]
 
 
+FLIP_EXAMPLES = 500  # the seeded sample of the guarded test set that the flip gate perturbs
+
+
 def update(run: str | Path, data: str, dev: str | None = None, test: str | None = None, gate: float = 1.0,
-           strategy: str = "replay", overrides: list[str] | None = None) -> UpdateResult:
+           strategy: str = "replay", overrides: list[str] | None = None,
+           flip_gate: float | None = None) -> UpdateResult:
     from tuneforge.config.loading import load_config, parse_overrides
     from tuneforge.continual.strategies import STRATEGIES
     from tuneforge.runs.directory import run_info
@@ -64,6 +68,9 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
         raise ConfigError(f"--strategy: '{strategy}' cannot update one run's model (choose from {', '.join(choices)})")
     if gate < 0:
         raise ConfigError(f"--gate: {gate} is negative; it is the most points an earlier set may lose")
+    if flip_gate is not None and flip_gate < 0:
+        raise ConfigError(f"--flip-gate: {flip_gate} is negative; it is the most points a suite's flip rate may "
+                          "rise")
     if any(not key.startswith(("training.", "replay.", "ewc.", "lwf.")) for key, _ in parse_overrides(overrides)):
         raise ConfigError("--set: an update may change training.*, replay.*, ewc.* and lwf.* only")
     for flag, path in (("--data", data), ("--dev", dev), ("--test", test)):
@@ -124,6 +131,8 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
             return {e["name"]: head.score(task, model, ex, e["labels"] or known, **batching) for e, ex in sets}
 
     before = scores(old_task, model)
+    flips = _FlipGate(cfg, str(run), sets, batching) if flip_gate is not None else None
+    flips_before = flips.rates(old_task, model) if flips else {}
     present = sorted({label for e in new_examples for label in head.labels_of(e)})
     new_labels = [label for label in present if label not in known]
     old_train = _old_training_data(cfg, Task)
@@ -158,17 +167,29 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     if new_test:
         after["new test"] = head.score(task, model.eval(), new_test, new_stage.labels, **batching)
     drops = [(name, before[name], after[name]) for name in before if (before[name] - after[name]) * 100 > gate]
+    flips_after = flips.rates(task, model.eval()) if flips else {}
+    rises = [(name, flips_before[name], flips_after[name]) for name in flips_before
+             if flips_before[name] is not None and flips_after.get(name) is not None
+             and (flips_after[name] - flips_before[name]) * 100 > flip_gate]
     _save_candidate(candidate, run, new_cfg, model, tokenizer, task)
     record = {"update": n, "time": time.time(), "data": str(Path(data).resolve()), "strategy": strategy,
-              "gate": gate, "new_labels": new_labels, "before": before, "after": after, "promoted": not drops}
+              "gate": gate, "new_labels": new_labels, "before": before, "after": after,
+              "promoted": not drops and not rises}
+    if flips:
+        record.update(flip_gate=flip_gate, flip_rates_before=flips_before, flip_rates_after=flips_after)
     from tuneforge.util.atomic import write_json
     from tuneforge.util.exchange import exchange
 
     write_json(candidate / "scores.json", record)
-    if drops:
-        name, b, a = max(drops, key=lambda d: d[1] - d[2])
-        reason = (f"{name} {head.metric} fell {100 * (b - a):.2f} points ({b:.4f} -> {a:.4f}), more than the gate of "
-                  f"{gate:g}")
+    if drops or rises:
+        if drops:
+            name, b, a = max(drops, key=lambda d: d[1] - d[2])
+            reason = (f"{name} {head.metric} fell {100 * (b - a):.2f} points ({b:.4f} -> {a:.4f}), more than the "
+                      f"gate of {gate:g}")
+        else:
+            name, b, a = max(rises, key=lambda d: d[2] - d[1])
+            reason = (f"the {name} suite's flip rate rose {100 * (a - b):.2f} points ({b:.4f} -> {a:.4f}), more "
+                      f"than the flip gate of {flip_gate:g}")
         _log(run, {**record, "reason": reason})
         raise UpdateRefused(f"{run}: update refused: {reason}; the run's model is unchanged (the candidate is in "
                             f"{candidate})")
@@ -178,6 +199,34 @@ def update(run: str | Path, data: str, dev: str | None = None, test: str | None 
     _record_stage(run, guarded, new_cfg, new_stage, n)
     _log(run, record)
     return UpdateResult(True, candidate, before, after)
+
+
+class _FlipGate:
+    """The robustness suites on a seeded sample of the run's guarded test set (else its first guarded set), run
+    on the model before and after the update: the same perturbations both times."""
+
+    def __init__(self, cfg: Any, where: str, sets: list[tuple[dict[str, Any], list[Any]]],
+                 batching: dict[str, Any]) -> None:
+        from tuneforge.robustness.run_check import perturbation_kind, sample_examples
+        from tuneforge.robustness.spec import default_suites, resolve_fields
+
+        self.kind = perturbation_kind(cfg.task, where)
+        fields = self.kind.fields(cfg)
+        self.default_field = next(iter(fields))
+        self.suites = resolve_fields(default_suites(), fields, "--flip-gate")
+        entry, examples = next(((e, x) for e, x in sets if e["name"] == "test"), sets[0])
+        self.examples = sample_examples(examples, FLIP_EXAMPLES, cfg.training.seed)
+        self.batching = batching
+
+    def rates(self, task: Any, model: Any) -> dict[str, float | None]:
+        import torch
+
+        from tuneforge.robustness.checked import run_suites
+
+        with torch.inference_mode():
+            results = run_suites(task, model, self.kind, self.examples, self.suites, self.default_field,
+                                 self.batching)
+        return {r["suite"]: r["flip_rate"] for r in results}
 
 
 def _new_candidate(updates: Path) -> tuple[int, Path]:

@@ -26,6 +26,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from tuneforge.report.attribution_html import LEGEND, attribution_html
+
 from tuneforge.util.atomic import write_text
 
 SPLITS = ("test", "dev")  # the split the page leads with: test where there is one
@@ -213,22 +215,52 @@ def _worst_errors(scores: dict[str, Any], split: str) -> dict[str, Any] | None:
         return None  # a task that keeps none, or a run from before they were kept
     if not errors:
         return {"split": split, "kind": "none"}
+    explained = any(_explanation(e) for e in errors if isinstance(e, dict))
+    legend = Markup(LEGEND) if explained else None  # the page's own markup, no data in it
     if all(isinstance(e, dict) and isinstance(e.get("tokens"), list) for e in errors):
         rows = []
         for e in errors:
             gold, predicted = _spans(e.get("gold")), _spans(e.get("predicted"))
+            explanation = _explanation(e)
             rows.append({"wrong": len(set(gold) ^ set(predicted)),
                          "gold": token_pieces(e["tokens"], gold, predicted),
-                         "predicted": token_pieces(e["tokens"], predicted, gold)})
-        return {"split": split, "kind": "entities", "rows": rows}
+                         "predicted": token_pieces(e["tokens"], predicted, gold),
+                         "why": _why(explanation), "answer": str(explanation.get("answer", "")) if explanation
+                         else ""})
+        why = " Why: the words that made the model predict its first wrong entity, by integrated gradients."
+        return {"split": split, "kind": "entities", "rows": rows, "why": why if explained else "", "legend": legend}
     if not all(isinstance(e, dict) for e in errors):
         return None
     pairs, probability = any("text_pair" in e for e in errors), any("probability" in e for e in errors)
-    head = ["text", *(["text pair"] if pairs else []), "gold", "predicted", *(["probability"] if probability else [])]
+    head = ["text", *(["text pair"] if pairs else []), "gold", "predicted", *(["probability"] if probability else []),
+            *(["why (integrated gradients)"] if explained else [])]
     rows = [([str(e.get("text", "")), *([str(e.get("text_pair") or "")] if pairs else []), _labels(e.get("gold")),
-              _labels(e.get("predicted"))], _fmt(e.get("probability")) if probability else None) for e in errors]
+              _labels(e.get("predicted"))], _fmt(e.get("probability")) if probability else None,
+             _why(_explanation(e)) if explained else None) for e in errors]
     note = "most confident mistakes first" if probability else "most labels wrong first"
-    return {"split": split, "kind": "labels", "note": note, "head": head, "rows": rows}
+    if explained:
+        note += ". Why: the words that made the model predict its label, by integrated gradients"
+    return {"split": split, "kind": "labels", "note": note, "head": head, "rows": rows, "legend": legend}
+
+
+def _explanation(error: dict[str, Any]) -> dict[str, Any] | None:
+    """An error's explanation (tuneforge explain), when it has a well-formed one."""
+    e = error.get("explanation")
+    if (isinstance(e, dict) and isinstance(e.get("words"), list) and isinstance(e.get("integrated_gradients"), list)
+            and len(e["words"]) == len(e["integrated_gradients"])):
+        return e
+    return None
+
+
+def _why(explanation: dict[str, Any] | None) -> Markup | None:
+    """The explained words coloured (attribution_html escapes every word and the title)."""
+    if explanation is None:
+        return None
+    from html import escape
+
+    return Markup(f'<span title="{escape(str(explanation.get("answer", "")))}">'
+                  f'{attribution_html(explanation["words"], [float(x) for x in explanation["integrated_gradients"]])}'
+                  "</span>")
 
 
 def _labels(value: Any) -> str:

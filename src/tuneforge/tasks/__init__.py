@@ -53,6 +53,10 @@ class TaskSpec:
     # output per label) or "tags" (O, then B-/I- per entity type); None: not class-incremental
     numpy_inference: bool = False  # predicts from numpy inputs (``model_inputs``), its module free of torch: a
     # checked ONNX graph then answers with no torch imported at all (``runs.load_run``, a fast cold start)
+    explains: str | None = None  # what ``tuneforge explain`` attributes (explain/targets.py): "label" (the class
+    # of a text) or "entity" (one predicted entity of a sentence); None: the task cannot be explained
+    perturbs: str | None = None  # how ``tuneforge robustness`` perturbs the test split (robustness/checked.py):
+    # "text" (one label per text) or "tagged-words" (tags travel with their words); None: not checked
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -82,14 +86,14 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="token-probabilities", plain_transformers=True,
              check_data_path="tuneforge.tasks.token_classification.check:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
-             incremental_outputs="tags", numpy_inference=True),
+             incremental_outputs="tags", numpy_inference=True, explains="entity", perturbs="tagged-words"),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification.task:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
              check_data_path="tuneforge.tasks.classification.check_texts:check_texts", input_fields=("text",),
              optional_input_fields=("text_pair",), pipeline_tag="text-classification",
              auto_class="AutoModelForSequenceClassification",
-             incremental_outputs="labels", numpy_inference=True),
+             incremental_outputs="labels", numpy_inference=True, explains="label", perturbs="text"),
     TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction.task:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,
