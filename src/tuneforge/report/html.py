@@ -27,7 +27,6 @@ from typing import Any
 from markupsafe import Markup
 
 from tuneforge.report.attribution_html import LEGEND, attribution_html
-
 from tuneforge.util.atomic import write_text
 
 SPLITS = ("test", "dev")  # the split the page leads with: test where there is one
