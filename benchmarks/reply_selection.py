@@ -3,10 +3,10 @@ service — the true one and 99 other system turns of that service from the same
 so far. Reports recall@1 and recall@10 of 100 for BM25 (bm25s), the untrained MiniLM, a fine-tuned bi-encoder
 (a tuneforge retrieval run) and that bi-encoder with a cross-encoder re-ranker on its top 10.
 
-    python benchmarks/reply_selection.py pairs --out runs/sgd-replies      # train/dev JSONL for the run
+    python -m tuneforge.assistant.reply_pairs ../shared/datasets/sgd data/sgd-replies   # train/dev pairs
     tuneforge train examples/retrieval-sgd-replies.yaml                           # the bi-encoder
-    python benchmarks/reply_selection.py rerank-pairs --run runs/retrieval-sgd-replies --out runs/sgd-rerank
-    tuneforge train examples/reranker-sgd-replies.yaml                            # the cross-encoder
+    python benchmarks/reply_selection.py rerank-pairs --run runs/retrieval-sgd-replies --out data/sgd-rerank
+    tuneforge train benchmarks/configs/reranker-sgd-replies.yaml                  # the cross-encoder
     python benchmarks/reply_selection.py score --run runs/retrieval-sgd-replies --reranker runs/reranker-sgd-replies
 
 Contexts read newest first (the current user turn, then the system turn before it, ...), so a length cut drops
@@ -26,40 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from tuneforge.assistant.reply_pairs import reply_pairs, spread  # noqa: E402
+
 SGD = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sgd"
-CONTEXT_TURNS = 4
 CANDIDATES = 100
-
-
-def context_text(turns: list[dict], upto: int) -> str:
-    """The turns before ``upto``, newest first, each with its speaker."""
-    earlier = turns[max(0, upto - CONTEXT_TURNS):upto]
-    return " | ".join(f"{t['speaker']}: {' '.join(t['text'].split())}" for t in reversed(earlier))
-
-
-def reply_pairs(path: Path, limit_dialogues: int | None = None) -> list[dict]:
-    """Every system turn after a user turn: {"query": context, "positive": reply, "service", "dialogue"}."""
-    pairs = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f):
-            if limit_dialogues and n >= limit_dialogues:
-                break
-            d = json.loads(line)
-            for i, turn in enumerate(d["turns"]):
-                if turn["speaker"] != "system" or i == 0:
-                    continue
-                service = (turn["frames"][0]["service"] if turn["frames"] else d["services"][0])
-                pairs.append({"query": context_text(d["turns"], i), "positive": " ".join(turn["text"].split()),
-                              "service": service, "dialogue": d["id"], "turn": i})
-    return pairs
-
-
-def spread(items: list, n: int) -> list:
-    """n items spread evenly over the list (SGD files are grouped by service)."""
-    if n >= len(items):
-        return items
-    step = len(items) / n
-    return [items[int(i * step)] for i in range(n)]
 
 
 def candidate_sets(pairs: list[dict], n_queries: int, seed: int) -> tuple[list[dict], list[list[str]]]:
@@ -172,11 +142,6 @@ def untrained(model_name: str = "minilm"):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("pairs")
-    p.add_argument("--out", required=True)
-    p.add_argument("--train-pairs", type=int, default=20000)
-    p.add_argument("--dev-pairs", type=int, default=1000)
-    p.add_argument("--hard", type=int, default=0, help="also write a re-ranker pair file (text, text_pair, label)")
     r = sub.add_parser("rerank-pairs", help="the re-ranker's training pairs: each train query's reply (match) and "
                        "the bi-encoder's top-ranked other replies of its service (other)")
     r.add_argument("--run", required=True)
@@ -191,17 +156,6 @@ def main() -> None:
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default="benchmarks/results/reply_selection.json")
     args = parser.parse_args()
-    if args.command == "pairs":
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        train = spread(reply_pairs(SGD / "train.jsonl"), args.train_pairs)
-        dev = spread(reply_pairs(SGD / "dev.jsonl"), args.dev_pairs)
-        for name, rows in (("train", train), ("dev", dev)):
-            with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
-                for r in rows:
-                    f.write(json.dumps({"query": r["query"], "positive": r["positive"]}) + "\n")
-        print(f"{len(train)} train and {len(dev)} dev pairs in {out}")
-        return
     if args.command == "rerank-pairs":
         write_rerank_pairs(args)
         return
