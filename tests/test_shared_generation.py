@@ -98,3 +98,23 @@ def test_every_decoding_step_sets_its_own_adapter(runs, alone):
     for name in runs:
         assert shared.predict(name, PROMPTS) == alone[name]
     assert min(steps.values()) > len(PROMPTS)  # the hooks ran between decoding steps
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_a_head_the_adapter_did_not_train_comes_from_the_run(tied):
+    """Tied: the view's head is the shared embedding matrix itself. Untied (and not trained by the adapter, so
+    absent from its file): the run's own head weights, which are the base model's."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tuneforge.prediction.shared_backbone import _plain_head
+
+    config = LlamaConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=1, intermediate_size=32, tie_word_embeddings=tied)
+    torch.manual_seed(0)
+    run_model, shared = LlamaForCausalLM(config), LlamaForCausalLM(config).model
+    head = _plain_head(run_model, "model", {}, shared)
+    if tied:
+        assert head.lm_head.weight is shared.embed_tokens.weight
+    else:
+        assert torch.equal(head.lm_head.weight, run_model.lm_head.weight)
+        assert not torch.equal(head.lm_head.weight, shared.embed_tokens.weight)
