@@ -43,9 +43,8 @@ class Lwf(Strategy):
         if self.teacher is None:
             return None
         inputs = {k: v for k, v in batch.items() if k not in ("labels", "unannotated")}
-        device = next(model.parameters()).device
-        if next(self.teacher.parameters()).device != device:
-            self.teacher.to(device)
+        if next(self.teacher.parameters()).device != logits.device:  # where the student computes
+            self.teacher.to(logits.device)
         with torch.no_grad():
             target = self.teacher(**inputs).logits.float()[..., : self.old_outputs]
         t = self.options.temperature
