@@ -241,6 +241,47 @@ def test_ewc_and_lwf_terms(tiny_model):
     assert lwf.penalty(model, batch, logits, items).item() > 1e-4
 
 
+def test_strategies_place_what_they_create_on_the_models_device(tiny_model):
+    """#36 item 22: placement follows the model. As in ``update``: the run loads on the CPU, where ewc's anchor
+    and Fisher and lwf's teacher are made; the training loop then moves the model to its device (here ``meta``,
+    a device that refuses to mix with the CPU as a GPU does); after training, ewc's Fisher batches (collated on
+    the CPU) must run where the model is."""
+    from transformers import AutoModelForSequenceClassification
+
+    from tuneforge.continual.strategies.ewc import Ewc
+    from tuneforge.continual.strategies.lwf import Lwf
+    from tuneforge.continual.strategies.options import EwcOptions, LwfOptions
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model, num_labels=2)
+    # No attention mask: transformers reads a mask's values to pick its attention path, which meta cannot give.
+    batch = {"input_ids": torch.tensor([[101, 2073, 102], [101, 2003, 102]]), "labels": torch.tensor([0, 1])}
+
+    def forward(m, b):
+        logits = m(input_ids=b["input_ids"]).logits
+        return torch.nn.functional.cross_entropy(logits, b["labels"], reduction="sum"), 2, logits, b["labels"] >= 0
+
+    ewc, lwf = Ewc(EwcOptions(weight=10.0), seed=0), Lwf(LwfOptions(), seed=0)
+    ewc.after_stage(model, None, [{"i": 0}, {"i": 1}], lambda fs: batch, forward)  # the run's own data, on the CPU
+    grow_head(model, ["a", "b", "c"])
+    for strategy in (ewc, lwf):
+        strategy.before_stage(model, old_outputs=2)
+    swap = torch.__future__.get_swap_module_params_on_conversion()
+    torch.__future__.set_swap_module_params_on_conversion(True)  # the parameters stay the same objects, as they
+    try:  # do when the training loop moves the model to a GPU (to meta they would otherwise be replaced)
+        model.to("meta")
+    finally:
+        torch.__future__.set_swap_module_params_on_conversion(swap)
+    on_device = {k: v.to("meta") for k, v in batch.items()}
+    logits = model(input_ids=on_device["input_ids"]).logits
+    items = torch.ones(2, dtype=torch.bool, device="meta")
+    for strategy in (ewc, lwf):
+        assert strategy.penalty(model, on_device, logits, items).device.type == "meta"
+    assert {p.device.type for p in lwf.teacher.parameters()} == {"meta"}
+    assert {t.device.type for _, anchor, fisher in ewc.held for t in (anchor, fisher)} == {"meta"}
+    ewc.after_stage(model, None, [{"i": 0}, {"i": 1}], lambda fs: batch, forward)  # collated on the CPU again
+    assert {t.device.type for t in (*ewc.fisher.values(), *ewc.anchor.values())} == {"meta"}
+
 def test_router_sends_texts_to_their_stage():
     from transformers import AutoModel
 

@@ -253,27 +253,69 @@ def test_bad_generation_input_is_one_line_exit_2_naming_file_and_record(tmp_path
     assert not (tmp_path / "runs").exists()
 
 
+def ending_after(model, token: int, length: int, eos: int):
+    """Make ``model`` end a reply once a row holds ``length`` tokens, the last being ``token``: a forward hook lifts
+    the end token's logit there. A rule on each row's own tokens (their count is the last position + 1), so
+    batched decoding and decoding alone meet it at the same step."""
+    def hook(module, args, kwargs, output):
+        lift = (kwargs["input_ids"][:, -1] == token) & (kwargs["position_ids"][:, -1] == length - 1)
+        output.logits[:, -1, eos] += lift.to(output.logits.dtype) * 1e4
+        return output
+
+    return model.register_forward_hook(hook, with_kwargs=True)
+
+
+def sliding_window_model(tokenizer):
+    """A tiny Mistral whose every layer attends to its last 4 positions: its cache keeps only those."""
+    from transformers import MistralConfig, MistralForCausalLM
+
+    config = MistralConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           num_key_value_heads=1, intermediate_size=64, max_position_embeddings=1024, sliding_window=4,
+                           tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
+                           bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    return MistralForCausalLM(config).eval()
+
+
+@pytest.mark.parametrize("kind", ["llama", "sliding-window"])
 @pytest.mark.parametrize("penalty", [1.0, 1.3])
-def test_own_greedy_loop_matches_transformers_generate(tiny_llama, tokenizer, penalty):
+def test_own_greedy_loop_matches_transformers_generate(tiny_llama, tokenizer, penalty, kind):
+    """Batched greedy decoding gives each prompt what ``generate`` gives it alone, with one row ending (its end
+    token) long before the others: it leaves the batch and its cache, and the columns only it used are cut.
+    A sliding-window model goes to ``generate`` (#36 item 23: the own loop cut its window's cache as if whole)."""
     from transformers import AutoModelForCausalLM, GenerationConfig
 
     from tuneforge.config.schema import DecodingConfig
-    from tuneforge.engine.generate import end_ids, generate_ids, shared_prefix
+    from tuneforge.engine.generate import end_ids, generate_ids, plain_dynamic_cache, shared_prefix
 
-    model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval() if kind == "llama" else sliding_window_model(
+        tokenizer)
+    assert plain_dynamic_cache(model) is (kind == "llama")
     shared = "You are a helpful assistant who answers every question briefly. "  # > 8 tokens: run once, reused
     texts = ["Once upon a time there was", "Hi", "The weather today is quite nice and", "A"]
     prompts = [tokenizer(t)["input_ids"] for t in texts] + [tokenizer(shared + t)["input_ids"] for t in texts]
     decoding = DecodingConfig(max_new_tokens=12, repetition_penalty=penalty)
     assert shared_prefix(model, prompts[4:], "cpu")[0] >= 8
-    ours = generate_ids(model, tokenizer, prompts[:4], decoding) + generate_ids(model, tokenizer, prompts[4:], decoding)
     eos = end_ids(tokenizer, model)
-    for prompt, reply in zip(prompts, ours, strict=True):
-        config = GenerationConfig(max_new_tokens=12, do_sample=False, repetition_penalty=penalty, eos_token_id=eos,
-                                  pad_token_id=tokenizer.pad_token_id)
+    config = GenerationConfig(max_new_tokens=12, do_sample=False, repetition_penalty=penalty, eos_token_id=eos,
+                              pad_token_id=tokenizer.pad_token_id)
+
+    def alone(prompt: list[int]) -> list[int]:
         theirs = model.generate(torch.tensor([prompt]), generation_config=config)[0, len(prompt):].tolist()
-        assert reply == [t for t in theirs if t not in eos][: len(reply)] and len(reply) == len(
-            [t for t in theirs if t not in eos])
+        return [t for t in theirs if t not in eos]
+
+    for half in (prompts[:4], prompts[4:]):
+        free = [alone(p) for p in half]
+        longest = max(range(4), key=lambda i: len(half[i]))  # ending, it leaves columns no other row uses
+        ender = free[longest][1]  # after its second new token, that row ends
+        assert all(ender not in reply for i, reply in enumerate(free) if i != longest)
+        hook = ending_after(model, ender, len(half[longest]) + 2, eos[0])
+        try:
+            ours = generate_ids(model, tokenizer, half, decoding)
+            assert [len(reply) for reply in ours] == [2 if i == longest else 12 for i in range(4)]
+            assert ours == [alone(p) for p in half]
+        finally:
+            hook.remove()
 
 
 def test_predict_streams_one_prompt_and_writes_jsonl_for_a_file(tmp_path, tiny_llama):

@@ -97,7 +97,7 @@ def test_lists_models_and_lora_runs_share_one_backbone(runs):
     registry = c.app.state.registry
     ner, intent = registry.models["ner-lora"], registry.models["intent-lora"]
     assert ner.backbone is intent.backbone and len(registry.backbones) == 1
-    assert ner.run.model.task_model.base_model is intent.run.model.task_model.base_model  # one weight copy
+    assert ner.run.model.task_model.base_model.inner is intent.run.model.task_model.base_model.inner  # one copy
 
 
 def test_predict_matches_the_python_api(runs):

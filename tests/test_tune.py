@@ -205,3 +205,32 @@ def test_train_on_a_tune_config_says_what_search_is_for(tmp_path, capsys, tiny_m
     assert_one_line_error(main(["train", str(config)]), capsys.readouterr().err,
                           "'search' is read by `tuneforge tune", "remove the search: block", "best.yaml")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage", "ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_killed_workers_running_trial_is_failed_and_not_counted(tmp_path, capsys, tiny_model, small_data):
+    """#36 item 21: a worker killed mid-trial left it RUNNING; it held a place of --total-trials forever."""
+    import sqlite3
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from tuneforge.studies.tune import tune
+    from tuneforge.studies.tune.study import GRACE_S, HEARTBEAT_S
+
+    config = tune_config(tmp_path, tiny_model, small_data, epochs=1)
+    output = tmp_path / "search"
+    output.mkdir()
+    url = f"sqlite:///{output / 'study.db'}"
+    dead = optuna.create_study(storage=optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S),
+                               study_name="t", direction="maximize")
+    trial = dead.ask({"training.lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)})
+    dead._storage.record_heartbeat(trial._trial_id)  # what its worker last wrote, GRACE_S + 1 s before now:
+    with sqlite3.connect(output / "study.db") as db:
+        db.execute(f"UPDATE trial_heartbeats SET heartbeat = datetime('now', '-{GRACE_S + 1} seconds')")
+    del dead
+    result = tune(config, 2, total_trials=2, output=output)
+    states = {t.number: t.state for t in result.study.get_trials(deepcopy=False)}
+    assert states == {0: TrialState.FAIL, 1: TrialState.COMPLETE, 2: TrialState.COMPLETE}
+    assert "trial 0: its worker sent no heartbeat" in capsys.readouterr().err
+    assert [t["state"] for t in trials_json(output)] == ["FAIL", "COMPLETE", "COMPLETE"]

@@ -4,8 +4,11 @@ Prompts are sorted by length and batched under a token budget, so a batch pads l
 left-padded (the new tokens of every row start at the same column). Greedy decoding runs its own loop
 (``greedy_batch``): a row that has finished leaves the batch and its cache at once, and cache columns
 that only padding still uses are dropped, where ``model.generate`` keeps computing every row until the
-last one ends. Beam search and sampling go to ``model.generate``. A reply ends at the end-of-sequence
-token or at the first stop string, which is not part of it.
+last one ends. Beam search and sampling go to ``model.generate``, and so does greedy decoding of a model
+whose cache is not plain ``DynamicLayer``s (a sliding window keeps only its last positions, a hybrid or
+recurrent model keeps states, a configured static or quantized cache lays keys out its own way): the own
+loop cuts rows and columns out of every layer's keys and values, which only a plain layer holds whole.
+A reply ends at the end-of-sequence token or at the first stop string, which is not part of it.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     # The budget counts every position a row will hold: its prompt and its new tokens (times the beams).
     widths = [(len(p) + decoding.max_new_tokens) * config.num_beams for p in prompts]
     results: list[list[int]] = [[] for _ in prompts]
-    own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model)
+    own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model) and plain_dynamic_cache(model)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
     budget = decoding.max_new_tokens
     # The bar counts token slots (max_new_tokens a reply), ticked at every decoding step of the own loop, so a
@@ -101,6 +104,21 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
             shown.update(len(batch) * budget)
             shown.set_postfix_str(f"{replied}/{len(prompts)} replies")
     return results
+
+
+def plain_dynamic_cache(model) -> bool:
+    """Whether greedy decoding of ``model`` may run the own loop: ``generate`` would give it a DynamicCache whose
+    layers are all plain ``DynamicLayer`` (full keys and values of every position, sliced freely)."""
+    from transformers import DynamicCache, DynamicLayer
+
+    config = getattr(model, "config", None)
+    supports = getattr(model, "_supports_default_dynamic_cache", None)
+    if config is None or getattr(config, "is_encoder_decoder", False) or (supports is not None and not supports()):
+        return False
+    implementation = getattr(getattr(model, "generation_config", None), "cache_implementation", None)
+    if implementation not in (None, "dynamic"):
+        return False
+    return all(type(layer) is DynamicLayer for layer in DynamicCache(config=config).layers)
 
 
 def _prepends_virtual_tokens(model) -> bool:

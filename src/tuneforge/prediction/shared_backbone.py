@@ -5,6 +5,12 @@ backbone (e.g. BertModel) is loaded once and wrapped by one peft model holding e
 under the run's name; each task keeps only its small head (the task model class built around the
 shared backbone, with the head weights from the adapter file). A call activates its adapter under a
 lock, so concurrent callers (the server's threads) never see another task's weights.
+
+A causal LM's head is usually tied to the input embeddings (no copy in the adapter file): its view ties it
+to the shared backbone's embeddings, as the run alone does. Generation calls the backbone once per new
+token, from the view's forward (the own greedy loop) or from inside ``generate`` (beam search, sampling):
+the task model reaches the backbone through ``_ActiveAdapter``, which sets its run's adapter for every
+call, so the decoding steps of two runs interleave without either seeing the other's weights.
 """
 
 from __future__ import annotations
@@ -22,6 +28,26 @@ from tuneforge.runs.directory import Run, load_run
 from tuneforge.util.quiet import peft_wrapping_quiet
 
 
+class _ActiveAdapter(nn.Module):
+    """The shared backbone as one run sees it: each call runs with that run's adapter active."""
+
+    def __init__(self, owner: SharedBackbone, name: str, backbone: nn.Module) -> None:
+        super().__init__()
+        self.owner, self.name = owner, name
+        self.inner = backbone
+
+    def forward(self, *args: Any, **kwargs: Any):
+        with self.owner._lock:
+            self.owner.peft.set_adapter(self.name)
+            return self.inner(*args, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:
+        try:
+            return super().__getattr__(attr)
+        except AttributeError:  # the backbone's own attributes (embed_tokens, config) for the task model's code
+            return getattr(super().__getattr__("inner"), attr)
+
+
 class _TaskView(nn.Module):
     """A task model whose backbone is the shared one; ``forward`` runs with this task's adapter active."""
 
@@ -36,10 +62,23 @@ class _TaskView(nn.Module):
         prediction another run's thread is making with it. A shared view predicts; it never trains."""
         return super().train(False) if self.training else self
 
+    @property
+    def config(self) -> Any:
+        return self.task_model.config
+
+    @property
+    def generation_config(self) -> Any:
+        return self.task_model.generation_config
+
     def forward(self, **batch: torch.Tensor):
         with self.owner._lock:
             self.owner.peft.set_adapter(self.name)
             return self.task_model(**batch)
+
+    def generate(self, **kwargs: Any):
+        """``generate`` of a causal LM run (beam search, sampling): every step's backbone call sets this run's
+        adapter, and other runs' calls interleave between steps."""
+        return self.task_model.generate(**kwargs)
 
 
 class SharedBackbone:
@@ -84,16 +123,21 @@ class SharedBackbone:
         config.task_type, config.modules_to_save, config.inference_mode = None, None, True
         with self._lock:
             if self.peft is None:
+                self.backbone.to(task_model.dtype)  # as the run alone computes (a causal LM's task loads float32)
                 with peft_wrapping_quiet():
                     self.peft = PeftModel(self.backbone, config, adapter_name=name)
+            elif task_model.dtype != self.backbone.dtype:
+                raise RunError(f"{run_dir}: its model computes in {task_model.dtype}, this backbone in "
+                               f"{self.backbone.dtype}")
             else:
                 self.peft.add_adapter(name, config)
             result = set_peft_model_state_dict(self.peft, backbone_weights, adapter_name=name)
             if result.unexpected_keys:
                 raise RunError(f"{folder}: adapter tensors that do not fit the backbone: {result.unexpected_keys[:3]}")
             self.peft.eval()
-        head = _plain_head(task_model, prefix, head_weights)
-        setattr(head, prefix, self.peft.base_model.model)  # the shared backbone, with every adapter inside
+        shared = self.peft.base_model.model  # the shared backbone, with every adapter inside
+        head = _plain_head(task_model, prefix, head_weights, shared)
+        setattr(head, prefix, _ActiveAdapter(self, name, shared))
         run.model = self.views[name] = _TaskView(self, name, head.eval())
         self.runs[name] = run
 
@@ -103,18 +147,39 @@ class SharedBackbone:
         return self.runs[name].predict(texts)
 
 
-def _plain_head(task_model: nn.Module, prefix: str, head_weights: dict[str, torch.Tensor]) -> nn.Module:
-    """A copy of the task model's class with the trained head weights and no backbone of its own."""
+def _plain_head(task_model: nn.Module, prefix: str, head_weights: dict[str, torch.Tensor],
+                backbone: nn.Module) -> nn.Module:
+    """A copy of the task model's class with the trained head weights and no backbone of its own. A head tied
+    to the input embeddings (a causal LM's) is tied to ``backbone``'s; head weights the adapter did not train
+    (an untied LM head) are the run's own, which are the base model's."""
     from transformers import AutoConfig
 
     config = AutoConfig.for_model(**task_model.config.to_dict())
     with torch.device("meta"):
         plain = type(task_model)(config)  # weights never allocated; only the head gets real tensors
     setattr(plain, prefix, nn.Identity())
+    tied = _tied_output(task_model)
+    if tied is not None:  # no tensor of its own: it becomes the shared embedding matrix below
+        plain.get_submodule(tied).register_parameter("weight", None)
     plain.to_empty(device="cpu")
     state = {k.replace(".modules_to_save.default", ""): v for k, v in head_weights.items()}
-    missing, unexpected = plain.load_state_dict(state, strict=False)
+    own = task_model.state_dict()
+    untrained = {k: own[k] for k in plain.state_dict() if not k.startswith(f"{prefix}.") and k not in state
+                 and k in own}
+    missing, unexpected = plain.load_state_dict({**untrained, **state}, strict=False)
     missing = [k for k in missing if not k.startswith(f"{prefix}.")]
     if missing or unexpected:
         raise RunError(f"head weights do not match {type(task_model).__name__}: missing {missing}, extra {unexpected}")
+    if tied is not None:
+        plain.get_submodule(tied).weight = backbone.get_input_embeddings().weight
+    if getattr(task_model, "generation_config", None) is not None:
+        plain.generation_config = task_model.generation_config  # the run's end tokens and defaults
     return plain
+
+
+def _tied_output(task_model: nn.Module) -> str | None:
+    """The module name of the output embeddings when they share the input embeddings' tensor, else None."""
+    output, inputs = task_model.get_output_embeddings(), task_model.get_input_embeddings()
+    if output is None or inputs is None or output.weight is not inputs.weight:
+        return None
+    return next(name for name, module in task_model.named_modules() if module is output)

@@ -5,6 +5,10 @@ stage's training examples (squared gradients of mini-batches of 8, weighted by t
 folded in as F = decay * F + F_stage, the anchor moving to the stage's weights. Training then adds
 ``weight / 2 * sum F (theta - anchor)^2``. Head rows of labels added later have no anchor: only the
 rows the anchor had are held.
+
+Placement follows the model: the Fisher batches go to the model's device, and the anchor and Fisher move
+to each parameter's device when the penalty first meets it there (``update`` computes them on the CPU, where
+the run loads, and the training loop then moves the model to the GPU).
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ class Ewc(Strategy):
         if not self.held:
             return None
         total = logits.new_zeros(())
-        for param, anchor, fisher in self.held:
+        for i, (param, anchor, fisher) in enumerate(self.held):
+            if anchor.device != param.device:  # once: they stay with the parameter from here on
+                anchor, fisher = anchor.to(param.device), fisher.to(param.device)
+                self.held[i] = (param, anchor, fisher)
             rows = param[: anchor.shape[0]] if param.dim() and param.shape[0] != anchor.shape[0] else param
             total = total + (fisher * (rows - anchor) ** 2).sum()
         # Summed losses are divided by the step's item count: counting the penalty once per item keeps it whole.
-        return 0.5 * self.options.weight * total * int(items.sum())
+        return 0.5 * self.options.weight * total * items.sum()  # a tensor: no wait for the device
 
     def after_stage(self, model, stage, features, collate, forward) -> None:
         chosen = list(range(len(features)))
@@ -45,11 +52,13 @@ class Ewc(Strategy):
         chosen = chosen[: self.options.fisher_examples]
         params = {n: p for n, p in model.named_parameters() if p.requires_grad}
         fisher = {n: torch.zeros_like(p) for n, p in params.items()}
+        device = next(model.parameters()).device
         was_training = model.training
         model.eval()  # no dropout: the Fisher of the model as it predicts
         counted = 0
         for start in range(0, len(chosen), FISHER_BATCH):
             batch = collate([features[i] for i in chosen[start:start + FISHER_BATCH]])
+            batch = {k: v.to(device) for k, v in batch.items()}
             model.zero_grad(set_to_none=True)
             loss, items, _, _ = forward(model, batch)
             if not items:
@@ -65,6 +74,7 @@ class Ewc(Strategy):
             new = fisher[n] / max(counted, 1)
             old = self.fisher.get(n)
             if old is not None:
+                old = old.to(new.device)
                 grown = torch.zeros_like(new)
                 grown[: old.shape[0]] = old  # head rows of new labels start with no Fisher
                 new = self.options.decay * grown + new

@@ -8,6 +8,9 @@ For token classification the teacher also labels: a word its stage tags O (it do
 types) that the teacher tags as an earlier type with probability at least ``pseudo_label`` is trained
 towards that tag (Monaikul et al., 2021, distil and label). The new data then teaches the old types too,
 instead of only not unteaching them.
+
+The teacher follows the student: it is copied where the model is before the stage (``update``: on the
+CPU, where the run loads), and moved to the student's device when the training loop has put it elsewhere.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class Lwf(Strategy):
         if self.teacher is None:
             return None
         inputs = {k: v for k, v in batch.items() if k not in ("labels", "unannotated")}
+        if next(self.teacher.parameters()).device != logits.device:  # where the student computes
+            self.teacher.to(logits.device)
         with torch.no_grad():
             target = self.teacher(**inputs).logits.float()[..., : self.old_outputs]
         t = self.options.temperature

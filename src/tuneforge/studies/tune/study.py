@@ -5,6 +5,11 @@ command again adds trials to it instead of starting over. Several worker process
 when they give the same ``storage`` (a database all of them reach: PostgreSQL or MySQL across machines; one
 SQLite file for processes of one machine) and ``study_name``; each runs its own ``trials``, and
 ``total_trials`` stops every worker once the study holds that many (Optuna's MaxTrialsCallback).
+
+A worker records a heartbeat for its running trial every ``HEARTBEAT_S`` seconds (Optuna's RDBStorage
+heartbeat). A trial whose heartbeat is older than ``GRACE_S`` belongs to a worker that was killed: the next
+worker to open the study, or to start or finish a trial, marks it failed, so it no longer counts against
+``total_trials`` (which counts running trials, so that workers finishing at once do not overshoot).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from tuneforge.studies.tune.search_space import read_tune_config
 
 # Pruning starts once 3 trials have completed, never at a trial's first dev evaluation (number 0).
 PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_EVALUATIONS = 3, 1
+# A live worker writes its trial's heartbeat every 30 s; five missed in a row (a killed process, a lost
+# machine) and its trial is failed. Generous: a busy worker's heartbeat thread may be late, never 2.5 minutes.
+HEARTBEAT_S, GRACE_S = 30, 150
 
 
 @dataclass
@@ -83,10 +91,13 @@ def tune(config: str | Path, trials: int, study_name: str | None = None, storage
     counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     callbacks = [lambda study, trial: write_tables(study, tune_cfg, out, metric)]
     if total_trials is not None:
-        # RUNNING trials count too, so workers that finish at once do not each start one more.
+        # RUNNING trials count too, so workers that finish at once do not each start one more; a dead worker's
+        # trial is failed first, so it is not one of them.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
-            callbacks.insert(0, MaxTrialsCallback(total_trials, states=counted))
+            enough = MaxTrialsCallback(total_trials, states=counted)
+        callbacks.insert(0, lambda study, trial: (_fail_stale(study), enough(study, trial)))
+    _fail_stale(study)
     held = len(study.get_trials(deepcopy=False, states=counted))
     if total_trials is not None and held >= total_trials:
         say(f"study '{name}' already holds {held} trial(s) of --total-trials {total_trials}: nothing to run")
@@ -108,10 +119,15 @@ def _open_study(storage: str, name: str, direction: str, pruner: Any):
     its tables (SQLite: "table ... already exists"); the loser tries again once the winner has made them."""
     import optuna
     import sqlalchemy.exc
+    from optuna.exceptions import ExperimentalWarning
 
     for attempt in range(1, 4):
         try:
-            return optuna.create_study(storage=storage, study_name=name, direction=direction, pruner=pruner,
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                rdb = optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                                 heartbeat_stale_trial_callback=_said_failed)
+            return optuna.create_study(storage=rdb, study_name=name, direction=direction, pruner=pruner,
                                        load_if_exists=True)
         except sqlalchemy.exc.DBAPIError as exc:
             if attempt == 3:
@@ -121,6 +137,22 @@ def _open_study(storage: str, name: str, direction: str, pruner: Any):
         except Exception as exc:  # a bad URL, a missing database driver, a study of another direction
             raise ConfigError(f"--storage {_masked(storage)}: cannot open study '{name}' "
                               f"({_first_line(exc)})") from None
+
+
+def _fail_stale(study) -> None:
+    """Mark failed the running trials whose worker stopped sending heartbeats (it was killed)."""
+    from optuna.exceptions import ExperimentalWarning
+    from optuna.storages import fail_stale_trials
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        fail_stale_trials(study)
+
+
+def _said_failed(study, trial) -> None:
+    from tuneforge.util.console import say
+
+    say(f"trial {trial.number}: its worker sent no heartbeat for {GRACE_S} s (killed?): marked failed")
 
 
 def _masked(url: str) -> str:
