@@ -156,7 +156,8 @@ def main() -> None:
     passages, queries = collection(args.passages, args.queries, args.seed)
     embed, fingerprint = embedder(args.max_length)
     began = time.perf_counter()
-    vectors = cached_embeddings(passages, args.cache, f"sgd{args.passages}", lambda t: embed(t, False))
+    # the collection is the first N distinct turns: chunk i is the same for every N, so a larger N reuses a smaller's
+    vectors = cached_embeddings(passages, args.cache, "sgd", lambda t: embed(t, False))
     query_vectors = cached_embeddings(queries, args.cache, f"dev-queries{args.queries}-s{args.seed}",
                                       lambda t: embed(t, True))
     print(f"embeddings ready: {vectors.shape} + {query_vectors.shape} ({time.perf_counter() - began:.0f}s)")

@@ -85,16 +85,17 @@ def prepare(work: Path, epochs: int) -> None:
           f"{len(knowledge_base(data))} knowledge-base paragraphs; wrote {work}")
 
 
-def dense_ranking(run_path: str | Path, queries: list[str], passages: list[str]) -> np.ndarray:
-    """The passage indices of each query, best first, by the run's (or config's) encoder, exact search."""
+def dense_rankings(run_path: str | Path, queries: dict[str, list[str]], passages: list[str]) -> dict[str, np.ndarray]:
+    """Per split, the passage indices of each query, best first, by the run's (or config's) encoder (exact
+    search); the passages are embedded once."""
     from tuneforge.runs.directory import load_run
     from tuneforge.tasks.retrieval.index import exact_top_k
 
     run = load_run(run_path)
     batching = run.config.eval_batching()
     p = run.task.embed(run.model, passages, False, **batching)
-    q = run.task.embed(run.model, queries, True, **batching)
-    return exact_top_k(p, q, len(passages))[0]
+    return {split: exact_top_k(p, run.task.embed(run.model, q, True, **batching), len(passages))[0]
+            for split, q in queries.items()}
 
 
 def bm25_ranking(queries: list[str], passages: list[str]) -> np.ndarray:
@@ -160,50 +161,63 @@ def utility(threshold: float, answerable: list[tuple[float | None, float]], unan
             "unanswerable_abstained": round(float(np.mean(abstained)), 4)}
 
 
-def score(work: Path, retriever: str, reader_path: str, top_k: list[int], output: str) -> None:
+def score(work: Path, retriever: str, reader_path: str | None, top_k: list[int], output: str,
+          limit: int | None) -> None:
     data = splits()
+    if limit:  # a quick check of the pipeline, not a result
+        data = {name: examples[:limit] for name, examples in data.items()}
     kb = [json.loads(line) for line in (work / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
     texts = [p["text"] for p in kb]
     index_of = {t: i for i, t in enumerate(texts)}
     results: dict[str, Any] = {"knowledge_base": len(kb), "questions": {n: len(data[n]) for n in data},
                                "retrieval": {}, "reading": {}, "note": "other jobs shared the 2-core machine"}
-    rankings: dict[str, dict[str, np.ndarray]] = {}
-    for split in ("dev", "test"):
-        questions, gold = [e.question for e in data[split]], [index_of[e.context] for e in data[split]]
-        for name, make in (("bm25", lambda q: bm25_ranking(q, texts)),
-                           ("minilm", lambda q: dense_ranking(work / "minilm.yaml", q, texts)),
-                           ("fine-tuned", lambda q: dense_ranking(retriever, q, texts))):
-            began = time.perf_counter()
-            rankings.setdefault(split, {})[name] = make(questions)
-            results["retrieval"].setdefault(split, {})[name] = recalls(rankings[split][name], gold)
-            print(split, name, results["retrieval"][split][name], f"{time.perf_counter() - began:.0f}s", flush=True)
+    questions = {split: [e.question for e in data[split]] for split in ("dev", "test")}
+    gold = {split: [index_of[e.context] for e in data[split]] for split in ("dev", "test")}
+    rankings: dict[str, dict[str, np.ndarray]] = {"dev": {}, "test": {}}
+    for name, make in (("bm25", lambda: {s: bm25_ranking(q, texts) for s, q in questions.items()}),
+                       ("minilm", lambda: dense_rankings(work / "minilm.yaml", questions, texts)),
+                       ("fine-tuned", lambda: dense_rankings(retriever, questions, texts))):
+        began = time.perf_counter()
+        for split, ranking in make().items():
+            rankings[split][name] = ranking
+            results["retrieval"].setdefault(split, {})[name] = recalls(ranking, gold[split])
+            print(split, name, results["retrieval"][split][name], flush=True)
+        print(f"{name}: {time.perf_counter() - began:.0f}s", flush=True)
 
+    if reader_path is None:
+        write_results(output, results)
+        print_tables(results)
+        return
     reader = Reader(reader_path)
     chosen = {}
     for split in ("dev", "test"):
         examples = data[split]
-        questions = [e.question for e in examples]
-        row = {"gold paragraph": em_f1(best_answers(reader, questions, [[e.context] for e in examples]), examples)}
+        asked = questions[split]
+        row = {"gold paragraph": em_f1(best_answers(reader, asked, [[e.context] for e in examples]), examples)}
         ranking = rankings[split]["fine-tuned"]
         for k in top_k:
             tops = [[texts[i] for i in r[:k]] for r in ranking]
-            row[f"retrieve top {k} then read"] = em_f1(best_answers(reader, questions, tops), examples)
+            row[f"retrieve top {k} then read"] = em_f1(best_answers(reader, asked, tops), examples)
         results["reading"][split] = row
         print(split, json.dumps(row), flush=True)
         # the threshold: answerable (whole knowledge base) and unanswerable (without the question's article)
         k = results.setdefault("threshold_top_k", top_k[-1])
-        answered = best_answers(reader, questions, [[texts[i] for i in r[:k]] for r in ranking])
+        answered = best_answers(reader, asked, [[texts[i] for i in r[:k]] for r in ranking])
         outside = [[texts[i] for i in r if kb[i]["title"] != e.title][:k] for r, e in zip(ranking, examples,
                                                                                           strict=True)]
-        unanswered = best_answers(reader, questions, outside)
+        unanswered = best_answers(reader, asked, outside)
         chosen[split] = ([(a["score"], f) for a, f in zip(answered, per_question_f1(answered, examples),
                                                           strict=True)], [a["score"] for a in unanswered])
-    candidates = sorted({0.0, *(s for s, _ in chosen["dev"][0] if s is not None),
+    candidates = sorted({0.0, 1.01, *(s for s, _ in chosen["dev"][0] if s is not None),
                          *(s for s in chosen["dev"][1] if s is not None)})
     best = max((utility(t, *chosen["dev"]) for t in candidates), key=lambda u: u["mean"])
     results["threshold"] = {"dev": best, "test": utility(best["threshold"], *chosen["test"]),
                             "test_always_answer": utility(0.0, *chosen["test"])}
     write_results(output, results)
+    print_tables(results)
+
+
+def print_tables(results: dict[str, Any]) -> None:
     print("\n| split | retriever | recall@1 | recall@5 | recall@10 | MRR@10 |\n|---|---|---:|---:|---:|---:|")
     for split, rows in results["retrieval"].items():
         for name, r in rows.items():
@@ -212,7 +226,8 @@ def score(work: Path, retriever: str, reader_path: str, top_k: list[int], output
     for split, rows in results["reading"].items():
         for name, r in rows.items():
             print(f"| {split} | {name} | {r['em']} | {r['f1']} |")
-    print("\nthreshold:", json.dumps(results["threshold"], indent=1))
+    if "threshold" in results:
+        print("\nthreshold:", json.dumps(results["threshold"], indent=1))
 
 
 def main() -> None:
@@ -224,14 +239,15 @@ def main() -> None:
     s = sub.add_parser("score", help="retrieval recall, reading EM/F1 and the tuned threshold")
     s.add_argument("--work", type=Path, required=True)
     s.add_argument("--retriever", required=True, help="the fine-tuned retrieval run")
-    s.add_argument("--reader", required=True, help="the question-answering run")
-    s.add_argument("--top-k", type=int, nargs="+", default=[1, 3, 5])
+    s.add_argument("--reader", help="the question-answering run (without it: retrieval only)")
+    s.add_argument("--top-k", type=int, nargs="+", default=[1, 3])
     s.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "xquad-open-qa.json"))
+    s.add_argument("--limit", type=int, help="score only the first N questions of each split (a smoke test)")
     args = parser.parse_args()
     if args.stage == "prepare":
         prepare(args.work, args.epochs)
     else:
-        score(args.work, args.retriever, args.reader, args.top_k, args.output)
+        score(args.work, args.retriever, args.reader, args.top_k, args.output, args.limit)
 
 
 if __name__ == "__main__":
