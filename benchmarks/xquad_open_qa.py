@@ -175,8 +175,8 @@ def score(work: Path, retriever: str, reader_path: str | None, top_k: list[int],
     gold = {split: [index_of[e.context] for e in data[split]] for split in ("dev", "test")}
     rankings: dict[str, dict[str, np.ndarray]] = {"dev": {}, "test": {}}
     for name, make in (("bm25", lambda: {s: bm25_ranking(q, texts) for s, q in questions.items()}),
-                       ("minilm", lambda: dense_rankings(work / "minilm.yaml", questions, texts)),
-                       ("fine-tuned", lambda: dense_rankings(retriever, questions, texts))):
+                       ("fine-tuned", lambda: dense_rankings(retriever, questions, texts)),
+                       ("minilm", lambda: dense_rankings(work / "minilm.yaml", questions, texts))):
         began = time.perf_counter()
         for split, ranking in make().items():
             rankings[split][name] = ranking
