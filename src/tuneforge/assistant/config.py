@@ -5,12 +5,23 @@
       slots: ../../runs/cs-slots       # token classification: slot spans
       reply: ../../runs/cs-reply       # generation, trained on formats.reply_prompt prompts
       state: ../../runs/cs-state       # optional: dialogue-state tracking; the reply prompt then shows the state
+      retriever: ../../runs/docs-retriever  # with documents: a retrieval run, or a retrieval config with
+                                            # task_options.fine_tune: false (the bundled MiniLM as it is)
+      reader: ../../runs/qa-xquad      # with documents: a question-answering run (extractive reader)
     schema_files: [schema.json]   # optional: services the state run did not train on (it reads their schemas)
     services: [Restaurants_2]     # optional: the services a conversation is tracked for (default: those of
                                   # schema_files, else all the state run knows)
     backend:                      # optional (needs runs.state): where the rows of a service call come from,
       kind: json                  # once the state has an intent with all its required slots; the reply prompt
       path: rows.json             # then shows them (assistant/backends.py: json, python or http)
+    documents:                    # optional: questions outside the intents answered from these documents
+      folder: ../docs             # .txt, .md and .html files (HTML stripped to its text), recursively
+      cache: ../.docs-index       # the passage index, rebuilt only when a document, the split or the retriever changes
+      passage_chars: 800          # a passage: whole paragraphs up to this many characters
+      overlap_chars: 200          # a longer paragraph is cut into windows that overlap this much
+      top_k: 3                    # passages the reader reads per question
+      min_score: 0.2              # the reader's span probability under which the answer is "I don't know"
+      intents: []                 # intent labels also answered from documents (besides out-of-scope), e.g. [NONE]
     memory:
       max_turns: 6                # exchanges (message + reply) kept per conversation, oldest dropped
       max_age_s: 1800             # a conversation unused this long is forgotten
@@ -30,6 +41,7 @@ from tuneforge.errors import ConfigError
 
 ROLES = ("intent", "slots", "reply")  # the runs every assistant has, in the order they are loaded
 STATE_ROLE = "state"  # the optional dialogue-state run
+DOCUMENT_ROLES = ("retriever", "reader")  # the runs of document answers (with ``documents:``)
 MODEL_PREFIX = "assistant-"  # their names on the server: assistant-intent, assistant-slots, assistant-reply
 
 
@@ -40,6 +52,22 @@ class AssistantRuns(BaseModel):
     slots: str
     reply: str
     state: str | None = None
+    retriever: str | None = None
+    reader: str | None = None
+
+
+class DocumentOptions(BaseModel):
+    """Questions outside the schema's intents answered from a folder of documents (assistant/answers.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    folder: str
+    cache: str | None = None  # default: .tuneforge-documents beside the assistant file
+    passage_chars: int = Field(800, ge=100, le=20_000)
+    overlap_chars: int = Field(200, ge=0, le=5_000)
+    top_k: int = Field(3, ge=1, le=50)
+    min_score: float = Field(0.2, ge=0, le=1)
+    intents: list[str] = Field(default_factory=list)
 
 
 class MemoryLimits(BaseModel):
@@ -55,13 +83,14 @@ class AssistantConfig(BaseModel):
 
     runs: AssistantRuns
     memory: MemoryLimits = MemoryLimits()
+    documents: DocumentOptions | None = None
     schema_files: list[str] = Field(default_factory=list)
     services: list[str] = Field(default_factory=list)
     backend: BackendConfig | None = None
     path: Path = Path(".")  # the file it was read from (set by the loader)
 
     def roles(self) -> tuple[str, ...]:
-        return (*ROLES, STATE_ROLE) if self.runs.state else ROLES
+        return (*ROLES, *((STATE_ROLE,) if self.runs.state else ()), *(DOCUMENT_ROLES if self.documents else ()))
 
     def _relative(self, value: str) -> Path:
         path = Path(value)
@@ -85,15 +114,28 @@ class AssistantConfig(BaseModel):
                               "give schema_files")
         return names
 
+    def documents_folder(self) -> Path:
+        return self._relative(self.documents.folder)
+
+    def documents_cache(self) -> Path:
+        """The document index's folder (the retriever's ``task_options.index``)."""
+        return self._relative(self.documents.cache or ".tuneforge-documents")
+
     def schema_paths(self) -> list[Path]:
         return [self._relative(f) for f in self.schema_files]
 
     def run_overrides(self) -> dict[str, list[str]]:
-        """What the state run is loaded with: the schema files of services it never trained on."""
-        if not self.runs.state or not self.schema_files:
-            return {}
-        paths = json.dumps([str(p.resolve()) for p in self.schema_paths()])
-        return {self.model_name(STATE_ROLE): [f"task_options.schema_files={paths}"]}
+        """What the runs are loaded with: the state run, the schema files of services it never trained on; the
+        retriever, the document index and how many passages it returns."""
+        overrides = {}
+        if self.runs.state and self.schema_files:
+            paths = json.dumps([str(p.resolve()) for p in self.schema_paths()])
+            overrides[self.model_name(STATE_ROLE)] = [f"task_options.schema_files={paths}"]
+        if self.documents:
+            overrides[self.model_name("retriever")] = [
+                f"task_options.index={json.dumps(str(self.documents_cache().resolve()))}",
+                f"task_options.top_k={self.documents.top_k}", "task_options.search=dense"]
+        return overrides
 
     @staticmethod
     def model_name(role: str) -> str:
@@ -123,6 +165,11 @@ def load_assistant_config(path: str | Path, schema_files: list[str] | tuple[str,
         raise ConfigError(f"{path}: {field}: {first['msg']}") from None
     config.path = path
     config.schema_files += [str(Path(f).resolve()) for f in schema_files]
+    missing = [role for role in DOCUMENT_ROLES if getattr(config.runs, role) is None]
+    if config.documents and missing:
+        raise ConfigError(f"{path}: documents are answered by a retriever and a reader: add runs.{missing[0]}")
+    if not config.documents and (config.runs.retriever or config.runs.reader):
+        raise ConfigError(f"{path}: runs.retriever and runs.reader answer from documents: add documents.folder")
     for role in config.roles():
         if not config.run_path(role).exists():
             raise ConfigError(f"{path}: runs.{role}: {config.run_path(role)} does not exist (train it first)")
@@ -131,4 +178,8 @@ def load_assistant_config(path: str | Path, schema_files: list[str] | tuple[str,
     for schema in config.schema_paths():
         if not schema.is_file():
             raise ConfigError(f"{path}: schema_files: {schema} does not exist")
+    if config.documents:
+        from tuneforge.assistant.documents import read_documents
+
+        read_documents(config.documents_folder(), f"{path}: documents.folder")  # a bad folder fails before models
     return config

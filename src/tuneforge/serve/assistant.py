@@ -11,6 +11,12 @@ knowing it: it drops the id and sends the message again. Each message runs the i
 once (and the state run), then the reply model on ``formats.reply_prompt`` of the kept turns, the message, the
 intent and the state. They are ordinary served models (``assistant-intent`` …): micro-batched, limited and
 timed like predict.
+
+With ``documents:`` a message the intent run finds out of scope (or of an intent in ``documents.intents``) is
+answered from the document folder instead (``assistant/answers.py``): the retriever's top passages, the reader's
+most probable span over them, cited by document and character offsets (``document_answer``), or "I don't know"
+under ``documents.min_score``; the reply model is not asked. The folder's index is built (or found current in
+``documents.cache``) before the server answers.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from tuneforge.assistant.answers import answer_reply, answers_from_documents, best_answer, reader_inputs
 from tuneforge.assistant.backends import BackendError, fetch_rows, load_backend, service_call, unavailable_reply
 from tuneforge.assistant.config import STATE_ROLE, AssistantConfig
 from tuneforge.assistant.formats import accumulated_slots, intent_text, reply_prompt
@@ -70,6 +77,15 @@ class Results(BaseModel):
     error: str | None = Field(None, description="why the service gave no rows (the reply says it could not reach it)")
 
 
+class DocumentAnswer(BaseModel):
+    answer: str | None = Field(description="the span, or null: \"I don't know\" (no span scored min_score)")
+    score: float | None = Field(description="the reader's probability of the span")
+    document: str | None = Field(description="the cited document: its path under documents.folder")
+    start: int | None = Field(description="the answer's first character in the document's text")
+    end: int | None = Field(description="one past its last character (the answer is text[start:end])")
+    passage: str | None = Field(description="the passage it was read from (document#start)")
+
+
 class AssistResponse(BaseModel):
     conversation_id: str
     intent: Intent
@@ -77,6 +93,8 @@ class AssistResponse(BaseModel):
     state: dict[str, ServiceState] = Field(description="per service: the dialogue state after this message")
     reply: str
     results: Results | None = Field(None, description="with a backend: the service call made after this message")
+    document_answer: DocumentAnswer | None = Field(None, description="set when the message was answered from the "
+                                                   "documents (out of scope for the intents)")
     turns: int = Field(description="exchanges kept for this conversation, this one included")
 
 
@@ -84,14 +102,17 @@ def check_roles(config: AssistantConfig, models: dict[str, Any]) -> None:
     """Each run must do its part, judged by its task's registry facts (never by its name)."""
     wants = {"intent": "classify texts into one label (sequence or embedding classification)",
              "slots": "tag spans in a text (token classification)", "reply": "generate replies",
-             STATE_ROLE: "track dialogue states (dialogue-state)"}
+             STATE_ROLE: "track dialogue states (dialogue-state)",
+             "retriever": "embed queries and passages (retrieval)", "reader": "answer from a passage "
+             "(question-answering)"}
     for role in config.roles():
         spec, run = models[role].spec, models[role].run
         single_label = not getattr(run.config.task_options, "multi_label", False)
         fits = {"intent": spec.inference == "class-probabilities" and spec.input_fields == ("text",)
                 and not spec.streams and single_label,
                 "slots": spec.inference == "token-probabilities",
-                "reply": spec.streams, STATE_ROLE: spec.inference == "schema-state"}[role]
+                "reply": spec.streams, STATE_ROLE: spec.inference == "schema-state",
+                "retriever": spec.inference == "embeddings", "reader": spec.inference == "span-logits"}[role]
         if not fits:
             raise ConfigError(f"{config.path}: runs.{role}: {run.path} is a {run.config.task} run; the {role} run "
                               f"must {wants[role]}")
@@ -138,6 +159,10 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
     check_roles(config, {role: registry.get(config.model_name(role)) for role in config.roles()})
     registry.required.update(config.model_name(role) for role in config.roles())  # /readyz: not ready without them
     services = config.tracked_services() if config.runs.state else []
+    if config.documents:
+        from tuneforge.assistant.document_index import ensure_document_index
+
+        app.state.document_index = ensure_document_index(config, registry.get(config.model_name("retriever")).run)
     limits = config.memory
     store = ConversationStore(limits.max_turns, limits.max_age_s, limits.max_conversations)
     app.state.conversations = store
@@ -185,24 +210,33 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
             values = {"": accumulated_slots(earlier, slots)}
             state = {"": {"intent": intent["label"], "requested_slots": [],
                           "slot_values": {slot: [v] for slot, v in values[""].items()}}}
-        results = None
-        if backend is not None and tracked:
-            call = ready_call(state, models[STATE_ROLE].run.task.schemas)
-            if call is not None:
-                results = {"service": call["service"], "call": call, "rows": [], "error": None}
-                try:
-                    results["rows"] = await fetch_rows(backend, call, config.backend)
-                except BackendError as exc:
-                    results["error"] = str(exc)
-        if results is not None and results["error"]:
-            reply = unavailable_reply(results["service"])  # never a reply made up without the rows it needs
+        results, document_answer = None, None
+        if config.documents and answers_from_documents(intent, config.documents):
+            document_answer = await _from_documents(message, models, gone)
+            reply = answer_reply(document_answer)
         else:
-            prompt = reply_prompt(history, message, intent["label"], values,
-                                  rows_text(results["rows"]) if results is not None else None)
-            reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings, gone))[0]["reply"]
+            if backend is not None and tracked:
+                call = ready_call(state, models[STATE_ROLE].run.task.schemas)
+                if call is not None:
+                    results = {"service": call["service"], "call": call, "rows": [], "error": None}
+                    try:
+                        results["rows"] = await fetch_rows(backend, call, config.backend)
+                    except BackendError as exc:
+                        results["error"] = str(exc)
+            if results is not None and results["error"]:
+                reply = unavailable_reply(results["service"])  # never a reply made up without the rows it needs
+            else:
+                prompt = reply_prompt(history, message, intent["label"], values,
+                                      rows_text(results["rows"]) if results is not None else None)
+                reply = (await predict_items(models["reply"], [{"prompt": prompt}], settings, gone))[0]["reply"]
         turns = store.add(conversation, Turn(message, reply, intent, slots), state)
         return {"conversation_id": conversation.id, "intent": intent, "slots": slots, "state": state,
-                "reply": reply, "results": results, "turns": turns}
+                "reply": reply, "results": results, "document_answer": document_answer, "turns": turns}
+
+    async def _from_documents(message: str, models: dict[str, Any], gone) -> dict[str, Any]:
+        passages = (await predict_items(models["retriever"], [message], settings, gone))[0]["passages"]
+        readings = await predict_items(models["reader"], reader_inputs(message, passages), settings, gone)
+        return best_answer(passages, readings, config.documents.min_score)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def chat_page() -> HTMLResponse:

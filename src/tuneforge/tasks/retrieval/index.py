@@ -55,7 +55,8 @@ class PassageIndex:
         return cls(passages, embeddings, fingerprint, "hnsw" if use_ann else "exact", graph)
 
     # storage ----------------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> None:
+    def save(self, folder: str | Path, info: dict[str, Any] | None = None) -> None:
+        """Write the index folder; ``info``: more keys for index.json (what a caller keys its reuse on)."""
         from tuneforge.util.atomic import atomic_dir
 
         with atomic_dir(folder) as tmp:
@@ -69,7 +70,8 @@ class PassageIndex:
                 faiss.write_index(self.graph, str(tmp / "hnsw.faiss"))
             (tmp / "index.json").write_text(json.dumps(
                 {"format": FORMAT, "kind": self.kind, "passages": len(self.passages),
-                 "dimension": int(self.embeddings.shape[1]), "model_fingerprint": self.fingerprint}, indent=2) + "\n",
+                 "dimension": int(self.embeddings.shape[1]), "model_fingerprint": self.fingerprint, **(info or {})},
+                indent=2) + "\n",
                 encoding="utf-8")
 
     @classmethod

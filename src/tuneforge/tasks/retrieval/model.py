@@ -45,4 +45,4 @@ class BiEncoder(nn.Module):
     def from_pretrained(cls, folder: str | Path) -> BiEncoder:
         from transformers import AutoModel
 
-        return cls(AutoModel.from_pretrained(folder))
+        return cls(AutoModel.from_pretrained(folder, add_pooling_layer=False))  # as built: no pooler

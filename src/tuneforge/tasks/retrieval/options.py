@@ -15,6 +15,9 @@ class RetrievalOptions(TaskOptions):
     task: Literal["retrieval"] = Field("retrieval", exclude=True)
     # a finished run searches whatever index it is given; how many answers and how is a use-time choice
     predict_keys: ClassVar[tuple[str, ...]] = ("index", "top_k", "search", "hybrid_weight")
+    fine_tune: bool = Field(True, description="false: use model.name as it is (no training, no data.train): a "
+                            "config that `tuneforge index`, predict and the assistant's document answers take "
+                            "like a run directory.")
     query_field: str = Field("query", description="The field of a record that holds the query.")
     positive_field: str = Field("positive", description="The field that holds the relevant passage's text "
                                 "(or give positive_id_field and a passages file).")
@@ -42,3 +45,9 @@ class RetrievalOptions(TaskOptions):
         "fused by reciprocal rank.")
     hybrid_weight: float = Field(0.5, ge=0, le=1, description="hybrid: the dense ranking's weight in the fusion "
                                  "(1 - weight goes to BM25).")
+
+    def trains_model(self) -> bool:
+        return self.fine_tune
+
+    def needs_train_data(self) -> bool:
+        return self.fine_tune
