@@ -30,7 +30,8 @@ PLAIN = [n for n in ALL if n not in CONTINUAL | PREPARED | TUNE | {ASSISTANT}]
 needs_datasets = pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets is not beside the checkout")
 
 
-COUNTS = ("examples", "sentences", "questions", "dialogues", "queries")  # the first count of a split, by the task's report kind
+# the first count of a split, by the task's report kind
+COUNTS = ("examples", "sentences", "questions", "dialogues", "queries")
 
 
 def _size(split: dict) -> int:
