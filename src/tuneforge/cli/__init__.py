@@ -16,8 +16,10 @@ from tuneforge.cli import (
     export,
     fewshot,
     init,
+    memorisation,
     predict,
     push,
+    redact,
     runs,
     serve,
     train,
@@ -29,7 +31,7 @@ from tuneforge.errors import TuneforgeError
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
-            "tune": tune, "continual": continual,
+            "tune": tune, "continual": continual, "redact": redact, "memorisation": memorisation,
             "update": update}
 
 

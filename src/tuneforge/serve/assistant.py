@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
 
 from tuneforge.assistant.config import STATE_ROLE, AssistantConfig
 from tuneforge.assistant.formats import accumulated_slots, intent_text, reply_prompt
@@ -127,6 +128,8 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
 
     async def _assist(body: AssistRequest, request: Request) -> dict[str, Any]:
         message = check_text(body.message, "message", settings)
+        if app.state.text_log is not None:
+            await run_in_threadpool(app.state.text_log, "assist", [message])
         models = current_models(config, registry)
         try:
             check_roles(config, models)  # a run loaded again under a role's name must still do that role's part

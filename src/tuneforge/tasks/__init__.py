@@ -50,6 +50,8 @@ class TaskSpec:
     # output per label) or "tags" (O, then B-/I- per entity type); None: not class-incremental
     numpy_inference: bool = False  # predicts from numpy inputs (``model_inputs``), its module free of torch: a
     # checked ONNX graph then answers with no torch imported at all (``runs.load_run``, a fast cold start)
+    finds_entities: bool = False  # predictions are typed character spans ({"entities": [{type, start, end}]}): a run
+    # can serve as the NER recogniser of personal data (privacy.ner_run)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -79,7 +81,7 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="token-probabilities", plain_transformers=True,
              check_data_path="tuneforge.tasks.token_classification.check:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
-             incremental_outputs="tags", numpy_inference=True),
+             incremental_outputs="tags", numpy_inference=True, finds_entities=True),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification.task:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
