@@ -6,8 +6,9 @@ organisations).
         --recipe frozen-logistic --train-limit 3000
 
 Recipes: ``finetune`` trains examples/intent-banking77.yaml (full fine-tuning of MiniLM, --epochs);
-``frozen-logistic`` the same data as embedding-classification with a logistic head on frozen MiniLM sentence
-embeddings (no backpropagation: what a shared CPU affords). Both arms use the same recipe, train_limit and
+``frozen-logistic`` a seeded sample of --train-limit Banking77 train rows (a file of its own, so redaction
+reads only those) as embedding-classification with a logistic head on frozen MiniLM sentence embeddings (no
+backpropagation: what a shared CPU affords). Both arms use the same recipe, train_limit and
 seed, one after the other; each is scored on its own test split (the redacted arm on the redacted test
 set, as it would serve redacted traffic) and on the original test set (``tuneforge evaluate RUN --data``).
 Writes benchmarks/results/pii_redacted_training.json.
@@ -16,7 +17,9 @@ Writes benchmarks/results/pii_redacted_training.json.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -44,15 +47,22 @@ def main() -> None:
     arms = args.arms.split(",")
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-pii-"))
     work.mkdir(parents=True, exist_ok=True)
-    same = [f"data.train_limit={args.train_limit}", f"training.seed={args.seed}", f"output_dir={work / 'runs'}",
-            "training.progress=false"] + ([f"training.epochs={args.epochs}"] if args.recipe == "finetune" else [])
+    same = [f"training.seed={args.seed}", f"output_dir={work / 'runs'}", "training.progress=false"]
+    if args.recipe == "finetune":
+        same += [f"data.train_limit={args.train_limit}", f"training.epochs={args.epochs}"]
     privacy = [f"privacy.ner_run={args.ner_run}"] if args.ner_run else []
     redacted = work / "redacted"
     py = [sys.executable, "-m", "tuneforge"]
     config = CONFIG
     if args.recipe == "frozen-logistic":
+        # a seeded sample of train as the train file: redaction and encoding cost what the budget allows
+        with open(TEST.parent / "train.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        sample = random.Random(args.seed).sample(rows[1:], min(args.train_limit, len(rows) - 1))
+        with open(work / "train.csv", "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([rows[0], *sample])
         config = work / "banking77-frozen-logistic.yaml"
-        config.write_text(FROZEN.format(data=TEST.parent), encoding="utf-8")
+        config.write_text(FROZEN.format(train=work / "train.csv", test=TEST), encoding="utf-8")
     out = REPO / "benchmarks" / "results" / "pii_redacted_training.json"
     results = json.loads(out.read_text()) if out.exists() and len(arms) < 2 else {"arms": {}}
     results["args"] = vars(args)
@@ -86,8 +96,8 @@ FROZEN = """# Banking77 as examples/intent-banking77.yaml, with a logistic head 
 name: banking77-frozen-logistic
 task: embedding-classification
 data:
-  train: {data}/train.csv
-  test: {data}/test.csv
+  train: {train}
+  test: {test}
   text_field: text
   label_field: category
   split: {{dev: 0.1, seed: 13, stratify: true}}

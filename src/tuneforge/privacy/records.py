@@ -140,13 +140,16 @@ def _render_jsonl(data: DataFile) -> str:
 # CSV --------------------------------------------------------------------------------------------
 def _read_csv(path: Path, text: str, skip: set[str]) -> DataFile:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = list(reader.fieldnames or [])
     records, line = [], 2
-    for row in reader:
-        fields = [TextField(col, value, (col,)) for col, value in row.items()
-                  if isinstance(col, str) and col not in skip and isinstance(value, str)]
-        records.append(Record(line, fields, raw=row))
-        line = reader.line_num + 1
+    try:
+        header = list(reader.fieldnames or [])
+        for row in reader:
+            fields = [TextField(col, value, (col,)) for col, value in row.items()
+                      if isinstance(col, str) and col not in skip and isinstance(value, str)]
+            records.append(Record(line, fields, raw=row))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
     return DataFile(path, "csv", records, header=header)
 
 

@@ -48,7 +48,7 @@ def scan_config(cfg: RunConfig, analyzer: Any = None) -> dict[str, Any]:
 def format_pii(report: dict[str, Any]) -> str:
     ner = f"; names, places, organisations: NER run {report['ner_run']}" if report["ner_run"] else (
         "; names, places, organisations not looked for (set privacy.ner_run)")
-    lines = [f"== personal data ({', '.join(report['kinds'])}{ner})"]
+    lines = [f"personal data ({', '.join(report['kinds'])}{ner}):"]
     for split, info in report["splits"].items():
         if "skipped" in info:
             lines.append(f"   {split}: not scanned: {info['skipped']}")
