@@ -25,6 +25,7 @@ PATTERNS = list(FINDERS)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()  # what came before (a training's progress bars) is not this command's output
     code = main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err.strip()
