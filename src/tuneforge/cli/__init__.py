@@ -19,8 +19,10 @@ from tuneforge.cli import (
     fewshot,
     index,
     init,
+    memorisation,
     predict,
     push,
+    redact,
     robustness,
     runs,
     serve,
@@ -33,7 +35,7 @@ from tuneforge.errors import TuneforgeError
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-data": check_data, "export": export,
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
-            "tune": tune, "continual": continual,
+            "tune": tune, "continual": continual, "redact": redact, "memorisation": memorisation,
             "update": update, "index": index, "explain": explain,
             "robustness": robustness, "augment": augment}
 

@@ -13,6 +13,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--no-model", action="store_true", help="skip sub-word length stats (no tokenizer load)")
+    parser.add_argument("--no-pii", action="store_true", help="skip the personal-data scan (privacy: section)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,5 +31,11 @@ def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     tokenizer = None if args.no_model else load_tokenizer(cfg.model.name)
     report = check_data(cfg, tokenizer)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    text = None if args.json else format_report(report)
+    if not args.no_pii:
+        from tuneforge.privacy.report import format_pii, scan_config
+
+        report["pii"] = scan_config(cfg)
+        text = None if args.json else f"{text}\n{format_pii(report['pii'])}"
+    print(json.dumps(report, indent=2) if args.json else text)
     return 2 if report["problems"] else 0

@@ -59,6 +59,12 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schema", action="append", default=[], metavar="FILE",
                         help="with --assistant: an SGD schema file of services its state run tracks (a service it "
                              "never trained on works from its schema alone); repeatable")
+    parser.add_argument("--log-texts", action="store_true",
+                        help="log each request's input texts with personal data redacted (<EMAIL>, <PERSON_1>; "
+                             "docs/privacy.md); without it no request text is ever written to the log")
+    parser.add_argument("--log-ner-run", metavar="RUN",
+                        help="with --log-texts: a token-classification run whose names, places and organisations "
+                             "are redacted too (the pattern kinds always are)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -90,6 +96,10 @@ def settings_of(args: argparse.Namespace):
         if not Path(schema).is_file():
             raise ConfigError(f"--schema {schema}: no such file")
     check_overrides(args.overrides)
+    if args.log_ner_run and not args.log_texts:
+        raise ConfigError("--log-ner-run redacts logged texts: give --log-texts too")
+    if args.log_ner_run and not Path(args.log_ner_run).is_dir():
+        raise ConfigError(f"--log-ner-run {args.log_ner_run}: not a run directory")
     return ServeSettings(runs=list(args.runs), root=Path(args.root) if args.root else None,
                          api_key=args.api_key or None,
                          max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms, queue_size=args.queue_size,
@@ -98,7 +108,8 @@ def settings_of(args: argparse.Namespace):
                          cors_origins=list(args.cors_origins), overrides=list(args.overrides),
                          allowed_hosts=list(args.allowed_hosts) or default_hosts(args.host),
                          assistant=Path(args.assistant) if args.assistant else None,
-                         schema_files=[Path(s) for s in args.schema])
+                         schema_files=[Path(s) for s in args.schema], log_texts=args.log_texts,
+                         log_ner_run=args.log_ner_run)
 
 
 def check_overrides(overrides: list[str]) -> None:
@@ -120,6 +131,13 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.serve.app import create_app
 
     settings = settings_of(args)
+    if settings.log_texts:  # uvicorn configures its own loggers only: the redacted texts need a handler
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logging.getLogger("tuneforge.serve").addHandler(handler)
+        logging.getLogger("tuneforge.serve").setLevel(logging.INFO)
     app = create_app(settings)  # loads every run first: a wrong run fails before the port opens
     print(f"tuneforge: serving {', '.join(sorted(app.state.registry.models)) or 'no model yet'} on "
           f"http://{args.host}:{args.port} (schema: /openapi.json)", file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ from tuneforge.errors import ConfigError
 from tuneforge.tasks import TASKS
 
 PATH_KEYS = ("data.train", "data.dev", "data.test", "data.translation_target", "task_options.labels_file",
-             "task_options.schema_files", "output_dir")
+             "task_options.schema_files", "output_dir", "privacy.ner_run")
 
 
 def _submodel(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

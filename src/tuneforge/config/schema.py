@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from tuneforge.config.privacy import PrivacyConfig
 from tuneforge.engine.tracking import TRACKERS
 from tuneforge.methods import DEFAULT_METHOD, METHODS
 from tuneforge.methods.options import AdapterOptions, FreezeConfig, IA3Options, LoraOptions, VirtualTokenOptions
@@ -265,6 +266,8 @@ class RunConfig(Strict):
                                        "batch and compute.")
     output_dir: str = Field("runs", description="Folder of the run directories; relative to the config file's "
                             "folder.")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Personal data: what check-data "
+                                   "reports and `tuneforge redact` masks (docs/privacy.md).")
 
     def eval_batching(self) -> dict[str, int | None]:
         """batch_size / batch_tokens of evaluation and prediction batches."""

@@ -82,6 +82,7 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
     app = FastAPI(title="tuneforge", summary="Predictions of finished tuneforge runs", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.registry, app.state.metrics, app.state.settings = registry, metrics, settings
+    app.state.text_log = text_logger(settings)
     _add_middleware(app, settings)
     _add_error_handlers(app, metrics)
     if assistant is not None:
@@ -134,18 +135,37 @@ def create_app(settings: ServeSettings, registry: ModelRegistry | None = None) -
     async def predict(name: str, body: PredictRequest, request: Request) -> Any:
         label = name if name in registry.models else "_unknown"  # bounded metric labels
         async with metrics.counted(label):
-            return await _predict(registry, settings, name, body, request.is_disconnected)
+            return await _predict(registry, settings, name, body, request.is_disconnected, app.state.text_log)
 
     return app
 
 
+def text_logger(settings: ServeSettings) -> Any:
+    """With --log-texts: a function logging a request's inputs with their personal data redacted; else None, and
+    no request text is ever written to the log."""
+    if not settings.log_texts:
+        return None
+    from tuneforge.privacy.analyzer import PiiAnalyzer
+    from tuneforge.privacy.entities import chosen_entities
+    from tuneforge.privacy.log_redaction import log_line
+
+    analyzer = PiiAnalyzer(chosen_entities(None, settings.log_ner_run), settings.log_ner_run)
+
+    def write(what: str, items: list[Any]) -> None:
+        log.info("%s", log_line(what, items, analyzer))
+
+    return write
+
+
 async def _predict(registry: ModelRegistry, settings: ServeSettings, name: str, body: PredictRequest,
-                   disconnected: Any = None) -> Any:
+                   disconnected: Any = None, text_log: Any = None) -> Any:
     model = registry.get(name)
     if body.stream and not model.spec.streams:
         raise ServeError(422, f"stream: model {name!r} answers whole predictions only (its task does not stream); "
                               "send \"stream\": false")
     items = check_inputs(body.inputs, model.spec, settings)
+    if text_log is not None:
+        await run_in_threadpool(text_log, f"predict {name}", items)
     if body.stream:
         if len(items) != 1:
             raise ServeError(422, f"stream: give exactly one input to stream (got {len(items)})")

@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
 
 from tuneforge.assistant.answers import answer_reply, answers_from_documents, best_answer, reader_inputs
 from tuneforge.assistant.backends import BackendError, fetch_rows, load_backend, service_call, unavailable_reply
@@ -176,6 +177,8 @@ def add_assistant(app: FastAPI, config: AssistantConfig, registry: ModelRegistry
 
     async def _assist(body: AssistRequest, request: Request) -> dict[str, Any]:
         message = check_text(body.message, "message", settings)
+        if app.state.text_log is not None:
+            await run_in_threadpool(app.state.text_log, "assist", [message])
         models = current_models(config, registry)
         try:
             check_roles(config, models)  # a run loaded again under a role's name must still do that role's part

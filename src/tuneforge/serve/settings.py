@@ -25,3 +25,5 @@ class ServeSettings:
     allowed_hosts: list[str] | None = None  # Host header names answered (["*"]: any); None: no check (tests)
     assistant: Path | None = None  # --assistant FILE: POST /v1/assist and the chat page, with the runs it names
     schema_files: list[Path] = field(default_factory=list)  # --schema FILE: services the assistant's state run reads
+    log_texts: bool = False  # log each request's input texts, personal data redacted; off: texts never reach a log
+    log_ner_run: str | None = None  # with log_texts: a NER run whose names, places and organisations are redacted too

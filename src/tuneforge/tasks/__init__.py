@@ -57,6 +57,8 @@ class TaskSpec:
     # of a text) or "entity" (one predicted entity of a sentence); None: the task cannot be explained
     perturbs: str | None = None  # how ``tuneforge robustness`` perturbs the test split (robustness/checked.py):
     # "text" (one label per text) or "tagged-words" (tags travel with their words); None: not checked
+    finds_entities: bool = False  # predictions are typed character spans ({"entities": [{type, start, end}]}): a run
+    # can serve as the NER recogniser of personal data (privacy.ner_run)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -86,7 +88,8 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              inference="token-probabilities", plain_transformers=True,
              check_data_path="tuneforge.tasks.token_classification.check:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
-             incremental_outputs="tags", numpy_inference=True, explains="entity", perturbs="tagged-words"),
+             incremental_outputs="tags", numpy_inference=True, explains="entity", perturbs="tagged-words",
+             finds_entities=True),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification.task:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
