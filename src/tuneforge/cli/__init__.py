@@ -12,6 +12,7 @@ from tuneforge.cli import (
     compare,
     config_command,
     continual,
+    distill,
     evaluate,
     export,
     fewshot,
@@ -30,7 +31,7 @@ COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-dat
             "compare": compare, "calibrate": calibrate, "fewshot": fewshot, "serve": serve, "init": init,
             "config": config_command, "runs": runs, "push": push,
             "tune": tune, "continual": continual,
-            "update": update}
+            "update": update, "distill": distill}
 
 
 def build_parser() -> argparse.ArgumentParser:
