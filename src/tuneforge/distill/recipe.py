@@ -1,5 +1,5 @@
 """``distill``: a finished teacher run in, an ordinary student run out (predict, evaluate, export and serve take
-it as any other run: method full, its model folder a plain transformers model of the student's depth).
+it as any other run: every weight trained, its model folder a plain transformers model of the student's depth).
 
 Everything is checked before anything is written: the teacher finished, the task distils, the student's depth,
 the tokenizers agree where tokens must align, the unlabelled file reads. The teacher then labels the unlabelled
@@ -160,12 +160,14 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
 def _student_config(cfg, teacher: Path, o: DistillOptions):
     """The teacher's config, as the student's: every weight trains (method full), a new name and the student's
     model; ``--set`` overrides last (training.epochs, training.lr, …)."""
+    from tuneforge.methods import WHOLE_MODEL
+
     data = cfg.model_dump()
     data["name"] = o.name or f"{cfg.name}-student"
     data["output_dir"] = str(Path(o.output_dir) if o.output_dir else teacher.resolve().parent)
-    if cfg.method != "full":
+    if cfg.method != WHOLE_MODEL:
         data["training"]["lr"] = None  # the teacher method's learning rate is not full fine-tuning's
-    data["method"] = "full"
+    data["method"] = WHOLE_MODEL
     if o.student is not None:
         data["model"]["name"] = o.student
     return load_config(data, o.overrides)

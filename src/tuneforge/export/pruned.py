@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneforge.errors import ConfigError, RunError
+from tuneforge.methods import WHOLE_MODEL
 from tuneforge.methods.layers import evenly_spaced, keep_layers, layer_stack
 from tuneforge.runs.directory import load_run, versions, write_run_config
 from tuneforge.util.atomic import atomic_dir, write_json, write_text
@@ -59,7 +60,7 @@ def prune_run(run_dir: str | Path, output: str | Path, drop: int) -> tuple[Path,
         now = split.get(metric)
         record[name] = {"before": was, "after": now,
                         "change": now - was if isinstance(was, int | float) and isinstance(now, int | float) else None}
-    pruned_cfg = cfg.model_copy(update={"method": "full", "name": output.name,
+    pruned_cfg = cfg.model_copy(update={"method": WHOLE_MODEL, "name": output.name,
                                         "output_dir": str(output.resolve().parent)})
     report = {"task": task.name, **task.summary(), **scores, "pruning": record}
     with atomic_dir(output) as tmp:
