@@ -29,7 +29,7 @@ def intent_teacher(tmp_path_factory, tiny_model) -> Path:
     dev = write_csv(tmp / "dev.csv", INTENTS)
     config = text_config(tmp, tiny_model, train=train, dev=dev, test=dev)
     return tuneforge.train(config, ["name=teacher", "training.epochs=20", "training.lr=5e-3", "model.dropout=0.0",
-                                    "training.warmup_ratio=0"])
+                                    "training.warmup_ratio=0", "training.eval_every=1000"])  # dev once, at the end
 
 
 def listing(folder: Path) -> list[str]:
@@ -116,7 +116,8 @@ def test_soft_targets_teach_what_the_gold_labels_do_not(intent_teacher, tmp_path
         assert main(["distill", str(intent_teacher), "--layers", "1", "--alpha", alpha, "--temperature", "1",
                      "--name", f"a{alpha}", "--output-dir", str(tmp_path), "--set", f"data.train={bad}",
                      "--set", "training.epochs=20", "--set", "training.lr=5e-3", "--set", "model.dropout=0.0",
-                     "--set", "training.restore_best=false", "--set", "training.warmup_ratio=0"]) == 0
+                     "--set", "training.restore_best=false", "--set", "training.warmup_ratio=0",
+                     "--set", "training.eval_every=1000"]) == 0
         answers[alpha] = [p["label"] for p in tuneforge.predict(tmp_path / f"a{alpha}", texts)]
     assert answers["1"] == teacher
     assert answers["0"] == [wrong[label] for label in teacher]
