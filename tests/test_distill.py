@@ -192,3 +192,15 @@ def test_a_student_with_another_tokenizer_is_refused_where_tokens_align(tmp_path
                                                                         small_data, capsys):
     teacher = tuneforge.train(make_config(tmp_path, tiny_model, small_data, epochs=1), ["name=ner"])
     _refused(capsys, ["distill", str(teacher), "--student", tiny_llama], tmp_path, "tokenizer differs")
+
+
+def test_a_lora_teacher_is_merged_before_its_layers_are_dropped(tmp_path, tiny_model):
+    train = write_csv(tmp_path / "train.csv", INTENTS * 2)
+    teacher = tuneforge.train(text_config(tmp_path, tiny_model, train=train, dev=train), ["method=lora",
+                                                                                          "name=lora"])
+    assert main(["distill", str(teacher), "--layers", "1", "--set", "training.epochs=1"]) == 0
+    student = tmp_path / "runs" / "lora-student"
+    saved = yaml.safe_load((student / "config.yaml").read_text())
+    assert saved["method"] == "full" and saved["training"]["lr"] is None  # not the adapter's learning rate
+    assert not (student / "model" / "adapter_config.json").exists()
+    assert len(tuneforge.predict(student, ["where is my card"])) == 1
