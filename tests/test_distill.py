@@ -201,6 +201,9 @@ def test_a_lora_teacher_is_merged_before_its_layers_are_dropped(tmp_path, tiny_m
     assert main(["distill", str(teacher), "--layers", "1", "--set", "training.epochs=1"]) == 0
     student = tmp_path / "runs" / "lora-student"
     saved = yaml.safe_load((student / "config.yaml").read_text())
-    assert saved["method"] == "full" and saved["training"]["lr"] is None  # not the adapter's learning rate
+    from tuneforge.methods import METHODS
+
+    assert saved["method"] == "full"
+    assert saved["training"]["lr"] == METHODS["full"].default_lr  # not the adapter's learning rate
     assert not (student / "model" / "adapter_config.json").exists()
     assert len(tuneforge.predict(student, ["where is my card"])) == 1
