@@ -104,8 +104,6 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
     else:
         student = task.build_model(o.student, student_cfg.model.dropout)
         mapping = hidden_mapping(teacher_model, student, str(teacher)) if o.hidden_weight else []
-    if o.hidden_weight and keep is not None:
-        hidden_mapping(teacher_model, student, str(teacher), keep)
     if o.hidden_weight and not same_tokenizer(run.tokenizer, tokenizer):
         raise ConfigError(f"--student {o.student}: --hidden-weight matches hidden states token by token, and its "
                           "tokenizer differs from the teacher's; drop --hidden-weight")

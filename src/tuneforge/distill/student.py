@@ -47,15 +47,13 @@ def same_tokenizer(teacher: Any, student: Any) -> bool:
                                   and teacher.get_vocab() == student.get_vocab())
 
 
-def hidden_mapping(teacher: Any, student: Any, where: str, keep: list[int] | None = None) -> list[int]:
-    """For each student layer, the teacher layer whose output it matches (a layer-dropped student: the layer it
-    was copied from); the widths must agree."""
+def hidden_mapping(teacher: Any, student: Any, where: str) -> list[int]:
+    """For each layer of a named student, the teacher layer whose output it matches (spread evenly); the widths
+    must agree. (A layer-dropped student matches the layers it was copied from.)"""
     width_t = getattr(teacher.config, "hidden_size", None)
     width_s = getattr(student.config, "hidden_size", None)
     if width_t != width_s:
         raise ConfigError(f"{where}: --hidden-weight matches hidden states, but the student's are {width_s} wide "
                           f"and the teacher's {width_t}; drop --hidden-weight or choose a student of the same width")
-    if keep is not None:
-        return keep
     total, kept = depth(teacher), depth(student)
     return [round((j + 1) * total / kept) - 1 for j in range(kept)]
