@@ -13,6 +13,7 @@ from tuneforge.cli import (
     compare,
     config_command,
     continual,
+    distill,
     evaluate,
     explain,
     export,
@@ -37,7 +38,7 @@ COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "check-dat
             "config": config_command, "runs": runs, "push": push,
             "tune": tune, "continual": continual, "redact": redact, "memorisation": memorisation,
             "update": update, "index": index, "explain": explain,
-            "robustness": robustness, "augment": augment}
+            "robustness": robustness, "augment": augment, "distill": distill}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""tuneforge export RUN --output DIR [--format saved|merged|onnx] [--merge] [--quantize int8]"""
+"""tuneforge export RUN --output DIR [--format saved|merged|onnx] [--merge] [--quantize int8] [--drop-layers N]"""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantize", choices=("int8",), default=None,
                         help="--format onnx: quantize the weights to int8 (ONNX Runtime dynamic quantization) "
                         "and record the run's dev metric fp32 vs int8 in export.json")
+    parser.add_argument("--drop-layers", type=int, metavar="N", default=None,
+                        help="prune without training: write a new run with N of the model's layers dropped (the "
+                        "kept ones evenly spaced, ending with the last), its dev metric change in report.json; "
+                        "the baseline a `tuneforge distill` student must beat")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +35,18 @@ def run(args: argparse.Namespace) -> int:
     if args.merge and args.format not in (None, "merged"):
         raise ConfigError(f"--merge is --format merged; it does not go with --format {args.format}")
     kind = "merged" if args.merge else args.format or "saved"
+    if args.drop_layers is not None:
+        if args.format or args.merge or args.quantize:
+            raise ConfigError("--drop-layers writes a pruned run; export that run with --format afterwards")
+        from tuneforge.export.pruned import prune_run
+
+        output, record = prune_run(args.run, args.output, args.drop_layers)
+        for split in ("dev", "test"):
+            r = record.get(split)
+            if r and r["change"] is not None:
+                print(f"{split} {record['metric']}: {r['before']:.4f} -> {r['after']:.4f} ({r['change']:+.4f})")
+        say(f"pruned run (kept layers {record['kept_layers']} of {record['layers']}) written to {output}")
+        return 0
     if args.quantize and kind != "onnx":
         raise ConfigError("--quantize goes with --format onnx")
     if kind == "onnx":

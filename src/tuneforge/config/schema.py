@@ -195,6 +195,25 @@ class DecodingConfig(Strict):
     seed: int = Field(0, description="sample: the same inputs, seed and batching give the same replies.")
     stop: list[str] = Field(default_factory=list, description="Strings that end a reply (not included in it).")
     repetition_penalty: float = Field(1.0, gt=0, le=10, description="Above 1 discourages repeating tokens.")
+    speculation: Literal["off", "prompt_lookup", "draft_model"] = Field(
+        "off", description="greedy: draft tokens cheaply and verify them in one pass of the model, the reply kept "
+        "token for token: prompt_lookup copies n-grams from the prompt, draft_model asks decoding.draft_model. "
+        "One prompt at a time; not with repetition_penalty."
+    )
+    draft_model: str | None = Field(None, description="speculation: draft_model: a small causal LM with the "
+                                    "run's tokenizer (registry name, folder, or a run directory of a full run).")
+    max_draft_tokens: int = Field(8, ge=1, le=64, description="speculation: most drafts verified in one pass (the "
+                                  "length adapts: longer while all are accepted, shorter after a rejection).")
+
+    @model_validator(mode="after")
+    def _speculation(self) -> DecodingConfig:
+        if self.speculation == "draft_model" and not self.draft_model:
+            raise ValueError("speculation: draft_model needs decoding.draft_model (a model name or folder)")
+        if self.speculation != "off" and self.strategy != "greedy":
+            raise ValueError(f"speculation keeps greedy replies; it does not go with strategy: {self.strategy}")
+        if self.speculation != "off" and self.repetition_penalty != 1:
+            raise ValueError("speculation verifies drafts against plain greedy choices; set repetition_penalty: 1")
+        return self
 
     @field_validator("stop")
     @classmethod

@@ -68,6 +68,8 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     widths = [(len(p) + decoding.max_new_tokens) * config.num_beams for p in prompts]
     results: list[list[int]] = [[] for _ in prompts]
     own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model) and plain_dynamic_cache(model)
+    if own_loop and getattr(decoding, "speculation", "off") != "off":
+        return _speculative(model, tokenizer, prompts, decoding, eos, streamer)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
     budget = decoding.max_new_tokens
     # The bar counts token slots (max_new_tokens a reply), ticked at every decoding step of the own loop, so a
@@ -119,6 +121,34 @@ def plain_dynamic_cache(model) -> bool:
     if implementation not in (None, "dynamic"):
         return False
     return all(type(layer) is DynamicLayer for layer in DynamicCache(config=config).layers)
+
+
+def _speculative(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, eos: list[int],
+                 streamer: Any = None) -> list[list[int]]:
+    """Greedy replies by speculative decoding (engine/speculative.py), one prompt at a time."""
+    from tuneforge.engine.speculative import load_draft, make_drafter, speculative_greedy
+
+    draft = load_draft(decoding.draft_model, model) if decoding.speculation == "draft_model" else None
+    stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
+    results = []
+    for prompt in prompts:
+        check_stop()
+        reply: list[int] = []
+        if streamer is not None:
+            streamer.put(torch.tensor(prompt))
+
+        def accept(tokens: list[int], reply=reply) -> bool:
+            reply += tokens
+            if streamer is not None:
+                streamer.put(torch.tensor(tokens))
+            return bool(decoding.stop) and any(s in tokenizer.decode(reply[-stop_tail:]) for s in decoding.stop)
+
+        results.append(speculative_greedy(model, prompt, decoding.max_new_tokens, eos,
+                                          make_drafter(decoding.speculation, draft), decoding.max_draft_tokens,
+                                          on_tokens=accept))
+        if streamer is not None:
+            streamer.end()
+    return results
 
 
 def _prepends_virtual_tokens(model) -> bool:

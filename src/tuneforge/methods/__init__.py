@@ -39,6 +39,8 @@ class MethodSpec:
     keeps_config_lr: bool = False  # compare: trains at the config's lr, not the method's default
     loaded_wrapper_path: str | None = None  # "module:function" applied to the model peft loads back
     virtual_tokens: bool = False  # prepends learnt tokens to the input (no packed rows: peft drops position ids)
+    whole_model: bool = False  # every weight trains and the run saves one whole model: what a distilled student
+    # or a pruned run is (whatever method the teacher had)
 
     def apply(self, model, cfg, task_type: str | None):
         module, _, attr = self.apply_path.partition(":")
@@ -58,7 +60,8 @@ class MethodSpec:
 # lora: 5e-4 (the LoRA paper's, for 30+ epochs) ended 9 points under full fine-tuning on Banking77 in 5 epochs;
 # 2e-3 ends within 1.2 (docs/benchmarks.md).
 METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
-    MethodSpec("full", "tuneforge.methods.full:apply_full", 5e-5, "model", mergeable=True, keeps_config_lr=True),
+    MethodSpec("full", "tuneforge.methods.full:apply_full", 5e-5, "model", mergeable=True, keeps_config_lr=True,
+               whole_model=True),
     MethodSpec("freeze", "tuneforge.methods.freeze:apply_freeze", 1e-4, "model", mergeable=True,
                options_key="freeze", options=FreezeConfig, keeps_config_lr=True),
     MethodSpec("bitfit", "tuneforge.methods.bitfit:apply_bitfit", 1e-3, "delta", mergeable=True),
@@ -76,6 +79,7 @@ METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in (
 )}
 
 DEFAULT_METHOD = "full"  # what a config without ``method:`` uses, unless its task names another (TaskSpec)
+WHOLE_MODEL = next(spec.name for spec in METHODS.values() if spec.whole_model)
 
 
 def method_spec(name: str) -> MethodSpec:

@@ -59,6 +59,8 @@ class TaskSpec:
     # "text" (one label per text) or "tagged-words" (tags travel with their words); None: not checked
     finds_entities: bool = False  # predictions are typed character spans ({"entities": [{type, start, end}]}): a run
     # can serve as the NER recogniser of personal data (privacy.ner_run)
+    distills: bool = False  # ``tuneforge distill`` trains a smaller student on its runs' soft outputs (the kind of
+    # output — per text, per token, start/end per token — is read from ``inference``)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -89,14 +91,14 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              check_data_path="tuneforge.tasks.token_classification.check:check_tagged", input_fields=("text",),
              pipeline_tag="token-classification", auto_class="AutoModelForTokenClassification",
              incremental_outputs="tags", numpy_inference=True, explains="entity", perturbs="tagged-words",
-             finds_entities=True),
+             finds_entities=True, distills=True),
     TaskSpec("sequence-classification", "tuneforge.tasks.sequence_classification.task:SequenceClassification",
              SequenceClassificationOptions, has_labels=True, peft_task_type="SEQ_CLS",
              inference="class-probabilities", plain_transformers=True,
              check_data_path="tuneforge.tasks.classification.check_texts:check_texts", input_fields=("text",),
              optional_input_fields=("text_pair",), pipeline_tag="text-classification",
              auto_class="AutoModelForSequenceClassification",
-             incremental_outputs="labels", numpy_inference=True, explains="label", perturbs="text"),
+             incremental_outputs="labels", numpy_inference=True, explains="label", perturbs="text", distills=True),
     TaskSpec("relation-extraction", "tuneforge.tasks.relation_extraction.task:RelationExtraction",
              RelationExtractionOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,
@@ -106,7 +108,7 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              QuestionAnsweringOptions, has_labels=False, peft_task_type="QUESTION_ANS",
              inference="span-logits", plain_transformers=True,
              check_data_path="tuneforge.tasks.question_answering.check:check_qa", input_fields=("question", "context"),
-             pipeline_tag="question-answering", auto_class="AutoModelForQuestionAnswering"),
+             pipeline_tag="question-answering", auto_class="AutoModelForQuestionAnswering", distills=True),
     TaskSpec("generation", "tuneforge.tasks.generation.task:Generation",
              GenerationOptions, has_labels=False, peft_task_type="CAUSAL_LM",
              inference="generate", plain_transformers=True,

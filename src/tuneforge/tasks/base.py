@@ -111,6 +111,11 @@ class TaskBase:
     def calibrate(self, model: torch.nn.Module, examples: list[Any], **batching: Any) -> None:
         """Tune on dev what decoding needs (thresholds); most tasks have nothing to tune."""
 
+    def with_answers(self, examples: list[Any], predicted: list[Any]) -> list[Any]:
+        """The examples with ``predicted`` (as ``predict_examples`` gives them) as their gold answers: unlabelled
+        text a teacher labelled, for ``tuneforge distill``'s transfer set."""
+        raise NotImplementedError(f"{type(self).__name__} does not label read examples")
+
     # what class-incremental learning (``tuneforge continual``) asks of a task with a label set -----------------
     def predict_examples(self, model: torch.nn.Module, examples: list[Any], **batching: Any) -> list[Any]:
         """Each read example's prediction with its confidence, in the form ``score_examples`` takes."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -257,6 +257,11 @@ class SequenceClassification(ClassificationTask):
         """(the most probable label, its probability) per read text."""
         probs = self.probabilities(model, examples, **batching)
         return [(self.labels[int(i)], float(row[i])) for i, row in zip(probs.argmax(axis=1), probs, strict=True)]
+
+    def with_answers(self, examples: list[TextExample], predicted: list[tuple[str, float]]) -> list[TextExample]:
+        """Each text with its predicted label (a teacher labelling unlabelled text for distillation)."""
+        return [replace(e, label=[label] if self.multi else label) for e, (label, _) in zip(examples, predicted,
+                                                                                             strict=True)]
 
     def calibrate(self, model, examples: list[TextExample], probs: np.ndarray | None = None, **batching) -> None:
         """Tune what is tuned on dev: per-label thresholds (multi-label) or the out-of-scope threshold."""

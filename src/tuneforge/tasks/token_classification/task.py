@@ -7,7 +7,7 @@ that owns it, repairs the sequence to valid IOB2 and returns entity spans with s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -159,6 +159,12 @@ class TokenClassification(ClassificationTask):
                          **batching: Any) -> list[tuple[list[str], list[float]]]:
         """(tags, word scores) per read sentence (the protocol's name for ``word_predictions``)."""
         return self.word_predictions(model, sentences, **batching)
+
+    @staticmethod
+    def with_answers(sentences: list[TaggedSentence],
+                     predicted: list[tuple[list[str], list[float]]]) -> list[TaggedSentence]:
+        """Each sentence with its predicted tags (a teacher labelling unlabelled text for distillation)."""
+        return [replace(s, tags=list(tags)) for s, (tags, _) in zip(sentences, predicted, strict=True)]
 
     # metrics ----------------------------------------------------------------------------------
     @classmethod

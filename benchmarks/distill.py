@@ -1,0 +1,193 @@
+"""Distillation: teacher, pruned (layers dropped, no training), distilled student, distilled + int8 ONNX.
+
+One table per task: parameters, test score, batched throughput (tuneforge's predict path over the test texts,
+batch 64) and batch-1 p50 latency, every model timed in the same process, interleaved round by round, so the
+ratios to the teacher hold even while other jobs share the two cores.
+
+    nice -n 5 python benchmarks/distill.py banking77   # teacher: MiniLM-L6, 1 epoch on 3000 texts; student: 3 layers
+    nice -n 5 python benchmarks/distill.py wnut17
+
+Runs go to runs/bench-distill/TASK/ (reused when already there); results to benchmarks/results/distill-TASK.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "datasets"
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+TASKS = {
+    "banking77": {
+        "config": {"task": "sequence-classification", "model": {"name": "minilm", "max_length": 64},
+                   "data": {"train": str(DATA / "banking77" / "train.csv"),
+                            "test": str(DATA / "banking77" / "test.csv"),
+                            "label_field": "category", "split": {"dev": 0.1}, "train_limit": 1200},
+                   "training": {"epochs": 1, "batch_size": 16, "lr": 3e-4, "progress": False, "seed": 1}},
+        "student_epochs": 2, "metric": "accuracy", "test_sample": 500,
+    },
+    "wnut17": {
+        "config": {"task": "token-classification", "model": {"name": "minilm", "max_length": 128},
+                   "data": {"train": str(DATA / "wnut17" / "wnut17train.conll"),
+                            "dev": str(DATA / "wnut17" / "emerging.dev.conll"),
+                            "test": str(DATA / "wnut17" / "emerging.test.annotated")},
+                   "training": {"epochs": 3, "batch_size": 16, "lr": 1e-4, "progress": False, "seed": 1}},
+        "student_epochs": 6, "metric": "f1",
+    },
+}
+
+
+def build(task: str, folder: Path, layers: int, student_epochs: int | None) -> dict[str, Path]:
+    """The teacher, pruned and distilled runs and the int8 graph (each made only when missing)."""
+    import tuneforge
+    from tuneforge.distill.recipe import DistillOptions, distill
+    from tuneforge.export.onnx import export_onnx
+    from tuneforge.export.pruned import prune_run
+
+    spec = TASKS[task]
+    folder.mkdir(parents=True, exist_ok=True)
+    config = json.loads(json.dumps(spec["config"]))
+    if spec.get("test_sample"):  # a seeded sample of the test file: the two shared cores score it in minutes
+        config["data"]["test"] = str(sample_file(Path(config["data"]["test"]), folder, spec["test_sample"]))
+    paths = {"teacher": folder / "teacher", "pruned": folder / "pruned", "distilled": folder / "distilled",
+             "int8": folder / "distilled-int8"}
+    timings = {}
+    if not (paths["teacher"] / "report.json").is_file():
+        started = time.perf_counter()
+        tuneforge.train({**config, "name": "teacher", "output_dir": str(folder)})
+        timings["teacher_train_s"] = time.perf_counter() - started
+    depth = 6
+    if not paths["pruned"].exists():
+        prune_run(paths["teacher"], paths["pruned"], depth - layers)
+    if not (paths["distilled"] / "report.json").is_file():
+        started = time.perf_counter()
+        epochs = student_epochs or spec["student_epochs"]
+        distill(paths["teacher"], DistillOptions(layers=layers, name="distilled", output_dir=str(folder),
+                                                 overrides=[f"training.epochs={epochs}"]))
+        timings["student_train_s"] = time.perf_counter() - started
+    if not paths["int8"].exists():
+        export_onnx(paths["distilled"], paths["int8"], quantize="int8")
+    if timings:
+        (folder / "timings.json").write_text(json.dumps(timings))
+    return paths
+
+
+def sample_file(path: Path, folder: Path, n: int) -> Path:
+    """A seeded sample of ``n`` records of a CSV file (header kept), under the benchmark's run folder."""
+    import random
+
+    out = folder / f"{path.stem}-sample{n}{path.suffix}"
+    if not out.is_file():
+        import csv
+
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        body = random.Random(13).sample(rows[1:], n)
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([rows[0], *body])
+    return out
+
+
+def load_models(paths: dict[str, Path]):
+    """name → a loaded Run; the int8 one is the distilled run answered by the exported int8 graph."""
+    from tuneforge.engine.onnx.model import OnnxEngine, OnnxModel
+    from tuneforge.engine.onnx.session import OnnxSession
+    from tuneforge.runs.directory import Run, load_run
+
+    runs = {name: load_run(paths[name], overrides=["inference.engine=torch"])
+            for name in ("teacher", "pruned", "distilled")}
+    export = json.loads((paths["int8"] / "export.json").read_text())
+    base = runs["distilled"]
+    engine = OnnxEngine(base.model, base.path / "model", paths["int8"])
+    engine.engine = OnnxModel(OnnxSession(paths["int8"] / "model.onnx", export["inputs"], export["outputs"]))
+    runs["distilled + int8 ONNX"] = Run(base.path, base.config, engine, base.tokenizer, base.task)
+    return runs, export
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("--layers", type=int, default=3, help="student layers (of the teacher's 6)")
+    parser.add_argument("--student-epochs", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved batched rounds")
+    parser.add_argument("--calls", type=int, default=40, help="interleaved batch-1 calls per model")
+    parser.add_argument("--texts", type=int, default=256, help="test texts per batched round")
+    args = parser.parse_args()
+    import torch
+
+    folder = REPO / "runs" / "bench-distill" / args.task
+    paths = build(args.task, folder, args.layers, args.student_epochs)
+    runs, export = load_models(paths)
+    spec = TASKS[args.task]
+    metric = spec["metric"]
+    teacher = runs["teacher"]
+    splits = type(teacher.task).load_splits(teacher.config, strict=True)
+    test = splits["test"].examples
+    inputs = [teacher.task.prediction_input(e) for e in test]
+
+    scores, params = {}, {}
+    for name, run in runs.items():  # the runs' own test scores (report.json); the int8 graph's measured here
+        if name in paths:
+            scores[name] = json.loads((paths[name] / "report.json").read_text())["test"][metric]
+            params[name] = sum(p.numel() for p in run.model.parameters())
+        else:
+            with torch.inference_mode():
+                scores[name] = run.task.evaluate(run.model, test, **run.config.eval_batching())[metric]
+            params[name] = params["distilled"]
+
+    batch = inputs[: args.texts]
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():  # warm-up
+        run.predict(batch[:64])
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run.predict(batch)
+            rates[name].append(len(batch) / (time.perf_counter() - started))
+    latencies: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs)
+    for i in range(args.calls):
+        order = order[1:] + order[:1]
+        for name in order:
+            started = time.perf_counter()
+            runs[name].predict([inputs[i % len(inputs)]])
+            latencies[name].append((time.perf_counter() - started) * 1000)
+
+    table = {}
+    for name in runs:
+        rate, p50 = statistics.median(rates[name]), statistics.median(latencies[name])
+        table[name] = {"parameters": params[name], f"test_{metric}": round(scores[name], 4),
+                       "texts_per_s": round(rate, 1), "p50_ms": round(p50, 2)}
+    t = table["teacher"]
+    for row in table.values():
+        row["throughput_x_teacher"] = round(row["texts_per_s"] / t["texts_per_s"], 2)
+        row["p50_x_teacher"] = round(row["p50_ms"] / t["p50_ms"], 2)
+        row["score_change_points"] = round(100 * (row[f"test_{metric}"] - t[f"test_{metric}"]), 2)
+    timings = json.loads((folder / "timings.json").read_text()) if (folder / "timings.json").is_file() else {}
+    pruning = json.loads((paths["pruned"] / "report.json").read_text())["pruning"]
+    distillation = json.loads((paths["distilled"] / "report.json").read_text())["distillation"]
+    from common import write_results
+
+    out = REPO / "benchmarks" / "results" / f"distill-{args.task}.json"
+    write_results(out, {"task": args.task, "metric": metric, "texts": len(batch), "rounds": args.rounds,
+                        "calls": args.calls, "table": table, "pruning": pruning,
+                        "distillation": {k: v for k, v in distillation.items() if k != "teacher"},
+                        "int8_export": export.get("dev_metric"), "timings": timings,
+                        "note": "2 shared cores; other agents' jobs ran at the same time"})
+    print(f"| {args.task} | parameters | test {metric} | change (points) | texts/s (batch 64) | × teacher | "
+          "batch-1 p50 ms | × teacher |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, row in table.items():
+        print(f"| {name} | {row['parameters'] / 1e6:.1f} M | {row[f'test_{metric}']:.4f} | "
+              f"{row['score_change_points']:+.2f} | {row['texts_per_s']:.0f} | {row['throughput_x_teacher']:.2f} | "
+              f"{row['p50_ms']:.1f} | {row['p50_x_teacher']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
