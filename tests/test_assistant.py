@@ -87,7 +87,8 @@ def test_a_message_gets_intent_slots_and_a_reply_and_the_conversation_goes_on(ru
         first = assist(c, message)
         assert first.status_code == 200, first.text
         body = first.json()
-        assert set(body) == {"conversation_id", "intent", "slots", "state", "reply", "document_answer", "turns"}
+        assert set(body) == {"conversation_id", "intent", "slots", "state", "reply", "results", "document_answer",
+                             "turns"}
         # without a state run, the state is the message's slot spans accumulated (no service named)
         assert body["state"][""]["slot_values"] == {s["type"]: [s["text"]] for s in body["slots"]}
         assert body["intent"]["label"] in labels and 0 < body["intent"]["probability"] <= 1

@@ -42,8 +42,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuneforge.cli.train import summary
     from tuneforge.distill.recipe import DistillOptions, distill
+    from tuneforge.runs.summary import summary
     from tuneforge.util.console import say
     from tuneforge.util.quiet import third_party_quiet
 
