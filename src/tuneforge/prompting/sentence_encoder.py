@@ -31,6 +31,13 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
+def sentence_embedding(encoder: nn.Module, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+    """The encoder's last hidden states mean-pooled over real tokens, L2-normalized, in float32."""
+    hidden = encoder(input_ids=input_ids, attention_mask=attention_mask,
+                     token_type_ids=token_type_ids).last_hidden_state
+    return F.normalize(mean_pool(hidden, attention_mask).float(), dim=-1)
+
+
 class SentenceEncoderClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, num_labels: int, kind: str = "similarity", scale: float = 20.0) -> None:
         super().__init__()
@@ -49,9 +56,7 @@ class SentenceEncoderClassifier(nn.Module):
         return self.encoder
 
     def embed(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-        return F.normalize(mean_pool(hidden, attention_mask).float(), dim=-1)
+        return sentence_embedding(self.encoder, input_ids, attention_mask, token_type_ids)
 
     @property
     def num_labels(self) -> int:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutput
 
-from tuneforge.prompting.sentence_encoder import mean_pool
+from tuneforge.prompting.sentence_encoder import sentence_embedding
 
 
 class BiEncoder(nn.Module):
@@ -30,9 +29,7 @@ class BiEncoder(nn.Module):
         return self.encoder
 
     def embed(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-        return F.normalize(mean_pool(hidden, attention_mask).float(), dim=-1)
+        return sentence_embedding(self.encoder, input_ids, attention_mask, token_type_ids)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, **kwargs) -> BaseModelOutput:
         """The embeddings as ``last_hidden_state`` [batch, hidden] (the scoring path "embeddings" reads them)."""
