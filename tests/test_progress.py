@@ -12,8 +12,16 @@ import yaml
 from test_generation import PAIRS, gen_config, write_jsonl
 
 
-def test_decoding_shows_a_bar_with_an_eta_only_while_showing(tiny_llama, capsys):
+def test_decoding_shows_a_bar_with_an_eta_only_while_showing(tiny_llama, capsys, monkeypatch):
+    import functools
+
+    from tqdm import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import tuneforge.engine.progress
+
+    # tqdm redraws at most every 0.1 s: a tiny model decodes faster, so the ticks are counted from every redraw
+    monkeypatch.setattr(tuneforge.engine.progress, "tqdm", functools.partial(tqdm, mininterval=0, miniters=1))
 
     from tuneforge.config.schema import DecodingConfig
     from tuneforge.engine.generate import generate_ids
