@@ -30,6 +30,8 @@ from typing import Any
 
 import phonenumbers
 
+from tuneforge.privacy.checks import luhn_valid
+
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 PATTERN_KINDS = ("EMAIL", "PHONE", "CARD", "IBAN", "IP", "URL")
 WNUT_KINDS = {"person": "PERSON", "location": "LOCATION", "corporation": "ORGANIZATION", "group": "ORGANIZATION"}
@@ -192,7 +194,7 @@ def generated(kind: str, rng: random.Random, names: list[str]) -> str:
 def lookalike(rng: random.Random) -> str:
     while True:
         order = "".join(rng.choice(string.digits) for _ in range(16))
-        if not _luhn(order):
+        if not luhn_valid(order):
             break
     return rng.choice(LOOKALIKES).format(
         order=" ".join(order[i:i + 4] for i in range(0, 16, 4)), d3=rng.randint(100, 999),
@@ -200,16 +202,6 @@ def lookalike(rng: random.Random) -> str:
         day=rng.randint(1, 28), month=rng.randint(1, 12), hh=rng.randint(10, 23), mm=rng.randint(10, 59),
         ss=rng.randint(10, 59), ref=rng.randint(10_000_000, 99_999_999), v1=rng.randint(1, 9), v2=rng.randint(0, 20),
         v3=rng.randint(0, 9))
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def build(records: int = 600, seed: int = 7, datasets: Path = DATASETS) -> list[dict[str, Any]]:
