@@ -154,10 +154,11 @@ class Retrieval(TaskBase):
         query_ids, passage_ids = self._ids([e.query for e in examples], True), self._ids(texts, False)
         extra = sorted({t for e in examples for t in e.negatives if t not in keys})
         extra_ids = dict(zip(extra, self._ids(extra, False), strict=True))
+        extra_keys = {t: len(keys) + i for i, t in enumerate(extra)}  # given negatives outside the collection
         features = []
         for row, e in enumerate(examples):
             negatives = [(passage_ids[i], i) for i in mined[row]]
-            negatives += [(passage_ids[keys[t]], keys[t]) if t in keys else (extra_ids[t], len(keys) + extra.index(t))
+            negatives += [(passage_ids[keys[t]], keys[t]) if t in keys else (extra_ids[t], extra_keys[t])
                           for t in e.negatives]
             features.append(PairFeature(query_ids[row], passage_ids[positives[row]], positives[row],
                                         [n for n, _ in negatives], [k for _, k in negatives]))
