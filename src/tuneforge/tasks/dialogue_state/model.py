@@ -107,10 +107,15 @@ class SchemaGuidedTracker(nn.Module):
         folder = Path(folder)
         head = json.loads((folder / HEAD_CONFIG).read_text(encoding="utf-8"))
         model = cls(AutoModel.from_pretrained(folder), head["dropout"])
-        missing, unexpected = model.load_state_dict(load_file(str(folder / HEAD_WEIGHTS)), strict=False)
-        if unexpected or any(not k.startswith("encoder.") for k in missing):
-            raise ValueError(f"{folder / HEAD_WEIGHTS}: tensors that do not fit the tracker's heads")
+        model.load_heads(folder)
         return model
+
+    def load_heads(self, folder: str | Path) -> None:
+        """The heads of a saved tracker (``folder`` holds them beside its encoder)."""
+        path = Path(folder) / HEAD_WEIGHTS
+        missing, unexpected = self.load_state_dict(load_file(str(path)), strict=False)
+        if unexpected or any(not k.startswith("encoder.") for k in missing):
+            raise ValueError(f"{path}: tensors that do not fit the tracker's heads")
 
 
 def state_loss(out: StateOutput, batch: dict[str, torch.Tensor]) -> torch.Tensor:

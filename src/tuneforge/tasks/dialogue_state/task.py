@@ -299,12 +299,15 @@ class DialogueState(TaskBase):
         from transformers import AutoConfig, AutoModel
 
         from tuneforge.models import load_pretrained
-        from tuneforge.tasks.dialogue_state.model import SchemaGuidedTracker
+        from tuneforge.tasks.dialogue_state.model import HEAD_WEIGHTS, SchemaGuidedTracker
 
         config = set_dropout(load_pretrained(name, AutoConfig), dropout)
         encoder = load_pretrained(name, AutoModel, config=config)
         head_dropout = dropout if dropout is not None else getattr(config, "hidden_dropout_prob", 0.1)
-        return SchemaGuidedTracker(encoder, head_dropout)
+        model = SchemaGuidedTracker(encoder, head_dropout)
+        if (Path(name) / HEAD_WEIGHTS).is_file():  # a trained tracker's model folder: go on from its heads too
+            model.load_heads(name)
+        return model
 
     def load_model(self, folder: Path):
         from tuneforge.tasks.dialogue_state.model import SchemaGuidedTracker
