@@ -377,3 +377,19 @@ def test_an_assistant_file_naming_a_missing_schema_is_one_line(tmp_path):
                                       "schema_files": ["gone.json"]}), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"assistant.yaml: schema_files: .*gone.json does not exist"):
         load_assistant_config(config)
+
+
+def test_training_goes_on_from_a_trained_trackers_model_folder(dst_run):
+    """model.name may be a finished run's model folder: the heads start where that run ended, not afresh."""
+    import torch
+    from safetensors.torch import load_file
+
+    from tuneforge.tasks.dialogue_state.model import HEAD_WEIGHTS
+    from tuneforge.tasks.dialogue_state.task import DialogueState
+
+    folder = dst_run / "model"
+    model = DialogueState.build_model(object.__new__(DialogueState), str(folder), None)
+    saved = load_file(str(folder / HEAD_WEIGHTS))
+    heads = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+    assert set(heads) == set(saved)
+    assert all(torch.equal(heads[k], saved[k]) for k in saved)

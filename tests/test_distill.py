@@ -207,3 +207,38 @@ def test_a_lora_teacher_is_merged_before_its_layers_are_dropped(tmp_path, tiny_m
     assert saved["training"]["lr"] == METHODS["full"].default_lr  # not the adapter's learning rate
     assert not (student / "model" / "adapter_config.json").exists()
     assert len(tuneforge.predict(student, ["where is my card"])) == 1
+
+
+def test_a_generation_student_learns_the_teachers_next_token_distributions(tmp_path, tiny_llama):
+    """A SmolLM2-like teacher run (LoRA, merged on loading) gives a layer-dropped student run; the teacher scores
+    each batch's reply positions beside it (its vocabulary-wide outputs are too large to keep), and the soft term
+    is zero exactly when the student's distributions there are the teacher's."""
+    import copy
+
+    from test_generation import PAIRS, gen_config, write_jsonl
+
+    from tuneforge.distill.loss import DistillLoss
+    from tuneforge.runs.directory import load_run
+
+    data = write_jsonl(tmp_path / "pairs.jsonl", PAIRS)
+    teacher = tuneforge.train(gen_config(tmp_path, tiny_llama, {"train": data, "dev": data}), ["name=gen"])
+    run = load_run(teacher)
+    batch = run.task.collate(run.task.encode(run.task.read(str(data), run.config, strict=True).examples[:4]))
+    twin = copy.deepcopy(run.model).train()
+    loss = DistillLoss(run.task, twin, "generate", temperature=2.0, alpha=1.0, teacher=run.model.eval())
+    same, items = loss(twin, dict(batch))
+    loss.close()
+    assert items == int((batch["targets"] != -100).sum()) and abs(float(same)) < 1e-4
+    with torch.no_grad():
+        twin.model.norm.weight.mul_(0.5)  # flatter distributions everywhere
+    loss = DistillLoss(run.task, twin, "generate", temperature=2.0, alpha=1.0, teacher=run.model)
+    assert float(loss(twin, dict(batch))[0]) > 1e-3
+    loss.close()
+
+    assert main(["distill", str(teacher), "--layers", "1", "--name", "gen-student", "--set", "training.max_steps=3",
+                 "--set", "training.lr=1e-3"]) == 0
+    student = tmp_path / "runs" / "gen-student"
+    assert json.loads((student / "model" / "config.json").read_text())["num_hidden_layers"] == 1
+    report = json.loads((student / "report.json").read_text())
+    assert report["distillation"]["kept_layers"] == [1] and report["training"]["steps"] == 3
+    assert isinstance(tuneforge.predict(student, {"prompt": "Say the word number 3."}), dict)

@@ -2,10 +2,12 @@
 
 seqeval, the NER scorer, ships only as a source release whose setup.py fetches setuptools_scm through
 setup_requires. A pip that builds it the legacy way, by running setup.py in the target environment (pip < 23.1;
-pip < 25.3 when the wheel package is installed beside it), fails there once torch has upgraded setuptools:
-"No module named 'vcs_versioning'", after minutes of downloads. pip runs this backend before it downloads any
-dependency, so the check here turns that into one line that says what to do. Other front ends (build, uv)
-build source releases in isolation and are not checked.
+pip < 25.3 when the wheel package is installed beside it), fails there under setuptools >= 80.7, whose fetch
+takes a setuptools_scm that cannot import ("No module named 'vcs_versioning'"), after minutes of downloads.
+On Python 3.10, whose venvs bring pip 23.0.1, pyproject.toml caps setuptools below 80.7, so a fresh venv's own
+pip installs tuneforge; elsewhere, or with a newer setuptools already installed, this check turns the failure
+into one line that says what to do. pip runs this backend before it downloads any dependency. Other front ends
+(build, uv) build source releases in isolation and are not checked.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from setuptools.build_meta import *  # noqa: F403  (the hooks not wrapped below:
 
 MIN_PIP = (23, 1)  # isolated PEP 517 builds for a setup.py-only source release
 MIN_PIP_BESIDE_WHEEL = (25, 3)  # ... even when the wheel package is installed
+SETUPTOOLS_FETCH_BREAKS = (80, 7)  # setup_requires fetches a setuptools_scm that cannot import from here on
+SETUPTOOLS_CAPPED = sys.version_info < (3, 11)  # pyproject.toml: setuptools < 80.7 on Python 3.10
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -42,16 +46,29 @@ def running_pip(paths: list[str]) -> tuple[Path, tuple[int, ...]] | None:
     return None
 
 
-def refusal(pip_version: tuple[int, ...], setuptools_installed: bool, wheel_installed: bool) -> str | None:
+def refusal(pip_version: tuple[int, ...], setuptools_version: tuple[int, ...] | None, wheel_installed: bool,
+            capped: bool = SETUPTOOLS_CAPPED) -> str | None:
     """The one-line message for a pip that would build seqeval the legacy way (it does only when setuptools
-    imports in its environment), or None for one that will not."""
+    imports in its environment) under a setuptools whose fetch breaks, or None for one that will not. The
+    legacy build runs seqeval's setup.py under the setuptools installed now (for its metadata) and under the one
+    pip leaves (to install it): below 80.7 both times where pyproject.toml caps it, else torch's floor pulls the
+    newest."""
     needed = MIN_PIP_BESIDE_WHEEL if wheel_installed else MIN_PIP
-    if not setuptools_installed or pip_version >= needed:
+    if setuptools_version is None or pip_version >= needed:
+        return None
+    if capped and setuptools_version < SETUPTOOLS_FETCH_BREAKS:
         return None
     beside = ", with the wheel package installed," if wheel_installed else ""
     return (f"tuneforge needs pip >= {'.'.join(map(str, needed))}{beside} to install seqeval, a source-only "
-            f"dependency (this is pip {'.'.join(map(str, pip_version))}): run python -m pip install -U pip, "
-            "then install again")
+            f"dependency (this is pip {'.'.join(map(str, pip_version))} beside setuptools "
+            f"{'.'.join(map(str, setuptools_version))}): run python -m pip install -U pip, then install again")
+
+
+def installed_version(folder: Path, name: str) -> tuple[int, ...] | None:
+    """The version of the distribution ``name`` installed in ``folder`` (a site-packages), from its dist-info."""
+    for info in folder.glob(f"{name}-*.dist-info"):
+        return _version(info.name[len(name) + 1: -len(".dist-info")])
+    return None
 
 
 def _check_pip() -> None:
@@ -61,7 +78,7 @@ def _check_pip() -> None:
     folder, version = pip
     # pip takes the legacy build by what imports in its own environment: the folder beside pip's
     beside = folder.parent
-    message = refusal(version, any(beside.glob("setuptools-*.dist-info")), any(beside.glob("wheel-*.dist-info")))
+    message = refusal(version, installed_version(beside, "setuptools"), any(beside.glob("wheel-*.dist-info")))
     if message:
         raise SystemExit(message)
 

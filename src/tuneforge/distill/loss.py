@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from tuneforge.distill.soft_targets import INPUT_KEYS, TEACHER_KEY, soft_outputs
+from tuneforge.distill.soft_targets import INPUT_KEYS, SCORED_EACH_BATCH, TEACHER_KEY, soft_outputs
 from tuneforge.tasks.base import IGNORE
 
 MASKED = -1e4  # a logit that softmax turns into nothing (padding positions of a span's start/end)
@@ -34,6 +34,11 @@ def soft_sum(student_out: Any, teacher: torch.Tensor, batch: dict[str, torch.Ten
         keep = batch["attention_mask"].bool().unsqueeze(-1)
         return kl_sum(student.masked_fill(~keep, MASKED), teacher.masked_fill(~keep, MASKED), temperature,
                       dim=1) / 2
+    if kind == "generate":  # next-token distributions at the reply positions, as the task's loss reads them
+        if student.dim() == 3:  # a head that did more after its output projection kept every position
+            scored = batch["targets"] != IGNORE
+            student = student[:, -scored.shape[1]:][scored]
+        return kl_sum(student, teacher, temperature)
     if kind == "token-probabilities":  # the tokens the task's loss reads (first pieces of owned words)
         keep = batch["labels"] != IGNORE
         student, teacher = student[keep], teacher[keep]
@@ -57,7 +62,8 @@ def hidden_sum(student_out: Any, teacher_out: Any, mapping: list[int], mask: tor
 class DistillLoss:
     """``compute_loss(model, batch)`` for the training loop: the task's loss on gold labels (its own forward
     pass, whose output a hook keeps) mixed with the soft-target term and, with ``hidden_weight``, the
-    hidden-state term against a teacher pass on the same batch."""
+    hidden-state term against a teacher pass on the same batch. For a kind scored batch by batch (generation)
+    the teacher's soft outputs come from such a pass too, at the task's reply positions."""
 
     def __init__(self, task: Any, student: torch.nn.Module, kind: str, temperature: float, alpha: float,
                  hidden_weight: float = 0.0, teacher: torch.nn.Module | None = None,
@@ -79,7 +85,11 @@ class DistillLoss:
         return args, ({**kwargs, "output_hidden_states": True} if module.training else kwargs)
 
     def __call__(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-        teacher_soft = batch.pop(TEACHER_KEY)
+        if self.kind in SCORED_EACH_BATCH:
+            with torch.no_grad():  # not inference_mode: the KL term saves these for its backward pass
+                teacher_soft = self.task.reply_logits(self.teacher, batch).float()
+        else:
+            teacher_soft = batch.pop(TEACHER_KEY)
         gold, items = self.task.compute_loss(model, batch)
         output, self.output = self.output, None
         soft = soft_sum(output, teacher_soft, batch, self.kind, self.temperature, self.multi_label)

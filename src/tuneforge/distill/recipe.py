@@ -65,7 +65,7 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
     from accelerate.utils import set_seed
 
     from tuneforge.distill.loss import DistillLoss
-    from tuneforge.distill.soft_targets import PER_TOKEN, Taught, taught_collate, teacher_outputs
+    from tuneforge.distill.soft_targets import PER_TOKEN, SCORED_EACH_BATCH, Taught, taught_collate, teacher_outputs
     from tuneforge.distill.student import chosen_layers, hidden_mapping, layer_dropped, same_tokenizer
     from tuneforge.engine.train import train_loop
     from tuneforge.methods import apply_method, trainable_parameters
@@ -119,14 +119,18 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
     run_dir = start_run(student_cfg)  # only now is anything written
     say(f"run directory {run_dir}")
     started = time.perf_counter()
-    say(f"teacher scoring {len(teacher_features)} training feature(s)")
+    if kind not in SCORED_EACH_BATCH:
+        say(f"teacher scoring {len(teacher_features)} training feature(s)")
     soft = teacher_outputs(teacher_model, teacher_features, teacher_task.collate, kind,
                            student_cfg.training.eval_batch_size)
     taught = [Taught(f, s) for f, s in zip(features, soft, strict=True)]
     dev = splits.get("dev")
     evaluate = (lambda m: task.evaluate(m, dev.examples, tune=True, **batching)) if dev else None
+    beside = o.hidden_weight or kind in SCORED_EACH_BATCH  # the teacher runs on each training batch
+    if beside:
+        teacher_model.eval()
     loss = DistillLoss(task, student, kind, o.temperature, o.alpha, o.hidden_weight,
-                       teacher_model if o.hidden_weight else None, mapping)
+                       teacher_model if beside else None, mapping)
     try:
         state = train_loop(student, taught, taught_collate(task.collate, kind), evaluate, student_cfg.training,
                            run_dir, compute_loss=loss, count_items=task.count_items)

@@ -2,7 +2,9 @@
 
 The kind of output comes from the task's registry entry (``TaskSpec.inference``): one row of logits per text
 (class-probabilities), one per token (token-probabilities), or a start and an end logit per token
-(span-logits). Per-token outputs are kept at the feature's own length and padded again with each batch.
+(span-logits). Per-token outputs are kept at the feature's own length and padded again with each batch. A
+generation teacher's next-token distributions over the vocabulary (generate) are too large to keep for the
+whole transfer set: the teacher scores each batch's reply positions as the student trains (loss.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import torch
 
 INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")  # what both models read from a task's batch
 TEACHER_KEY = "teacher_soft"  # the batch key that carries the teacher's outputs into the loss
-PER_TOKEN = {"class-probabilities": False, "token-probabilities": True, "span-logits": True}
+PER_TOKEN = {"class-probabilities": False, "token-probabilities": True, "span-logits": True, "generate": True}
+SCORED_EACH_BATCH = {"generate"}  # kinds whose teacher runs beside the student, batch by batch
 
 
 def soft_outputs(output: Any, kind: str) -> torch.Tensor:
@@ -27,10 +30,10 @@ def soft_outputs(output: Any, kind: str) -> torch.Tensor:
 
 @dataclass
 class Taught:
-    """One training feature and what the teacher output on it."""
+    """One training feature and what the teacher output on it (None: the teacher scores it with its batch)."""
 
     feature: Any
-    soft: torch.Tensor
+    soft: torch.Tensor | None
 
     def __len__(self) -> int:
         return len(self.feature)
@@ -38,8 +41,11 @@ class Taught:
 
 @torch.no_grad()  # not inference_mode: the loss saves these for its backward pass
 def teacher_outputs(teacher: torch.nn.Module, features: Sequence[Any], collate: Callable, kind: str,
-                    batch_size: int) -> list[torch.Tensor]:
-    """The teacher's soft outputs per feature (longest first in batches, so little padding), in input order."""
+                    batch_size: int) -> list[torch.Tensor | None]:
+    """The teacher's soft outputs per feature (longest first in batches, so little padding), in input order;
+    None each for a kind the teacher scores batch by batch as the student trains."""
+    if kind in SCORED_EACH_BATCH:
+        return [None] * len(features)
     order = sorted(range(len(features)), key=lambda i: -len(features[i]))
     out: list[torch.Tensor | None] = [None] * len(features)
     for start in range(0, len(order), batch_size):
@@ -56,6 +62,8 @@ def taught_collate(collate: Callable, kind: str) -> Callable[[list[Taught]], dic
 
     def collate_taught(items: list[Taught]) -> dict[str, torch.Tensor]:
         batch = collate([t.feature for t in items])
+        if kind in SCORED_EACH_BATCH:
+            return batch
         if PER_TOKEN[kind]:
             width = batch["input_ids"].shape[1]
             soft = torch.zeros((len(items), width, *items[0].soft.shape[1:]))

@@ -60,7 +60,7 @@ class TaskSpec:
     finds_entities: bool = False  # predictions are typed character spans ({"entities": [{type, start, end}]}): a run
     # can serve as the NER recogniser of personal data (privacy.ner_run)
     distills: bool = False  # ``tuneforge distill`` trains a smaller student on its runs' soft outputs (the kind of
-    # output — per text, per token, start/end per token — is read from ``inference``)
+    # output — per text, per token, start/end per token, next token on the reply — is read from ``inference``)
 
     def read_inputs(self, path: str) -> list:
         return _load(self.input_reader_path)(path)
@@ -116,7 +116,7 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
              default_model="smollm2-135m", default_method="lora", zero_shot_baseline=True, streams=True,
              completes=True, input_reader_path="tuneforge.tasks.generation.task:read_prompts",
              input_check_path="tuneforge.tasks.generation.task:input_example", pipeline_tag="text-generation",
-             auto_class="AutoModelForCausalLM"),
+             auto_class="AutoModelForCausalLM", distills=True),
     TaskSpec("embedding-classification", "tuneforge.tasks.embedding_classification.task:EmbeddingClassification",
              EmbeddingClassificationOptions, has_labels=True, peft_task_type=None,
              inference="class-probabilities", plain_transformers=False,

@@ -163,14 +163,19 @@ class Generation(TaskBase):
         """Summed cross-entropy over the reply tokens; logits are computed for those positions only."""
         targets = batch["targets"]
         scored = targets != IGNORE_INDEX
+        loss = F.cross_entropy(self.reply_logits(model, batch).float(), targets[scored], reduction="sum")
+        return loss, int(scored.sum())
+
+    @staticmethod
+    def reply_logits(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The next-token logits at the reply positions of a batch, [positions, vocabulary] (what the loss
+        reads; a distilled student learns from the teacher's)."""
         inputs = {"input_ids": batch["input_ids"], "use_cache": False}
         if "position_ids" in batch:  # packed rows: no attention mask, so transformers reads the position ids
             inputs["position_ids"] = batch["position_ids"]
         else:
             inputs["attention_mask"] = batch["attention_mask"]
-        logits = scored_logits(model, inputs, scored)
-        loss = F.cross_entropy(logits.float(), targets[scored], reduction="sum")
-        return loss, int(scored.sum())
+        return scored_logits(model, inputs, batch["targets"] != IGNORE_INDEX)
 
     def count_items(self, batch: dict[str, torch.Tensor]) -> int:
         return int((batch["targets"] != IGNORE_INDEX).sum())
