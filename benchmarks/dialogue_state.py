@@ -9,6 +9,9 @@ benchmarks/results/dialogue_state-*.json and docs/benchmarks.md).
         value from another service), and reading the user turn alone (both inference switches on one model)
     python benchmarks/dialogue_state.py pair WORKDIR --train-dialogues 600 --dialogues 300
         two runs at one budget, with and without the system turn in the input, scored on the same dev sample
+    python benchmarks/dialogue_state.py per-message INTENT_RUN SLOTS_RUN --dialogues 300
+        the assistant's per-message models (examples/customer-service: an intent classifier over the user's last
+        messages and a slot tagger of one message) turned into a state by accumulation, on the same dev sample
     python benchmarks/dialogue_state.py speed RUN --per-service 20
         predict throughput (dialogues/s, batched as predict does) for each dev service's single-service
         dialogues, against the service's schema elements (intents + slots + categorical values)
@@ -94,6 +97,68 @@ def pair(args: argparse.Namespace) -> dict:
     return out
 
 
+def per_message(args: argparse.Namespace) -> dict:
+    """Each user frame's state from the per-message models: the service's active intent is the classifier's
+    answer when it is one of the service's intents, else the intent it had; a tagged span whose type is one of
+    the service's slots sets that slot (a categorical one only to one of its possible values, matched without
+    case); nothing is ever requested. Scored by the official metrics, as the tracker is."""
+    import copy
+
+    import tuneforge
+    from tuneforge.assistant.formats import intent_text
+    from tuneforge.tasks.dialogue_state import metrics as sgd
+    from tuneforge.tasks.dialogue_state.schema import read_schemas
+
+    schemas = read_schemas(*SCHEMAS)
+    seen = {service["service_name"] for service in json.loads(Path(SCHEMAS[0]).read_text(encoding="utf-8"))}
+    gold = [json.loads(line) for line in dev_sample(args.dialogues)]
+    intent_inputs, slot_inputs = [], []
+    for record in gold:
+        users: list[str] = []
+        for turn in record["turns"]:
+            if turn["speaker"] == "user":
+                users.append(turn["text"])
+                intent_inputs.append(intent_text(users))
+                slot_inputs.append(turn["text"])
+    started = time.perf_counter()
+    intents = [p["label"] for p in tuneforge.predict(args.intent_run, intent_inputs)]
+    tagged = tuneforge.predict(args.slots_run, slot_inputs)
+    seconds = time.perf_counter() - started
+    predicted, k = [], 0
+    for record in gold:
+        out = copy.deepcopy(record)
+        state: dict[str, dict[str, list[str]]] = {}
+        active: dict[str, str] = {}
+        for turn in out["turns"]:
+            if turn["speaker"] != "user":
+                continue
+            intent, entities = intents[k], tagged[k]["entities"]
+            k += 1
+            for frame in turn["frames"]:
+                service = schemas[frame["service"]]
+                if intent in {i.name for i in service.intents}:
+                    active[service.name] = intent
+                values = state.setdefault(service.name, {})
+                for entity in entities:
+                    slot = service.slot_by_name.get(entity["type"])
+                    if slot is None:
+                        continue
+                    value = entity["text"]
+                    if slot.is_categorical:
+                        value = next((v for v in slot.possible_values if v.casefold() == value.casefold()), None)
+                    if value is not None:
+                        values[slot.name] = [value]
+                frame.update(intent=active.get(service.name, "NONE"), requested_slots=[],
+                             slot_values=copy.deepcopy(values))
+        predicted.append(out)
+    scores = sgd.score_dialogues(gold, predicted, schemas, seen)
+    suffixes = {sgd.ALL_SERVICES: "", sgd.SEEN_SERVICES: "_seen", sgd.UNSEEN_SERVICES: "_unseen"}
+    flat = {metric + suffix: round(value, 4) for collection, suffix in suffixes.items()
+            for metric, value in scores.get(collection, {}).items()}
+    return {"intent_run": args.intent_run, "slots_run": args.slots_run, "dev_dialogues": len(gold),
+            "predict_seconds": round(seconds, 1), **{k: v for k, v in flat.items() if k in SHOWN}}
+
+
 def speed(args: argparse.Namespace) -> dict:
     import tuneforge
     from tuneforge.tasks.dialogue_state.schema import read_schemas
@@ -136,8 +201,13 @@ def main() -> None:
     p.add_argument("workdir")
     p.add_argument("--train-dialogues", type=int, default=600)
     p.add_argument("--dialogues", type=int, default=300)
+    p = sub.add_parser("per-message")
+    p.add_argument("intent_run")
+    p.add_argument("slots_run")
+    p.add_argument("--dialogues", type=int, default=300)
     args = parser.parse_args()
-    result = {"curve": curve, "ablate": ablate, "pair": pair, "speed": speed}[args.command](args)
+    result = {"curve": curve, "ablate": ablate, "pair": pair, "speed": speed,
+              "per-message": per_message}[args.command](args)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"dialogue_state-{args.command}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

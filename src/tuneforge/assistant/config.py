@@ -19,7 +19,7 @@
       cache: ../.docs-index       # the passage index, rebuilt only when a document, the split or the retriever changes
       passage_chars: 800          # a passage: whole paragraphs up to this many characters
       overlap_chars: 200          # a longer paragraph is cut into windows that overlap this much
-      top_k: 3                    # passages the reader reads per question
+      top_k: 1                    # passages the reader reads per question (1: best on XQuAD dev, docs/benchmarks.md)
       min_score: 0.2              # the reader's span probability under which the answer is "I don't know"
       intents: []                 # intent labels also answered from documents (besides out-of-scope), e.g. [NONE]
     memory:
@@ -65,7 +65,9 @@ class DocumentOptions(BaseModel):
     cache: str | None = None  # default: .tuneforge-documents beside the assistant file
     passage_chars: int = Field(800, ge=100, le=20_000)
     overlap_chars: int = Field(200, ge=0, le=5_000)
-    top_k: int = Field(3, ge=1, le=50)
+    # the reader's span probability is normalised within each passage, so across passages it misleads: on
+    # XQuAD dev, reading the top 3 scored F1 0.154 against the top 1's 0.272 (docs/benchmarks.md)
+    top_k: int = Field(1, ge=1, le=50)
     min_score: float = Field(0.2, ge=0, le=1)
     intents: list[str] = Field(default_factory=list)
 
