@@ -81,7 +81,7 @@ def rerank_scores(reranker, queries, sets, dense: list[np.ndarray], top: int = 1
     out = []
     for q, cands, d in zip(queries, sets, dense, strict=True):
         order = np.argsort(-d)[:top]
-        answers = predict(reranker, [{"text": q["query"], "text_pair": cands[i]} for i in order])
+        answers = predict(reranker, [[q["query"], cands[i]] for i in order])  # a text pair: [text, text_pair]
         s = d - d.max() - 10.0  # below every re-ranked candidate
         for i, a in zip(order, answers, strict=True):
             s[i] = next(x["probability"] for x in a["top_k"] if x["label"] == "match") if "top_k" in a \
