@@ -393,3 +393,27 @@ def test_training_goes_on_from_a_trained_trackers_model_folder(dst_run):
     heads = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
     assert set(heads) == set(saved)
     assert all(torch.equal(heads[k], saved[k]) for k in saved)
+
+
+def test_training_on_from_heads_that_do_not_fit_is_one_line(dst_run, tmp_path, capsys):
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+
+    from tuneforge.tasks.dialogue_state.model import HEAD_WEIGHTS
+
+    folder = tmp_path / "model"
+    shutil.copytree(dst_run / "model", folder)
+    save_file({"intent_head.weight": torch.zeros(3, 3)}, str(folder / HEAD_WEIGHTS))
+    config = yaml.safe_load((dst_run / "config.yaml").read_text())
+    config.update(name="again", output_dir=str(tmp_path / "runs"))
+    config["model"]["name"] = str(folder)
+    config["data"] = {"train": str(dst_run.parents[1] / "train.jsonl"), "dev": str(dst_run.parents[1] / "dev.jsonl")}
+    config["task_options"]["schema_files"] = SCHEMAS
+    path = tmp_path / "again.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert HEAD_WEIGHTS in err[-1] and "heads" in err[-1] and "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "runs" / "again" / "model").exists()

@@ -209,7 +209,7 @@ def test_a_lora_teacher_is_merged_before_its_layers_are_dropped(tmp_path, tiny_m
     assert len(tuneforge.predict(student, ["where is my card"])) == 1
 
 
-def test_a_generation_student_learns_the_teachers_next_token_distributions(tmp_path, tiny_llama):
+def test_a_generation_student_learns_the_teachers_next_token_distributions(tmp_path, tiny_llama, capsys):
     """A SmolLM2-like teacher run (LoRA, merged on loading) gives a layer-dropped student run; the teacher scores
     each batch's reply positions beside it (its vocabulary-wide outputs are too large to keep), and the soft term
     is zero exactly when the student's distributions there are the teacher's."""
@@ -242,3 +242,7 @@ def test_a_generation_student_learns_the_teachers_next_token_distributions(tmp_p
     report = json.loads((student / "report.json").read_text())
     assert report["distillation"]["kept_layers"] == [1] and report["training"]["steps"] == 3
     assert isinstance(tuneforge.predict(student, {"prompt": "Say the word number 3."}), dict)
+
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": "Say the word number 40."}])
+    _refused(capsys, ["distill", str(teacher), "--layers", "1", "--name", "refused", "--unlabelled", str(prompts)],
+             tmp_path / "runs" / "refused", "take no unlabelled text")

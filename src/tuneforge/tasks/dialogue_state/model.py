@@ -27,6 +27,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers.utils import ModelOutput
 
+from tuneforge.errors import RunError
+
 HEAD_WEIGHTS, HEAD_CONFIG = "state_head.safetensors", "state_head.json"
 STATUS_COUNT = 4
 NEG = -1e4  # masked scores: far below any real one, finite so that fp16/bf16 softmax stays defined
@@ -113,9 +115,14 @@ class SchemaGuidedTracker(nn.Module):
     def load_heads(self, folder: str | Path) -> None:
         """The heads of a saved tracker (``folder`` holds them beside its encoder)."""
         path = Path(folder) / HEAD_WEIGHTS
-        missing, unexpected = self.load_state_dict(load_file(str(path)), strict=False)
+        try:
+            missing, unexpected = self.load_state_dict(load_file(str(path)), strict=False)
+        except (OSError, RuntimeError) as e:  # unreadable, or a tensor of the wrong shape
+            raise RunError(f"{path}: not the state heads of a tracker of this encoder "
+                           f"({str(e).splitlines()[0]})") from None
         if unexpected or any(not k.startswith("encoder.") for k in missing):
-            raise ValueError(f"{path}: tensors that do not fit the tracker's heads")
+            raise RunError(f"{path}: tensors that do not fit the tracker's heads "
+                           f"({', '.join(sorted(unexpected)[:3]) or 'heads missing'})")
 
 
 def state_loss(out: StateOutput, batch: dict[str, torch.Tensor]) -> torch.Tensor:
