@@ -40,10 +40,20 @@ TASKS = {
                    "training": {"epochs": 3, "batch_size": 16, "lr": 1e-4, "progress": False, "seed": 1}},
         "student_epochs": 6, "metric": "f1",
     },
+    "xquad": {  # examples/qa-xquad.yaml: split by article, 855 / 161 / 174 questions
+        "config": {"task": "question-answering", "model": {"name": "minilm", "max_length": 384, "stride": 128},
+                   "data": {"train": str(DATA / "xquad" / "xquad.en.json"),
+                            "split": {"dev": 0.15, "test": 0.15, "seed": 13}},
+                   "task_options": {"max_answer_length": 30, "n_best": 20},
+                   "training": {"epochs": 3, "batch_size": 16, "eval_batch_size": 64, "lr": 1e-4,
+                                "progress": False, "seed": 42}},
+        "student_epochs": 6, "metric": "f1",
+    },
 }
 
 
-def build(task: str, folder: Path, layers: int, student_epochs: int | None) -> dict[str, Path]:
+def build(task: str, folder: Path, layers: int, student_epochs: int | None, student: str = "distilled",
+          hidden_weight: float = 0.0) -> dict[str, Path]:
     """The teacher, pruned and distilled runs and the int8 graph (each made only when missing)."""
     import tuneforge
     from tuneforge.distill.recipe import DistillOptions, distill
@@ -55,8 +65,8 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None) -> d
     config = json.loads(json.dumps(spec["config"]))
     if spec.get("test_sample"):  # a seeded sample of the test file: the two shared cores score it in minutes
         config["data"]["test"] = str(sample_file(Path(config["data"]["test"]), folder, spec["test_sample"]))
-    paths = {"teacher": folder / "teacher", "pruned": folder / "pruned", "distilled": folder / "distilled",
-             "int8": folder / "distilled-int8"}
+    paths = {"teacher": folder / "teacher", "pruned": folder / "pruned", "distilled": folder / student,
+             "int8": folder / f"{student}-int8"}
     timings = {}
     if not (paths["teacher"] / "report.json").is_file():
         started = time.perf_counter()
@@ -68,13 +78,17 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None) -> d
     if not (paths["distilled"] / "report.json").is_file():
         started = time.perf_counter()
         epochs = student_epochs or spec["student_epochs"]
-        distill(paths["teacher"], DistillOptions(layers=layers, name="distilled", output_dir=str(folder),
+        distill(paths["teacher"], DistillOptions(layers=layers, name=student, output_dir=str(folder),
+                                                 hidden_weight=hidden_weight,
                                                  overrides=[f"training.epochs={epochs}"]))
         timings["student_train_s"] = time.perf_counter() - started
     if not paths["int8"].exists():
         export_onnx(paths["distilled"], paths["int8"], quantize="int8")
-    if timings:
-        (folder / "timings.json").write_text(json.dumps(timings))
+    if timings:  # kept beside an earlier student's
+        known = folder / "timings.json"
+        earlier = json.loads(known.read_text()) if known.is_file() else {}
+        known.write_text(json.dumps(earlier | {(f"{student}_{k}" if k.startswith("student") and student != "distilled"
+                                                else k): v for k, v in timings.items()}))
     return paths
 
 
@@ -115,6 +129,9 @@ def main() -> None:
     parser.add_argument("task", choices=sorted(TASKS))
     parser.add_argument("--layers", type=int, default=3, help="student layers (of the teacher's 6)")
     parser.add_argument("--student-epochs", type=int, default=None)
+    parser.add_argument("--student", default="distilled", help="the student run's folder name (another name "
+                        "keeps an earlier student beside it)")
+    parser.add_argument("--hidden-weight", type=float, default=0.0, help="distill --hidden-weight")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved batched rounds")
     parser.add_argument("--calls", type=int, default=40, help="interleaved batch-1 calls per model")
     parser.add_argument("--texts", type=int, default=256, help="test texts per batched round")
@@ -122,7 +139,7 @@ def main() -> None:
     import torch
 
     folder = REPO / "runs" / "bench-distill" / args.task
-    paths = build(args.task, folder, args.layers, args.student_epochs)
+    paths = build(args.task, folder, args.layers, args.student_epochs, args.student, args.hidden_weight)
     runs, export = load_models(paths)
     spec = TASKS[args.task]
     metric = spec["metric"]
@@ -174,7 +191,8 @@ def main() -> None:
     distillation = json.loads((paths["distilled"] / "report.json").read_text())["distillation"]
     from common import write_results
 
-    out = REPO / "benchmarks" / "results" / f"distill-{args.task}.json"
+    suffix = "" if args.student == "distilled" else f"-{args.student}"
+    out = REPO / "benchmarks" / "results" / f"distill-{args.task}{suffix}.json"
     write_results(out, {"task": args.task, "metric": metric, "texts": len(batch), "rounds": args.rounds,
                         "calls": args.calls, "table": table, "pruning": pruning,
                         "distillation": {k: v for k, v in distillation.items() if k != "teacher"},
