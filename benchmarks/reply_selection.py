@@ -126,6 +126,51 @@ def write_rerank_pairs(args) -> None:
     print(f"{len(parts['train'])} train and {len(parts['dev'])} dev pairs in {out}")
 
 
+def reply_facts(path: Path) -> tuple[dict, dict]:
+    """Per system reply text: its dialogue acts (act, slot) and its values; per (dialogue, turn): what was said
+    before the reply (all turns) and the rows the service returned up to it, lower-cased."""
+    facts, said = {}, {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            for i, turn in enumerate(d["turns"]):
+                if turn["speaker"] != "system" or i == 0:
+                    continue
+                acts = [a for frame in turn["frames"] for a in frame["acts"]]
+                facts[" ".join(turn["text"].split())] = (
+                    tuple(sorted((a["act"], a.get("slot", "")) for a in acts)),
+                    frozenset(v.lower() for a in acts for v in a.get("values", [])))
+                rows = [frame.get("service_results", []) for t in d["turns"][:i + 1] for frame in t["frames"]]
+                said[(d["id"], i)] = (" ".join(t["text"] for t in d["turns"][:i]).lower(), json.dumps(rows).lower())
+    return facts, said
+
+
+def ceiling(queries: list[dict], sets: list[list[str]], facts: dict, said: dict) -> dict[str, dict]:
+    """What no ranker of the conversation can beat: an oracle that knows the true reply's acts and slots and
+    which of its values the evidence holds, then picks at random among the candidates it cannot tell apart
+    (same acts and slots, the same values found in the evidence). Expected recall@1 = mean of 1/n, recall@10
+    = mean of min(1, 10/n), n counting the true reply."""
+    def known(text: str, evidence: str | None) -> tuple:
+        acts, values = facts[text]
+        return acts if evidence is None else (acts, frozenset(v for v in values if v in evidence))
+
+    out = {}
+    for name in ("acts and slots", "+ values in the last four turns", "+ values anywhere in the conversation",
+                 "+ values in the service's rows (not in the conversation)"):
+        confusable = []
+        for q, cands in zip(queries, sets, strict=True):
+            before, rows = said[(q["dialogue"], q["turn"])]
+            evidence = {"acts and slots": None, "+ values in the last four turns": q["query"].lower(),
+                        "+ values anywhere in the conversation": before}.get(name, before + " " + rows)
+            truth = known(cands[0], evidence)
+            confusable.append(sum(known(c, evidence) == truth for c in cands))
+        out[name] = {"recall@1": round(float(np.mean([1 / n for n in confusable])), 4),
+                     "recall@10": round(float(np.mean([min(1.0, 10 / n) for n in confusable])), 4),
+                     "median indistinguishable": float(np.median(confusable))}
+
+    return out
+
+
 def untrained(model_name: str = "minilm"):
     from tuneforge.config.loading import load_config
     from tuneforge.models import load_tokenizer
@@ -149,6 +194,11 @@ def main() -> None:
     r.add_argument("--queries", type=int, default=3000)
     r.add_argument("--negatives", type=int, default=3)
     r.add_argument("--pool", type=int, default=1000, help="replies of a service the rivals are drawn from")
+    c = sub.add_parser("ceiling", help="the recall an oracle of the acts and the values in the evidence reaches "
+                       "(random among the candidates it cannot tell apart)")
+    c.add_argument("--queries", type=int, default=1000)
+    c.add_argument("--seed", type=int, default=13)
+    c.add_argument("--out", default="benchmarks/results/reply_selection-ceiling.json")
     s = sub.add_parser("score")
     s.add_argument("--run", help="a fine-tuned retrieval run")
     s.add_argument("--reranker", help="a sequence-classification text-pair run (labels match / other)")
@@ -161,6 +211,14 @@ def main() -> None:
         return
     dev_pairs = reply_pairs(SGD / "dev.jsonl")
     queries, sets = candidate_sets(dev_pairs, args.queries, args.seed)
+    if args.command == "ceiling":
+        table = ceiling(queries, sets, *reply_facts(SGD / "dev.jsonl"))
+        Path(args.out).write_text(json.dumps({"protocol": f"{CANDIDATES} candidates of the same service, SGD dev, "
+                                              f"{args.queries} queries, seed {args.seed}", "oracles": table},
+                                             indent=2) + "\n")
+        for name, row in table.items():
+            print(f"| {name} | {row['recall@1']:.3f} | {row['recall@10']:.3f} | {row['median indistinguishable']:g} |")
+        return
     results: dict[str, dict] = {}
     t = time.perf_counter()
     results["bm25"] = recall(bm25_scores(queries, sets)) | {"seconds": round(time.perf_counter() - t, 1)}

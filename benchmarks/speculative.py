@@ -4,7 +4,8 @@ greedy loop, the HF ``text-generation`` pipeline at each batch size, and transfo
 
 Same model (the bundled SmolLM2-135M-Instruct, fp32, CPU), same prompts (a seeded sample of a generation config's
 test split, rendered by the chat template as training sees them), same maximum of new tokens, greedy everywhere.
-Speculation decodes one prompt at a time. Every side is timed in each round, interleaved; medians reported. The
+Speculation runs batched (every row's drafts verified in one pass) and one prompt at a time. Every side is
+timed in each round, interleaved; medians reported. The
 speculative replies are compared with plain greedy token for token.
 
     nice -n 5 python benchmarks/speculative.py --config examples/generation-scitldr.yaml --prompts 8
@@ -31,6 +32,18 @@ from benchmarks.common import package_versions, write_results  # noqa: E402
 from benchmarks.generation_speed import prompts_of  # noqa: E402
 
 
+def grounded_prompts(count: int, seed: int, tokenizer) -> list[list[int]]:
+    """A seeded sample of grounded_replies.py's 200 SGD dev turns, its grounded prompt in the chat template."""
+    import random
+
+    from benchmarks.grounded_replies import SGD, cases, prompt, read
+
+    dev = cases(read(SGD / "dev.jsonl"), 200)
+    chosen = sorted(random.Random(seed).sample(range(len(dev)), min(count, len(dev))))
+    return [tokenizer.apply_chat_template([{"role": "user", "content": prompt(dev[i], True)}], tokenize=True,
+                                          add_generation_prompt=True, return_dict=False) for i in chosen]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(REPO / "examples" / "generation-scitldr.yaml"))
@@ -41,6 +54,10 @@ def main() -> None:
     parser.add_argument("--draft-layers", type=int, default=0,
                         help="also a draft model: SmolLM2 with this many of its layers kept (no training)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--grounded", action="store_true", help="prompts: SGD dev turns with the dialogue state and "
+                        "the service's rows (benchmarks/grounded_replies.py's grounded mode); --config gives decoding")
+    parser.add_argument("--model", help="a causal LM folder (a fine-tuned run exported merged); default: the "
+                        "bundled SmolLM2-135M-Instruct")
     args = parser.parse_args()
 
     from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
@@ -48,10 +65,12 @@ def main() -> None:
     from tuneforge.engine.generate import end_ids, generate_ids
     from tuneforge.models import resolve
 
-    path = resolve("smollm2-135m")
+    path = args.model or resolve("smollm2-135m")
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     cfg, prompts = prompts_of(args.config, args.prompts, args.seed, tokenizer)
+    if args.grounded:  # SGD dev replies whose prompt holds the state and the service's rows (grounded_replies.py)
+        prompts = grounded_prompts(args.prompts, args.seed, tokenizer)
     greedy = cfg.inference.decoding.model_copy(update={"max_new_tokens": args.max_new_tokens, "strategy": "greedy",
                                                        "stop": [], "repetition_penalty": 1.0})
     lookup = greedy.model_copy(update={"speculation": "prompt_lookup"})
@@ -61,7 +80,8 @@ def main() -> None:
     pipe = pipeline("text-generation", model=model, tokenizer=tokenizer, device="cpu")
     sides = {
         "tuneforge greedy (batched)": lambda: generate_ids(model, tokenizer, prompts, greedy, **batching),
-        "tuneforge prompt lookup (batch 1)": lambda: generate_ids(model, tokenizer, prompts, lookup, **batching),
+        "tuneforge prompt lookup (batched)": lambda: generate_ids(model, tokenizer, prompts, lookup, **batching),
+        "tuneforge prompt lookup (batch 1)": lambda: [generate_ids(model, tokenizer, [p], lookup)[0] for p in prompts],
     }
     if args.draft_layers:
         import tempfile
@@ -73,7 +93,7 @@ def main() -> None:
         keep_layers(draft, evenly_spaced(draft.config.num_hidden_layers, args.draft_layers))
         draft.save_pretrained(folder)
         drafted = greedy.model_copy(update={"speculation": "draft_model", "draft_model": str(folder)})
-        sides[f"tuneforge draft model, {args.draft_layers} layers (batch 1)"] = (
+        sides[f"tuneforge draft model, {args.draft_layers} layers (batched)"] = (
             lambda: generate_ids(model, tokenizer, prompts, drafted, **batching))
 
     def hf_lookup():
@@ -120,7 +140,7 @@ def main() -> None:
     best = max((n for n in rows if n.startswith("pipeline")), key=lambda n: rows[n]["new_tokens_per_s"])
     for row in rows.values():
         row["x_best_pipeline"] = round(row["new_tokens_per_s"] / rows[best]["new_tokens_per_s"], 2)
-    name = Path(args.config).stem
+    name = "sgd-grounded" if args.grounded else Path(args.config).stem
     results = {"command": " ".join(sys.argv), "config": args.config, "prompts": len(prompts),
                "mean_prompt_tokens": round(sum(map(len, prompts)) / len(prompts), 1),
                "max_new_tokens": args.max_new_tokens, "rows": rows, "best_pipeline": best,

@@ -10,6 +10,7 @@ from tuneforge.config.loading import validate
 from tuneforge.config.schema import DecodingConfig
 from tuneforge.engine.generate import generate_ids
 from tuneforge.engine.speculative import DraftModel, PromptLookup, speculative_greedy
+from tuneforge.engine.speculative_batch import speculative_greedy_batch
 from tuneforge.errors import ConfigError
 from tuneforge.methods.layers import keep_layers
 
@@ -63,6 +64,58 @@ def test_drafts_that_are_right_save_target_passes(target):
     plain = generate_ids(model, tokenizer, [prompt], DecodingConfig(max_new_tokens=40))[0]
     assert reply == plain and len(reply) == 40
     assert stats["accepted"] == stats["drafted"] and stats["passes"] < 12
+
+
+class Scripted:
+    """Drafts from a known reply: right for ``right`` rows, always wrong otherwise (so rows accept different
+    numbers of drafts in the same pass, and the rejected ones leave holes in the batch's cache)."""
+
+    def __init__(self, prompt_length: int, reply: list[int], right: bool) -> None:
+        self.prompt_length, self.reply, self.right = prompt_length, reply, right
+
+    def reset(self, prompt):
+        pass
+
+    def propose(self, sequence, k):
+        done = len(sequence) - self.prompt_length
+        follow = self.reply[done:done + k]
+        return follow if self.right else [(t + 1) % 100 for t in follow]
+
+    def accepted(self, length):
+        pass
+
+
+def test_batched_speculation_keeps_greedy_while_rows_accept_different_drafts(target):
+    model, tokenizer = target
+    batch = prompts(tokenizer)
+    plain = [generate_ids(model, tokenizer, [p], DecodingConfig(max_new_tokens=40))[0] for p in batch]
+    drafters = iter([Scripted(len(p), reply, right=row % 2 == 0)
+                     for row, (p, reply) in enumerate(zip(batch, plain, strict=True))])
+    stats: dict[str, int] = {}
+    got = speculative_greedy_batch(model, batch, tokenizer.pad_token_id or 0, 40, [], lambda: next(drafters),
+                                   max_draft=8, stats=stats)
+    assert got == plain
+    # The wrong rows take a pass per token (40), the right ones far fewer: the batch's passes follow the slowest row,
+    # and half the drafted tokens were accepted, not none and not all.
+    assert stats["passes"] <= 41 and 0 < stats["accepted"] < stats["drafted"]
+    # Rows of right drafts alone finish in a fraction of the passes.
+    rights = iter([Scripted(len(p), reply, right=True) for p, reply in zip(batch, plain, strict=True)])
+    fast: dict[str, int] = {}
+    assert speculative_greedy_batch(model, batch, 0, 40, [], lambda: next(rights), max_draft=8, stats=fast) == plain
+    assert fast["passes"] < 12 and fast["accepted"] == fast["drafted"]
+
+
+def test_generate_ids_batches_speculation_and_keeps_each_rows_end(target):
+    model, tokenizer = target
+    batch = prompts(tokenizer)
+    plain = generate_ids(model, tokenizer, batch, DecodingConfig(max_new_tokens=25))
+    eos = plain[1][4]  # a token greedy writes: rows that meet it end there, the others go on to 25
+    decoding = DecodingConfig(max_new_tokens=25, speculation="prompt_lookup")
+    expected = [generate_ids(model, tokenizer, [p], DecodingConfig(max_new_tokens=25))[0] for p in batch]
+    got = speculative_greedy_batch(model, batch, 0, 25, [eos], PromptLookup)
+    assert got == [r[: r.index(eos)] if eos in r else r for r in expected]
+    assert len(got[1]) < 25 and any(len(r) == 25 for r in got)  # one batch, rows ending at different steps
+    assert generate_ids(model, tokenizer, batch, decoding, batch_size=2) == plain
 
 
 def test_stop_strings_and_end_tokens_cut_as_greedy_does(target):

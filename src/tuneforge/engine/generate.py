@@ -69,6 +69,8 @@ def generate_ids(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     results: list[list[int]] = [[] for _ in prompts]
     own_loop = decoding.strategy == "greedy" and not _prepends_virtual_tokens(model) and plain_dynamic_cache(model)
     if own_loop and getattr(decoding, "speculation", "off") != "off":
+        if streamer is None and len(prompts) > 1:
+            return _speculative_batches(model, tokenizer, prompts, decoding, eos, widths, batch_size, batch_tokens)
         return _speculative(model, tokenizer, prompts, decoding, eos, streamer)
     prefix = shared_prefix(model, prompts, device) if own_loop and len(prompts) > 1 else None
     budget = decoding.max_new_tokens
@@ -125,7 +127,7 @@ def plain_dynamic_cache(model) -> bool:
 
 def _speculative(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, eos: list[int],
                  streamer: Any = None) -> list[list[int]]:
-    """Greedy replies by speculative decoding (engine/speculative.py), one prompt at a time."""
+    """Greedy replies by speculative decoding (engine/speculative.py), one prompt at a time (streaming)."""
     from tuneforge.engine.speculative import load_draft, make_drafter, speculative_greedy
 
     draft = load_draft(decoding.draft_model, model) if decoding.speculation == "draft_model" else None
@@ -148,6 +150,32 @@ def _speculative(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
                                           on_tokens=accept))
         if streamer is not None:
             streamer.end()
+    return results
+
+
+def _speculative_batches(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, eos: list[int],
+                         widths: list[int], batch_size: int, batch_tokens: int | None) -> list[list[int]]:
+    """Greedy replies by speculative decoding, batched as plain greedy is (engine/speculative_batch.py)."""
+    from tuneforge.engine.speculative import load_draft, make_drafter
+    from tuneforge.engine.speculative_batch import speculative_greedy_batch
+
+    draft = load_draft(decoding.draft_model, model) if decoding.speculation == "draft_model" else None
+    stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
+
+    def stopped(reply: list[int]) -> bool:
+        return any(s in tokenizer.decode(reply[-stop_tail:]) for s in decoding.stop)
+
+    results: list[list[int]] = [[] for _ in prompts]
+    with bar(len(prompts), "decoding", "reply") as shown:
+        for batch in eval_batches(widths, batch_size, batch_tokens):
+            check_stop()
+            replies = speculative_greedy_batch(
+                model, [prompts[i] for i in batch], pad_id(tokenizer), decoding.max_new_tokens, eos,
+                lambda: make_drafter(decoding.speculation, draft), decoding.max_draft_tokens,
+                stopped if decoding.stop else None)
+            for row, i in enumerate(batch):
+                results[i] = replies[row]
+            shown.update(len(batch))
     return results
 
 
