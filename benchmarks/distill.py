@@ -40,6 +40,14 @@ TASKS = {
                    "training": {"epochs": 3, "batch_size": 16, "lr": 1e-4, "progress": False, "seed": 1}},
         "student_epochs": 6, "metric": "f1",
     },
+    "banking77-full": {  # examples/intent-banking77.yaml: a converged teacher (all 10,003 train texts, 5 epochs)
+        "config": {"task": "sequence-classification", "model": {"name": "minilm", "max_length": 128},
+                   "data": {"train": str(DATA / "banking77" / "train.csv"),
+                            "test": str(DATA / "banking77" / "test.csv"), "label_field": "category",
+                            "split": {"dev": 0.1, "seed": 13, "stratify": True}},
+                   "training": {"epochs": 5, "batch_size": 32, "lr": 1e-4, "progress": False, "seed": 42}},
+        "student_epochs": 5, "metric": "accuracy",
+    },
     "xquad": {  # examples/qa-xquad.yaml: split by article, 855 / 161 / 174 questions
         "config": {"task": "question-answering", "model": {"name": "minilm", "max_length": 384, "stride": 128},
                    "data": {"train": str(DATA / "xquad" / "xquad.en.json"),
@@ -65,7 +73,8 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
     config = json.loads(json.dumps(spec["config"]))
     if spec.get("test_sample"):  # a seeded sample of the test file: the two shared cores score it in minutes
         config["data"]["test"] = str(sample_file(Path(config["data"]["test"]), folder, spec["test_sample"]))
-    paths = {"teacher": folder / "teacher", "pruned": folder / "pruned", "distilled": folder / student,
+    pruned = "pruned" if layers == 3 else f"pruned-{layers}l"
+    paths = {"teacher": folder / "teacher", "pruned": folder / pruned, "distilled": folder / student,
              "int8": folder / f"{student}-int8"}
     timings = {}
     if not (paths["teacher"] / "report.json").is_file():
@@ -130,7 +139,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=3, help="student layers (of the teacher's 6)")
     parser.add_argument("--student-epochs", type=int, default=None)
     parser.add_argument("--student", default="distilled", help="the student run's folder name (another name "
-                        "keeps an earlier student beside it)")
+                        "keeps an earlier student beside it; default distilled, or distilled-Nl for --layers N ≠ 3)")
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="distill --hidden-weight")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved batched rounds")
     parser.add_argument("--calls", type=int, default=40, help="interleaved batch-1 calls per model")
@@ -139,6 +148,8 @@ def main() -> None:
     import torch
 
     folder = REPO / "runs" / "bench-distill" / args.task
+    if args.layers != 3 and args.student == "distilled":
+        args.student = f"distilled-{args.layers}l"
     paths = build(args.task, folder, args.layers, args.student_epochs, args.student, args.hidden_weight)
     runs, export = load_models(paths)
     spec = TASKS[args.task]

@@ -189,6 +189,8 @@ class Reference:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True, help="a finished tuneforge question-answering run")
+    p.add_argument("--pipeline-run", default=None, help="the pipeline answers with this run's model instead (a "
+                   "distilled student's teacher: the student against what the pipeline does with the teacher)")
     p.add_argument("--split", default="test", help="split of the run's data to answer (train, dev or test)")
     p.add_argument("--batch-sizes", default="1,8,16,32,64", help="pipeline batch sizes to try")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
@@ -226,11 +228,12 @@ def main() -> None:
     run = tuneforge.load_run(run_dir, overrides=[f"inference.engine={args.engine}",
                                                  f"inference.precision={args.precision}"])
     dtype = {"fp32": "float32", "bf16": "bfloat16"}[args.precision]
-    pipe, implementation = make_pipeline(str(run_dir / "model"), dtype)
+    pipeline_model = str(Path(args.pipeline_run or run_dir) / "model")
+    pipe, implementation = make_pipeline(pipeline_model, dtype)
     windows = len(pipe.tokenizer([i["question"] for i in items], [i["context"] for i in items],
                                  truncation="only_second", max_length=kwargs["max_seq_len"],
                                  stride=kwargs["doc_stride"], return_overflowing_tokens=True)["input_ids"])
-    reference = Reference(args.reference, str(run_dir / "model"), items, kwargs, dtype) if args.reference else None
+    reference = Reference(args.reference, pipeline_model, items, kwargs, dtype) if args.reference else None
 
     def call_pipe(batch_size: int) -> list:
         return pipe(items, batch_size=batch_size, **kwargs)
@@ -267,6 +270,7 @@ def main() -> None:
     result = {
         "args": vars(args),
         "run": str(run_dir),
+        "pipeline_model": pipeline_model,
         "split": args.split,
         "questions": len(items),
         "articles": len({e.title for e in examples}),
