@@ -61,7 +61,7 @@ TASKS = {
 
 
 def build(task: str, folder: Path, layers: int, student_epochs: int | None, student: str = "distilled",
-          hidden_weight: float = 0.0) -> dict[str, Path]:
+          hidden_weight: float = 0.0, unlabelled: str | None = None) -> dict[str, Path]:
     """The teacher, pruned and distilled runs and the int8 graph (each made only when missing)."""
     import tuneforge
     from tuneforge.distill.recipe import DistillOptions, distill
@@ -88,7 +88,7 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
         started = time.perf_counter()
         epochs = student_epochs or spec["student_epochs"]
         distill(paths["teacher"], DistillOptions(layers=layers, name=student, output_dir=str(folder),
-                                                 hidden_weight=hidden_weight,
+                                                 hidden_weight=hidden_weight, unlabelled=unlabelled,
                                                  overrides=[f"training.epochs={epochs}"]))
         timings["student_train_s"] = time.perf_counter() - started
     if not paths["int8"].exists():
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--student", default="distilled", help="the student run's folder name (another name "
                         "keeps an earlier student beside it; default distilled, or distilled-Nl for --layers N ≠ 3)")
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="distill --hidden-weight")
+    parser.add_argument("--unlabelled", help="distill --unlabelled: texts the teacher labels for the transfer set")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved batched rounds")
     parser.add_argument("--calls", type=int, default=40, help="interleaved batch-1 calls per model")
     parser.add_argument("--texts", type=int, default=256, help="test texts per batched round")
@@ -150,7 +151,8 @@ def main() -> None:
     folder = REPO / "runs" / "bench-distill" / args.task
     if args.layers != 3 and args.student == "distilled":
         args.student = f"distilled-{args.layers}l"
-    paths = build(args.task, folder, args.layers, args.student_epochs, args.student, args.hidden_weight)
+    paths = build(args.task, folder, args.layers, args.student_epochs, args.student, args.hidden_weight,
+                  args.unlabelled)
     runs, export = load_models(paths)
     spec = TASKS[args.task]
     metric = spec["metric"]
