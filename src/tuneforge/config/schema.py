@@ -198,7 +198,7 @@ class DecodingConfig(Strict):
     speculation: Literal["off", "prompt_lookup", "draft_model"] = Field(
         "off", description="greedy: draft tokens cheaply and verify them in one pass of the model, the reply kept "
         "token for token: prompt_lookup copies n-grams from the prompt, draft_model asks decoding.draft_model. "
-        "One prompt at a time; not with repetition_penalty."
+        "Batched as plain greedy is (each row's drafts verified in the same pass); not with repetition_penalty."
     )
     draft_model: str | None = Field(None, description="speculation: draft_model: a small causal LM with the "
                                     "run's tokenizer (registry name, folder, or a run directory of a full run).")
