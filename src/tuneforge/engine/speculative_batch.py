@@ -8,9 +8,10 @@ the holes change nothing but the columns' count. Columns that no row still uses 
 finish leave the batch at once (``generate.greedy_batch`` does the same). Each row keeps its own draft length,
 adapted as in ``speculative.speculative_greedy``; the block is as wide as the longest row's drafts.
 
-A batched pass, unlike a batch-1 one, costs more the wider it is (2 CPU cores, SmolLM2-135M, 8 rows with 300
-cached tokens: 69 ms for 1 token a row, 94 for 2, 123 for 4, 167 for 8), so batched speculation pays only where
-most rows' drafts are accepted (grounded replies copying their rows), not where a few are (docs/benchmarks.md).
+A batched pass costs more the wider it is (2 CPU cores, SmolLM2-135M, 8 rows with 300 cached tokens: 70 ms for 1
+token a row, 96 for 2, 118 for 4, 164 for 8; benchmarks/decode_pass_cost.py), so batched speculation pays only
+where most rows' drafts are accepted (grounded replies copying their rows), not where a few are
+(docs/benchmarks.md).
 Letting a row that missed sit out a few passes did not help in an A/B run, so every row drafts every pass.
 
 Every token of a reply is still the target's greedy choice after the tokens before it.
