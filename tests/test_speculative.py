@@ -85,6 +85,18 @@ class Scripted:
         pass
 
 
+class PartlyRight(Scripted):
+    """Drafts whose first ``right`` tokens are the known reply's and the rest wrong."""
+
+    def __init__(self, prompt_length: int, reply: list[int], right: int) -> None:
+        super().__init__(prompt_length, reply, True)
+        self.right_count = right
+
+    def propose(self, sequence, k):
+        follow = super().propose(sequence, k)
+        return follow[: self.right_count] + [(t + 1) % 100 for t in follow[self.right_count:]]
+
+
 def test_batched_speculation_keeps_greedy_while_rows_accept_different_drafts(target):
     model, tokenizer = target
     batch = prompts(tokenizer)
@@ -103,6 +115,52 @@ def test_batched_speculation_keeps_greedy_while_rows_accept_different_drafts(tar
     fast: dict[str, int] = {}
     assert speculative_greedy_batch(model, batch, 0, 40, [], lambda: next(rights), max_draft=8, stats=fast) == plain
     assert fast["passes"] < 12 and fast["accepted"] == fast["drafted"]
+
+
+def test_compact_keeps_each_rows_kept_keys_and_values_in_order(target):
+    from transformers import DynamicCache
+
+    from tuneforge.engine.speculative_batch import compact
+
+    model, _ = target
+    cache = DynamicCache(config=model.config)
+    keys = torch.arange(3 * 1 * 6 * 2, dtype=torch.float32).reshape(3, 1, 6, 2)  # [rows, heads, columns, dim]
+    for layer_index in range(len(cache.layers)):
+        cache.update(keys.clone(), -keys.clone(), layer_index)
+    mask = torch.tensor([[0, 1, 0, 1, 1, 0], [1, 1, 1, 0, 0, 1], [0, 0, 0, 0, 1, 0]])
+    packed = compact(cache, mask)
+    assert packed.tolist() == [[0, 1, 1, 1], [1, 1, 1, 1], [0, 0, 0, 1]]
+    layer = cache.layers[0]
+    for row in range(3):
+        kept = keys[row, 0, mask[row].bool()]
+        assert torch.equal(layer.keys[row, 0, packed[row].bool()], kept)
+        assert torch.equal(layer.values[row, 0, packed[row].bool()], -kept)
+
+
+def test_packing_rows_holes_together_keeps_greedy(target, monkeypatch):
+    import tuneforge.engine.speculative_batch as batched
+
+    model, tokenizer = target
+    batch = prompts(tokenizer)
+    plain = [generate_ids(model, tokenizer, [p], DecodingConfig(max_new_tokens=40))[0] for p in batch]
+    packed = []
+    original = batched.compact
+
+    def counting(cache, mask):
+        packed.append(mask.shape[1] - int(mask.sum(1).max()))
+        out = original(cache, mask)
+        assert out.sum(1).tolist() == mask.sum(1).tolist() and out.shape[1] == int(mask.sum(1).max())
+        return out
+
+    monkeypatch.setattr(batched, "COMPACT_AFTER", 2)
+    monkeypatch.setattr(batched, "COMPACT_SHARE", 0.0)
+    monkeypatch.setattr(batched, "compact", counting)
+    # Row r drafts r + 1 right tokens and then wrong ones: every row rejects drafts, each at other columns, so
+    # no column is a hole in all rows and only packing each row on its own removes them.
+    drafters = iter([PartlyRight(len(p), reply, row + 1)
+                     for row, (p, reply) in enumerate(zip(batch, plain, strict=True))])
+    got = speculative_greedy_batch(model, batch, 0, 40, [], lambda: next(drafters), max_draft=8)
+    assert got == plain and packed and max(packed) > 2
 
 
 def test_generate_ids_batches_speculation_and_keeps_each_rows_end(target):
