@@ -131,7 +131,7 @@ def _speculative(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
     from tuneforge.engine.speculative import load_draft, make_drafter, speculative_greedy
 
     draft = load_draft(decoding.draft_model, model) if decoding.speculation == "draft_model" else None
-    stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
+    stopped = stop_check(tokenizer, decoding.stop)
     results = []
     for prompt in prompts:
         check_stop()
@@ -143,7 +143,7 @@ def _speculative(model, tokenizer, prompts: Sequence[list[int]], decoding: Any, 
             reply += tokens
             if streamer is not None:
                 streamer.put(torch.tensor(tokens))
-            return bool(decoding.stop) and any(s in tokenizer.decode(reply[-stop_tail:]) for s in decoding.stop)
+            return stopped is not None and stopped(reply)
 
         results.append(speculative_greedy(model, prompt, decoding.max_new_tokens, eos,
                                           make_drafter(decoding.speculation, draft), decoding.max_draft_tokens,
@@ -160,11 +160,7 @@ def _speculative_batches(model, tokenizer, prompts: Sequence[list[int]], decodin
     from tuneforge.engine.speculative_batch import speculative_greedy_batch
 
     draft = load_draft(decoding.draft_model, model) if decoding.speculation == "draft_model" else None
-    stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
-
-    def stopped(reply: list[int]) -> bool:
-        return any(s in tokenizer.decode(reply[-stop_tail:]) for s in decoding.stop)
-
+    stopped = stop_check(tokenizer, decoding.stop)
     results: list[list[int]] = [[] for _ in prompts]
     with bar(len(prompts), "decoding", "reply") as shown:
         for batch in eval_batches(widths, batch_size, batch_tokens):
@@ -172,7 +168,7 @@ def _speculative_batches(model, tokenizer, prompts: Sequence[list[int]], decodin
             replies = speculative_greedy_batch(
                 model, [prompts[i] for i in batch], pad_id(tokenizer), decoding.max_new_tokens, eos,
                 lambda: make_drafter(decoding.speculation, draft), decoding.max_draft_tokens,
-                stopped if decoding.stop else None)
+                stopped)
             for row, i in enumerate(batch):
                 results[i] = replies[row]
             shown.update(len(batch))
@@ -248,7 +244,7 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
     alive = torch.arange(rows, device=device)
     next_position = positions[:, -1] + 1
     replies: list[list[int]] = [[] for _ in range(rows)]
-    stop_tail = max((len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in decoding.stop), default=0) + 2
+    stopped = stop_check(tokenizer, decoding.stop)
     eos_ids = torch.tensor(eos, device=device)
     for step in range(decoding.max_new_tokens):
         check_stop()  # between decoding steps: a request that timed out or lost its client stops here
@@ -261,7 +257,7 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
             if finished[row]:
                 continue
             replies[r].append(token)
-            if decoding.stop and any(s in tokenizer.decode(replies[r][-stop_tail:]) for s in decoding.stop):
+            if stopped is not None and stopped(replies[r]):
                 finished[row] = True
         if streamer is not None and not finished[0]:
             streamer.put(tokens[:1].cpu())
@@ -275,11 +271,7 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
             alive, tokens, mask, next_position = alive[keep], tokens[keep], mask[keep], next_position[keep]
             if seen is not None:
                 seen = seen[keep]
-            used = mask.any(0)  # columns that only the rows gone still needed are padding for all left
-            if not used.all():
-                for layer in cache.layers:
-                    layer.keys, layer.values = layer.keys[:, :, used], layer.values[:, :, used]
-                mask = mask[:, used]
+            mask = drop_unused_columns(cache, mask)
         if seen is not None:
             seen[torch.arange(len(tokens), device=device), tokens] = True
         mask = torch.cat([mask, mask.new_ones((len(mask), 1))], dim=1)
@@ -289,6 +281,25 @@ def greedy_batch(model, prompts: Sequence[list[int]], pad: int, decoding: Any, e
     if streamer is not None:
         streamer.end()
     return replies
+
+
+def stop_check(tokenizer, stop: Sequence[str]) -> Callable[[list[int]], bool] | None:
+    """Whether a reply (token ids) has reached one of the stop strings, read from its last few tokens only;
+    None without stop strings."""
+    if not stop:
+        return None
+    tail = max(len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in stop) + 2
+    return lambda reply: any(s in tokenizer.decode(reply[-tail:]) for s in stop)
+
+
+def drop_unused_columns(cache: Any, mask: torch.Tensor) -> torch.Tensor:
+    """Drop the cache columns no row attends to any more (rows gone, padding, rejected drafts); the new mask."""
+    used = mask.any(0)
+    if used.all():
+        return mask
+    for layer in cache.layers:
+        layer.keys, layer.values = layer.keys[:, :, used], layer.values[:, :, used]
+    return mask[:, used]
 
 
 def _until_end(ids: list[int], eos: list[int]) -> list[int]:

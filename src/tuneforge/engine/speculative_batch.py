@@ -12,8 +12,8 @@ adapted as in ``speculative.speculative_greedy``; the block is as wide as the lo
 A batched pass costs more the wider it is (2 CPU cores, SmolLM2-135M, 8 rows with 300 cached tokens: 70 ms for 1
 token a row, 96 for 2, 118 for 4, 164 for 8; benchmarks/decode_pass_cost.py), so batched speculation pays only
 where most rows' drafts are accepted (grounded replies copying their rows), not where a few are
-(docs/benchmarks.md).
-Letting a row that missed sit out a few passes did not help in an A/B run, so every row drafts every pass.
+(docs/benchmarks.md). Letting a row that missed sit out a few passes showed no gain in an A/B run, so every row
+drafts every pass.
 
 Every token of a reply is still the target's greedy choice after the tokens before it.
 """
@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from tuneforge.engine.generate import drop_unused_columns
 from tuneforge.engine.speculative import DraftModel, PromptLookup
 from tuneforge.engine.stop_signal import check_stop
 
@@ -101,11 +102,7 @@ def speculative_greedy_batch(model: Any, prompts: Sequence[list[int]], pad: int,
             cache.batch_select_indices(index)
             mask, next_position = mask[index], next_position[index]
             alive = [alive[i] for i in keep]
-        used = mask.any(0)  # columns only finished rows or rejected drafts held
-        if not used.all():
-            for layer in cache.layers:
-                layer.keys, layer.values = layer.keys[:, :, used], layer.values[:, :, used]
-            mask = mask[:, used]
+        mask = drop_unused_columns(cache, mask)
         if mask.shape[1] - int(mask.sum(1).max()) > max(COMPACT_AFTER, COMPACT_SHARE * mask.shape[1]):
             mask = compact(cache, mask)
         drafts = []
