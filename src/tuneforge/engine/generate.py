@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from tuneforge.data.batching import eval_batches
+from tuneforge.engine.cache_columns import drop_unused_columns
 from tuneforge.engine.progress import bar
 from tuneforge.engine.stop_signal import check_stop, stopping_criteria
 
@@ -290,16 +291,6 @@ def stop_check(tokenizer, stop: Sequence[str]) -> Callable[[list[int]], bool] | 
         return None
     tail = max(len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in stop) + 2
     return lambda reply: any(s in tokenizer.decode(reply[-tail:]) for s in stop)
-
-
-def drop_unused_columns(cache: Any, mask: torch.Tensor) -> torch.Tensor:
-    """Drop the cache columns no row attends to any more (rows gone, padding, rejected drafts); the new mask."""
-    used = mask.any(0)
-    if used.all():
-        return mask
-    for layer in cache.layers:
-        layer.keys, layer.values = layer.keys[:, :, used], layer.values[:, :, used]
-    return mask[:, used]
 
 
 def _until_end(ids: list[int], eos: list[int]) -> list[int]:

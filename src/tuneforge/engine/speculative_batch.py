@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from tuneforge.engine.generate import drop_unused_columns
+from tuneforge.engine.cache_columns import drop_unused_columns
 from tuneforge.engine.speculative import DraftModel, PromptLookup
 from tuneforge.engine.stop_signal import check_stop
 
