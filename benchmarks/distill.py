@@ -61,7 +61,7 @@ TASKS = {
 
 
 def build(task: str, folder: Path, layers: int, student_epochs: int | None, student: str = "distilled",
-          hidden_weight: float = 0.0, unlabelled: str | None = None) -> dict[str, Path]:
+          hidden_weight: float = 0.0, unlabelled: str | None = None, ffn_share: float = 1.0) -> dict[str, Path]:
     """The teacher, pruned and distilled runs and the int8 graph (each made only when missing)."""
     import tuneforge
     from tuneforge.distill.recipe import DistillOptions, distill
@@ -74,6 +74,8 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
     if spec.get("test_sample"):  # a seeded sample of the test file: the two shared cores score it in minutes
         config["data"]["test"] = str(sample_file(Path(config["data"]["test"]), folder, spec["test_sample"]))
     pruned = "pruned" if layers == 3 else f"pruned-{layers}l"
+    if ffn_share != 1:
+        pruned += f"-ffn{ffn_share:g}"
     paths = {"teacher": folder / "teacher", "pruned": folder / pruned, "distilled": folder / student,
              "int8": folder / f"{student}-int8"}
     timings = {}
@@ -83,12 +85,13 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
         timings["teacher_train_s"] = time.perf_counter() - started
     depth = 6
     if not paths["pruned"].exists():
-        prune_run(paths["teacher"], paths["pruned"], depth - layers)
+        prune_run(paths["teacher"], paths["pruned"], depth - layers, ffn_share)
     if not (paths["distilled"] / "report.json").is_file():
         started = time.perf_counter()
         epochs = student_epochs or spec["student_epochs"]
         distill(paths["teacher"], DistillOptions(layers=layers, name=student, output_dir=str(folder),
                                                  hidden_weight=hidden_weight, unlabelled=unlabelled,
+                                                 ffn_share=ffn_share,
                                                  overrides=[f"training.epochs={epochs}"]))
         timings["student_train_s"] = time.perf_counter() - started
     if not paths["int8"].exists():
@@ -141,6 +144,8 @@ def main() -> None:
     parser.add_argument("--student", default="distilled", help="the student run's folder name (another name "
                         "keeps an earlier student beside it; default distilled, or distilled-Nl for --layers N ≠ 3)")
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="distill --hidden-weight")
+    parser.add_argument("--ffn-share", type=float, default=1.0,
+                        help="distill/export --ffn-share: the share of each kept layer's feed-forward neurons")
     parser.add_argument("--unlabelled", help="distill --unlabelled: texts the teacher labels for the transfer set")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved batched rounds")
     parser.add_argument("--calls", type=int, default=40, help="interleaved batch-1 calls per model")
@@ -152,7 +157,7 @@ def main() -> None:
     if args.layers != 3 and args.student == "distilled":
         args.student = f"distilled-{args.layers}l"
     paths = build(args.task, folder, args.layers, args.student_epochs, args.student, args.hidden_weight,
-                  args.unlabelled)
+                  args.unlabelled, args.ffn_share)
     runs, export = load_models(paths)
     spec = TASKS[args.task]
     metric = spec["metric"]

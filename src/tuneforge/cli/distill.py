@@ -1,5 +1,6 @@
-"""tuneforge distill TEACHER_RUN (--layers N | --keep I,J,… | --student MODEL) [--temperature T] [--alpha A]
-[--hidden-weight W] [--unlabelled FILE] [--name NAME] [--output-dir DIR] [--set key=value ...]"""
+"""tuneforge distill TEACHER_RUN (--layers N | --keep I,J,… | --student MODEL) [--ffn-share F]
+[--temperature T] [--alpha A] [--hidden-weight W] [--unlabelled FILE] [--name NAME] [--output-dir DIR]
+[--set key=value ...]"""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--student", metavar="MODEL",
                        help="another model (registry name, folder or hub id) with a new head; for token "
                        "classification and question answering it must share the teacher's tokenizer")
+    parser.add_argument("--ffn-share", type=float, default=1.0, metavar="F",
+                        help="with --layers/--keep: also keep only this share of each layer's feed-forward "
+                        "neurons, the largest by weight (default 1: all)")
     parser.add_argument("--temperature", type=float, default=2.0, help="softens both distributions (default 2)")
     parser.add_argument("--alpha", type=float, default=0.5,
                         help="weight of the soft-target term; the gold labels get 1 - alpha (default 0.5)")
@@ -47,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from tuneforge.util.console import say
     from tuneforge.util.quiet import third_party_quiet
 
-    options = DistillOptions(layers=args.layers, keep=args.keep, student=args.student, temperature=args.temperature,
+    options = DistillOptions(layers=args.layers, keep=args.keep, student=args.student,
+                             ffn_share=args.ffn_share, temperature=args.temperature,
                              alpha=args.alpha, hidden_weight=args.hidden_weight, unlabelled=args.unlabelled,
                              name=args.name, output_dir=args.output_dir, overrides=args.overrides)
     with third_party_quiet():

@@ -1,4 +1,5 @@
-"""tuneforge export RUN --output DIR [--format saved|merged|onnx] [--merge] [--quantize int8] [--drop-layers N]"""
+"""tuneforge export RUN --output DIR [--format saved|merged|onnx] [--merge] [--quantize int8]
+[--drop-layers N [--ffn-share F]]"""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="prune without training: write a new run with N of the model's layers dropped (the "
                         "kept ones evenly spaced, ending with the last), its dev metric change in report.json; "
                         "the baseline a `tuneforge distill` student must beat")
+    parser.add_argument("--ffn-share", type=float, metavar="F", default=None,
+                        help="with --drop-layers: also keep only this share of each layer's feed-forward neurons, "
+                        "the largest by weight (distill --ffn-share's baseline)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,17 +39,21 @@ def run(args: argparse.Namespace) -> int:
     if args.merge and args.format not in (None, "merged"):
         raise ConfigError(f"--merge is --format merged; it does not go with --format {args.format}")
     kind = "merged" if args.merge else args.format or "saved"
+    if args.ffn_share is not None and args.drop_layers is None:
+        raise ConfigError("--ffn-share goes with --drop-layers")
     if args.drop_layers is not None:
         if args.format or args.merge or args.quantize:
             raise ConfigError("--drop-layers writes a pruned run; export that run with --format afterwards")
         from tuneforge.export.pruned import prune_run
 
-        output, record = prune_run(args.run, args.output, args.drop_layers)
+        output, record = prune_run(args.run, args.output, args.drop_layers,
+                                   1.0 if args.ffn_share is None else args.ffn_share)
         for split in ("dev", "test"):
             r = record.get(split)
             if r and r["change"] is not None:
                 print(f"{split} {record['metric']}: {r['before']:.4f} -> {r['after']:.4f} ({r['change']:+.4f})")
-        say(f"pruned run (kept layers {record['kept_layers']} of {record['layers']}) written to {output}")
+        narrowed = f", feed-forward width {record['intermediate_size']}" if record.get("ffn_share", 1) != 1 else ""
+        say(f"pruned run (kept layers {record['kept_layers']} of {record['layers']}{narrowed}) written to {output}")
         return 0
     if args.quantize and kind != "onnx":
         raise ConfigError("--quantize goes with --format onnx")

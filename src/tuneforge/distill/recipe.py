@@ -29,6 +29,7 @@ class DistillOptions:
     layers: int | None = None  # keep this many of the teacher's layers, evenly spaced
     keep: list[int] | None = None  # … or exactly these (0-based)
     student: str | None = None  # … or this named model (a new head), with its own tokenizer
+    ffn_share: float = 1.0  # with layers/keep: the share of each layer's feed-forward neurons kept
     temperature: float = 2.0
     alpha: float = 0.5  # weight of the soft-target term; 1 - alpha: the gold labels'
     hidden_weight: float = 0.0  # weight of the hidden-state term (0: off)
@@ -54,8 +55,11 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
     if sum(x is not None for x in (o.layers, o.keep, o.student)) != 1:
         raise ConfigError("distill: give one of --layers N, --keep I,J,… (the teacher with layers dropped) or "
                           "--student MODEL")
-    if not 0 <= o.alpha <= 1 or o.temperature <= 0 or o.hidden_weight < 0:
-        raise ConfigError("distill: --alpha is 0 to 1, --temperature above 0, --hidden-weight 0 or more")
+    if not 0 <= o.alpha <= 1 or o.temperature <= 0 or o.hidden_weight < 0 or not 0 < o.ffn_share <= 1:
+        raise ConfigError("distill: --alpha is 0 to 1, --temperature above 0, --hidden-weight 0 or more, "
+                          "--ffn-share above 0 and at most 1")
+    if o.student is not None and o.ffn_share != 1:
+        raise ConfigError("distill: --ffn-share narrows the teacher's own layers; a --student MODEL has its own")
     if o.unlabelled is not None and not Path(o.unlabelled).is_file():
         raise ConfigError(f"--unlabelled {o.unlabelled}: file not found")
     student_cfg = _student_config(cfg, teacher, o)
@@ -99,7 +103,7 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
     set_seed(student_cfg.training.seed)
     features = task.encode(examples)
     if keep is not None:
-        student = layer_dropped(teacher_model, keep)
+        student = layer_dropped(teacher_model, keep, o.ffn_share)
         mapping = keep
     else:
         student = task.build_model(o.student, student_cfg.model.dropout)
@@ -152,7 +156,8 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
         "tokens_per_s": round(state.train_tokens / max(state.train_seconds, 1e-9), 1),
         "wall_seconds_this_process": round(wall, 2), "peak_rss_mb": round(peak_rss_mb(), 1), **state.extra,
     }
-    report["distillation"] = _provenance(teacher, o, keep, teacher_total, total, len(examples), cfg)
+    report["distillation"] = _provenance(teacher, o, keep, teacher_total, total, len(examples), cfg,
+                                            student)
     finish_run(run_dir, student_cfg, student, tokenizer, task, report,
                report_markdown(student_cfg, task, report) + _markdown(report, cfg, type(task)),
                {"steps": state.step, "distilled_from": str(teacher.resolve())})
@@ -176,7 +181,7 @@ def _student_config(cfg, teacher: Path, o: DistillOptions):
 
 
 def _provenance(teacher: Path, o: DistillOptions, keep: list[int] | None, teacher_params: int,
-                student_params: int, examples: int, cfg) -> dict[str, Any]:
+                student_params: int, examples: int, cfg, student_model: Any) -> dict[str, Any]:
     import json
 
     try:
@@ -185,7 +190,9 @@ def _provenance(teacher: Path, o: DistillOptions, keep: list[int] | None, teache
         before = {}
     return {
         "teacher": str(teacher.resolve()), "teacher_model": cfg.model.name, "student_model": o.student,
-        "kept_layers": keep, "temperature": o.temperature, "alpha": o.alpha, "hidden_weight": o.hidden_weight,
+        "kept_layers": keep, "ffn_share": o.ffn_share,
+        "intermediate_size": getattr(getattr(student_model, "config", None), "intermediate_size", None),
+        "temperature": o.temperature, "alpha": o.alpha, "hidden_weight": o.hidden_weight,
         "unlabelled": o.unlabelled, "transfer_examples": examples,
         "teacher_parameters": teacher_params, "student_parameters": student_params,
         "teacher_scores": {s: {k: v for k, v in before.get(s, {}).items() if isinstance(v, float | int)}

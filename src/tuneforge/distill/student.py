@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from tuneforge.errors import ConfigError
+from tuneforge.methods.feed_forward import narrow_feed_forward
 from tuneforge.methods.layers import evenly_spaced, keep_layers, layer_stack
 
 
@@ -31,13 +32,16 @@ def chosen_layers(teacher: Any, layers: int | None, keep: list[int] | None, wher
     return evenly_spaced(total, layers)
 
 
-def layer_dropped(teacher: Any, keep: list[int]) -> Any:
-    """A copy of the teacher (its head included) holding only the layers at ``keep``."""
+def layer_dropped(teacher: Any, keep: list[int], ffn_share: float = 1.0) -> Any:
+    """A copy of the teacher (its head included) holding only the layers at ``keep``, each with ``ffn_share`` of
+    its feed-forward neurons."""
     if not hasattr(teacher, "save_pretrained") or hasattr(teacher, "peft_config"):
         raise ConfigError(f"the teacher's model ({type(teacher).__name__}) is not one plain transformers model (an "
                           "adapter or virtual tokens stay apart from its weights); give --student MODEL instead")
     student = copy.deepcopy(teacher)
     keep_layers(student, keep)
+    if ffn_share != 1:
+        narrow_feed_forward(student, ffn_share)
     return student
 
 

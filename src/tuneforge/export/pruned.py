@@ -16,13 +16,16 @@ from typing import Any
 
 from tuneforge.errors import ConfigError, RunError
 from tuneforge.methods import WHOLE_MODEL
+from tuneforge.methods.feed_forward import narrow_feed_forward
 from tuneforge.methods.layers import evenly_spaced, keep_layers, layer_stack
 from tuneforge.runs.directory import load_run, versions, write_run_config
 from tuneforge.util.atomic import atomic_dir, write_json, write_text
 
 
-def prune_run(run_dir: str | Path, output: str | Path, drop: int) -> tuple[Path, dict[str, Any]]:
-    """Write the pruned run to ``output``; returns it and its report's ``pruning`` record."""
+def prune_run(run_dir: str | Path, output: str | Path, drop: int,
+              ffn_share: float = 1.0) -> tuple[Path, dict[str, Any]]:
+    """Write the pruned run to ``output`` (``drop`` layers fewer, each keeping ``ffn_share`` of its feed-forward
+    neurons); returns it and its report's ``pruning`` record."""
     import torch
 
     from tuneforge.methods.saving import save_adapted
@@ -43,6 +46,8 @@ def prune_run(run_dir: str | Path, output: str | Path, drop: int) -> tuple[Path,
     if "dev" not in splits:
         raise RunError(f"{run_dir}: the run has no dev split to measure what pruning costs")
     keep = keep_layers(model, evenly_spaced(depth, depth - drop))
+    if ffn_share != 1:
+        narrow_feed_forward(model, ffn_share)
     metric = cfg.training.early_stopping.metric or Task.main_metric(cfg)
     batching = cfg.eval_batching()
     model.eval()
@@ -54,6 +59,7 @@ def prune_run(run_dir: str | Path, output: str | Path, drop: int) -> tuple[Path,
         split.pop("predictions", None)
     before = _report(Path(run_dir))
     record = {"from": str(Path(run_dir).resolve()), "layers": depth, "kept_layers": keep, "metric": metric,
+              "ffn_share": ffn_share, "intermediate_size": getattr(model.config, "intermediate_size", None),
               "parameters": sum(p.numel() for p in model.parameters())}
     for name, split in scores.items():
         was = before.get(name, {}).get(metric)
