@@ -57,6 +57,21 @@ TASKS = {
                                 "progress": False, "seed": 42}},
         "student_epochs": 6, "metric": "f1",
     },
+    "sgd-replies": {  # examples/generation-sgd.yaml (a LoRA teacher, 60 steps); generation has no ONNX graph
+        "config": {"task": "generation", "model": {"name": "smollm2-135m", "max_length": 384},
+                   "data": {"format": "sgd", "train": str(DATA / "sgd" / "train.jsonl"),
+                            "test": str(DATA / "sgd" / "dev.jsonl"), "train_limit": 2000,
+                            "split": {"dev": 0.05, "seed": 13}},  # export --drop-layers reports dev
+                   "task_options": {"system": "You are a customer-service assistant for restaurants, travel, "
+                                    "banking, events and other services. Reply to the user's last message in one "
+                                    "or two short sentences.",
+                                    "assistant_turns": "last", "too_long": "truncate-left",
+                                    "metrics": ["bleu", "chrf", "slot_recall"], "eval_examples": 100},
+                   "training": {"max_steps": 60, "batch_tokens": 2048, "lr": 1e-3, "warmup_ratio": 0.05,
+                                "progress": False, "seed": 42},
+                   "inference": {"decoding": {"max_new_tokens": 48}}},
+        "student_steps": 120, "metric": "bleu", "int8": False,
+    },
 }
 
 
@@ -76,25 +91,27 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
     pruned = "pruned" if layers == 3 else f"pruned-{layers}l"
     if ffn_share != 1:
         pruned += f"-ffn{ffn_share:g}"
-    paths = {"teacher": folder / "teacher", "pruned": folder / pruned, "distilled": folder / student,
-             "int8": folder / f"{student}-int8"}
+    paths = {"teacher": folder / "teacher", "pruned": folder / pruned, "distilled": folder / student}
+    if spec.get("int8", True):
+        paths["int8"] = folder / f"{student}-int8"
     timings = {}
     if not (paths["teacher"] / "report.json").is_file():
         started = time.perf_counter()
         tuneforge.train({**config, "name": "teacher", "output_dir": str(folder)})
         timings["teacher_train_s"] = time.perf_counter() - started
-    depth = 6
+    depth = json.loads((paths["teacher"] / "model" / "config.json").read_text())["num_hidden_layers"]
     if not paths["pruned"].exists():
         prune_run(paths["teacher"], paths["pruned"], depth - layers, ffn_share)
     if not (paths["distilled"] / "report.json").is_file():
         started = time.perf_counter()
-        epochs = student_epochs or spec["student_epochs"]
+        budget = ([f"training.max_steps={spec['student_steps']}"] if "student_steps" in spec
+                  else [f"training.epochs={student_epochs or spec['student_epochs']}"])
         distill(paths["teacher"], DistillOptions(layers=layers, name=student, output_dir=str(folder),
                                                  hidden_weight=hidden_weight, unlabelled=unlabelled,
                                                  ffn_share=ffn_share,
-                                                 overrides=[f"training.epochs={epochs}"]))
+                                                 overrides=budget))
         timings["student_train_s"] = time.perf_counter() - started
-    if not paths["int8"].exists():
+    if "int8" in paths and not paths["int8"].exists():
         export_onnx(paths["distilled"], paths["int8"], quantize="int8")
     if timings:  # kept beside an earlier student's
         known = folder / "timings.json"
@@ -128,6 +145,8 @@ def load_models(paths: dict[str, Path]):
 
     runs = {name: load_run(paths[name], overrides=["inference.engine=torch"])
             for name in ("teacher", "pruned", "distilled")}
+    if "int8" not in paths:
+        return runs, {}
     export = json.loads((paths["int8"] / "export.json").read_text())
     base = runs["distilled"]
     engine = OnnxEngine(base.model, base.path / "model", paths["int8"])

@@ -246,3 +246,63 @@ def test_a_generation_student_learns_the_teachers_next_token_distributions(tmp_p
     prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": "Say the word number 40."}])
     _refused(capsys, ["distill", str(teacher), "--layers", "1", "--name", "refused", "--unlabelled", str(prompts)],
              tmp_path / "runs" / "refused", "take no unlabelled text")
+
+
+def _kill_half_the_neurons(model) -> None:
+    """Zero the odd feed-forward neurons' weights in and out: they add nothing, so dropping them changes nothing."""
+    width = model.config.intermediate_size
+    with torch.no_grad():
+        for layer in layer_stack(model):
+            for module in layer.modules():
+                if isinstance(module, torch.nn.Linear) and module.out_features == width:
+                    module.weight[1::2] = 0
+                    if module.bias is not None:
+                        module.bias[1::2] = 0
+                elif isinstance(module, torch.nn.Linear) and module.in_features == width:
+                    module.weight[:, 1::2] = 0
+
+
+@pytest.mark.parametrize("kind", ["bert", "llama"])
+def test_narrowing_drops_the_weakest_feed_forward_neurons_and_saves_a_loadable_model(kind, tiny_model, tiny_llama,
+                                                                                       tmp_path):
+    from transformers import AutoModel, AutoModelForCausalLM
+
+    from tuneforge.methods.feed_forward import narrow_feed_forward
+
+    loader, folder = (AutoModel, tiny_model) if kind == "bert" else (AutoModelForCausalLM, tiny_llama)
+    model = loader.from_pretrained(folder).eval()
+    _kill_half_the_neurons(model)
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102]]) if kind == "bert" else torch.tensor([[1, 5, 9, 13]])
+    with torch.inference_mode():
+        before = model(ids)[0]
+    assert narrow_feed_forward(model, 0.75) == 48 and model.config.intermediate_size == 48
+    with torch.inference_mode():  # the 32 live neurons were among the 48 kept
+        assert torch.allclose(model(ids)[0], before, atol=1e-5)
+    model.save_pretrained(tmp_path / "narrow")
+    with torch.inference_mode():
+        assert torch.allclose(loader.from_pretrained(tmp_path / "narrow").eval()(ids)[0], before, atol=1e-5)
+    with torch.inference_mode():  # a further cut loses live neurons: the output moves
+        assert narrow_feed_forward(model, 0.5) == 24
+        assert not torch.allclose(model(ids)[0], before, atol=1e-3)
+
+
+def test_a_narrowed_student_and_its_pruned_baseline_are_ordinary_runs(intent_teacher, tmp_path, capsys):
+    from tuneforge.distill.recipe import DistillOptions, distill
+
+    result = distill(intent_teacher, DistillOptions(
+        layers=1, ffn_share=0.5, name="narrow", output_dir=str(tmp_path), overrides=["training.epochs=1"]))
+    assert json.loads((result.run_dir / "model" / "config.json").read_text())["intermediate_size"] == 32
+    assert result.report["distillation"]["intermediate_size"] == 32
+    assert tuneforge.evaluate(result.run_dir)["accuracy"] == result.report["test"]["accuracy"]
+    out = tmp_path / "pruned"
+    assert main(["export", str(intent_teacher), "--drop-layers", "1", "--ffn-share", "0.5", "--output", str(out)]) == 0
+    assert "feed-forward width 32" in capsys.readouterr().err
+    assert json.loads((out / "model" / "config.json").read_text())["intermediate_size"] == 32
+    assert tuneforge.evaluate(out)["accuracy"] == json.loads((out / "report.json").read_text())["test"]["accuracy"]
+
+
+def test_a_bad_feed_forward_share_is_refused(intent_teacher, capsys):
+    _refused(capsys, ["distill", str(intent_teacher), "--layers", "1", "--ffn-share", "0"], intent_teacher.parent,
+             "--ffn-share above 0 and at most 1")
+    _refused(capsys, ["export", str(intent_teacher), "--ffn-share", "0.5", "--output",
+                      str(intent_teacher.parent / "p")], intent_teacher.parent, "--ffn-share goes with --drop-layers")
