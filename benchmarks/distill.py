@@ -70,7 +70,7 @@ TASKS = {
                    "training": {"max_steps": 60, "batch_tokens": 2048, "lr": 1e-3, "warmup_ratio": 0.05,
                                 "progress": False, "seed": 42},
                    "inference": {"decoding": {"max_new_tokens": 48}}},
-        "student_steps": 120, "metric": "bleu", "int8": False,
+        "student_steps": 60, "metric": "bleu", "int8": False,
     },
 }
 
