@@ -99,7 +99,7 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
         started = time.perf_counter()
         tuneforge.train({**config, "name": "teacher", "output_dir": str(folder)})
         timings["teacher_train_s"] = time.perf_counter() - started
-    depth = json.loads((paths["teacher"] / "model" / "config.json").read_text())["num_hidden_layers"]
+    depth = teacher_depth(paths["teacher"])
     if not paths["pruned"].exists():
         prune_run(paths["teacher"], paths["pruned"], depth - layers, ffn_share)
     if not (paths["distilled"] / "report.json").is_file():
@@ -119,6 +119,18 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
         known.write_text(json.dumps(earlier | {(f"{student}_{k}" if k.startswith("student") and student != "distilled"
                                                 else k): v for k, v in timings.items()}))
     return paths
+
+
+def teacher_depth(run: Path) -> int:
+    """The teacher's layer count: its model folder's config, or (an adapter run) its base model's."""
+    if (run / "model" / "config.json").is_file():
+        return json.loads((run / "model" / "config.json").read_text())["num_hidden_layers"]
+    from transformers import AutoConfig
+
+    from tuneforge.config.loading import load_config
+    from tuneforge.models import resolve
+
+    return AutoConfig.from_pretrained(resolve(load_config(run / "config.yaml").model.name)).num_hidden_layers
 
 
 def sample_file(path: Path, folder: Path, n: int) -> Path:
