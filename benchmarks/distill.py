@@ -76,7 +76,8 @@ TASKS = {
 
 
 def build(task: str, folder: Path, layers: int, student_epochs: int | None, student: str = "distilled",
-          hidden_weight: float = 0.0, unlabelled: str | None = None, ffn_share: float = 1.0) -> dict[str, Path]:
+          hidden_weight: float = 0.0, unlabelled: str | None = None, ffn_share: float = 1.0,
+          overrides: list[str] | None = None) -> dict[str, Path]:
     """The teacher, pruned and distilled runs and the int8 graph (each made only when missing)."""
     import tuneforge
     from tuneforge.distill.recipe import DistillOptions, distill
@@ -109,7 +110,7 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
         distill(paths["teacher"], DistillOptions(layers=layers, name=student, output_dir=str(folder),
                                                  hidden_weight=hidden_weight, unlabelled=unlabelled,
                                                  ffn_share=ffn_share,
-                                                 overrides=budget))
+                                                 overrides=budget + (overrides or [])))
         timings["student_train_s"] = time.perf_counter() - started
     if "int8" in paths and not paths["int8"].exists():
         export_onnx(paths["distilled"], paths["int8"], quantize="int8")
@@ -177,6 +178,8 @@ def main() -> None:
     parser.add_argument("--hidden-weight", type=float, default=0.0, help="distill --hidden-weight")
     parser.add_argument("--ffn-share", type=float, default=1.0,
                         help="distill/export --ffn-share: the share of each kept layer's feed-forward neurons")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="distill --set on the student's config (e.g. training.lr=2e-4)")
     parser.add_argument("--unlabelled", help="distill --unlabelled: texts the teacher labels for the transfer set")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved batched rounds")
     parser.add_argument("--calls", type=int, default=40, help="interleaved batch-1 calls per model")
@@ -188,7 +191,7 @@ def main() -> None:
     if args.layers != 3 and args.student == "distilled":
         args.student = f"distilled-{args.layers}l"
     paths = build(args.task, folder, args.layers, args.student_epochs, args.student, args.hidden_weight,
-                  args.unlabelled, args.ffn_share)
+                  args.unlabelled, args.ffn_share, args.overrides)
     runs, export = load_models(paths)
     spec = TASKS[args.task]
     metric = spec["metric"]
