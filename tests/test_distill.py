@@ -306,3 +306,7 @@ def test_a_bad_feed_forward_share_is_refused(intent_teacher, capsys):
              "--ffn-share above 0 and at most 1")
     _refused(capsys, ["export", str(intent_teacher), "--ffn-share", "0.5", "--output",
                       str(intent_teacher.parent / "p")], intent_teacher.parent, "--ffn-share goes with --drop-layers")
+    _refused(capsys, ["export", str(intent_teacher), "--drop-layers", "1", "--ffn-share", "1.5", "--output",
+                      str(intent_teacher.parent / "p")], intent_teacher.parent, "--ffn-share 1.5: give a fraction")
+    _refused(capsys, ["distill", str(intent_teacher), "--student", "minilm", "--ffn-share", "0.5"],
+             intent_teacher.parent, "a --student MODEL has its own")

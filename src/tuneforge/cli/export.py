@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     kind = "merged" if args.merge else args.format or "saved"
     if args.ffn_share is not None and args.drop_layers is None:
         raise ConfigError("--ffn-share goes with --drop-layers")
+    if args.ffn_share is not None and not 0 < args.ffn_share <= 1:  # before the run's model loads
+        raise ConfigError(f"--ffn-share {args.ffn_share}: give a fraction above 0 and at most 1")
     if args.drop_layers is not None:
         if args.format or args.merge or args.quantize:
             raise ConfigError("--drop-layers writes a pruned run; export that run with --format afterwards")
