@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 from conftest import SENTENCES, make_config
-from test_question_answering import qa_config, small_squad
+from test_question_answering import long_context, qa_config, small_squad, squad_file
 from test_text_data import INTENTS, text_config, write_csv
 
 import tuneforge
@@ -145,6 +145,33 @@ def test_qa_student(tmp_path, tiny_model):
     answer = tuneforge.predict(student, {"question": "Who?", "context": "Alice wrote it."})
     assert {"answer", "start", "end"} <= set(answer)
     assert json.loads((student / "model" / "config.json").read_text())["num_hidden_layers"] == 1
+
+
+def test_qa_teacher_labels_unlabelled_questions_with_its_own_answers(tmp_path, tiny_model):
+    from tuneforge.runs.directory import load_run
+
+    cfg = qa_config(tmp_path, tiny_model, small_squad(tmp_path))
+    teacher = tuneforge.train(cfg)
+    context, _ = long_context(3)
+    questions = ["Who was the composer?", "Where was the composer from?", "What is this?"]
+    more = squad_file(tmp_path / "more.json", [(context, [{"id": f"m{i}", "question": q}
+                                                           for i, q in enumerate(questions)])], "2.0")
+    run = load_run(teacher)
+    read = type(run.task).read(more, run.config, strict=True, labelled=False).examples
+    labelled = run.task.with_answers(read, run.task.predict_examples(run.model, read))
+    for example in labelled:  # the teacher's own answer, at its offset in the context, is the new gold span
+        said = tuneforge.predict(teacher, {"question": example.question, "context": context})["answer"]
+        if example.answers:
+            answer = example.answers[0]
+            assert context[answer.start:answer.start + len(answer.text)] == answer.text == said
+        else:
+            assert example.is_impossible and not said
+    unanswered = run.task.with_answers(read[:1], [(None, 0.0)])[0]
+    assert unanswered.is_impossible and unanswered.answers == []
+
+    assert main(["distill", str(teacher), "--layers", "1", "--name", "qa-more", "--unlabelled", more, *QUICK]) == 0
+    report = json.loads((tmp_path / "runs" / "qa-more" / "report.json").read_text())
+    assert report["distillation"]["transfer_examples"] == 12 + len(questions)  # small_squad's train + the three
 
 
 def test_pruned_run_reports_the_dev_change_and_keeps_the_teachers_layers(intent_teacher, tmp_path, capsys):

@@ -38,7 +38,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         "error, this weight; needs equal widths and tokenizers; default 0: off)")
     parser.add_argument("--unlabelled", metavar="FILE",
                         help="texts in the training data's format, without labels: the teacher labels them and they "
-                        "join the transfer set (label-set tasks)")
+                        "join the transfer set (classification, tagging, extractive QA)")
     parser.add_argument("--name", help="the student run's name (default: the teacher's name + '-student')")
     parser.add_argument("--output-dir", help="where the student run goes (default: beside the teacher)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -98,7 +98,7 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
                 teacher_model, unlabelled, **batching))
         except NotImplementedError:
             raise ConfigError(f"--unlabelled: {cfg.task} runs take no unlabelled text (the teacher labels texts of "
-                              "tasks with a label set)") from None
+                              "classification, tagging and extractive QA)") from None
         say(f"the teacher labelled {len(unlabelled)} unlabelled example(s) of {o.unlabelled}")
     set_seed(student_cfg.training.seed)
     features = task.encode(examples)

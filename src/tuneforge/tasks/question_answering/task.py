@@ -12,7 +12,7 @@ the [CLS] score beats the best span by more than a threshold tuned on dev for F1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tuneforge.data.examples import QAExample, ReadResult
+from tuneforge.data.examples import Answer, QAExample, ReadResult
 from tuneforge.data.squad import load_qa_splits, read_squad
 from tuneforge.engine.inference import predict_outputs
 from tuneforge.errors import DataError, RunError
@@ -224,6 +224,21 @@ class QuestionAnswering(TaskBase):
         finite = [m for m in margins if np.isfinite(m)]
         self.null_threshold = tune_null_threshold([m if np.isfinite(m) else max(finite, default=0) + 1
                                                    for m in margins], answered, null_gold)
+
+    def predict_examples(self, model, examples: list[QAExample], **batching: Any) -> list[tuple[Answer | None, float]]:
+        """(the answer span, its score) per read question; None where the model gives no answer."""
+        spans = self.spans(model, examples, **batching)
+        out = []
+        for example, span in zip(examples, spans, strict=True):
+            text = self.answer(example, span)
+            out.append((Answer(text, span["start"]) if text else None, float(span["score"] or 0.0)))
+        return out
+
+    def with_answers(self, examples: list[QAExample], predicted: list[tuple[Answer | None, float]]) -> list[QAExample]:
+        """Each question with the predicted span as its answer (a teacher labelling unlabelled questions for
+        distillation); no span makes it unanswerable, whose target is [CLS] as for a v2 question."""
+        return [replace(e, answers=[answer] if answer else [], is_impossible=answer is None)
+                for e, (answer, _) in zip(examples, predicted, strict=True)]
 
     # metrics ----------------------------------------------------------------------------------
     def evaluate(self, model, examples: list[QAExample], tune: bool = False, **batching: Any) -> dict[str, Any]:

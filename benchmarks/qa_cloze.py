@@ -1,0 +1,76 @@
+"""Unlabelled transfer questions for an extractive-QA student: cloze questions on the teacher's *training*
+paragraphs (Lewis et al. 2019's unsupervised QA, without the translation model), as a SQuAD file whose questions
+carry no answers (`distill --unlabelled`).
+
+Each sentence of a training paragraph gives questions by replacing a span — a number, a year, or a run of
+capitalised words not at the sentence's start — with a wh-word ("when" for a year, "how many" for a number, "who
+or what" for a name). The teacher answers each one; its span and its start and end logits are what the student
+learns. Only the training split's articles are used (the run's own carve, read from its config), so dev and test
+paragraphs stay unseen.
+
+    python benchmarks/qa_cloze.py runs/bench-distill/xquad/teacher --out xquad-cloze.json --limit 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from pathlib import Path
+
+from tuneforge.config.loading import load_config
+from tuneforge.tasks import task_class
+
+SENTENCE = re.compile(r"[^.!?]+[.!?]")
+YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+NUMBER = re.compile(r"\b\d[\d,.]*\b")
+NAME = re.compile(r"(?<!^)(?<![.!?] )\b([A-Z][\w'-]+(?: (?:of |the |de )?[A-Z][\w'-]+)*)")
+
+
+def cloze_questions(sentence: str) -> list[str]:
+    """One question per answer-like span of the sentence."""
+    sentence = sentence.strip()
+    spans = [(m.start(), m.end(), "when") for m in YEAR.finditer(sentence)]
+    taken = {m.start() for m in YEAR.finditer(sentence)}
+    spans += [(m.start(), m.end(), "how many") for m in NUMBER.finditer(sentence) if m.start() not in taken]
+    spans += [(m.start(1), m.end(1), "who or what") for m in NAME.finditer(sentence)]
+    questions = []
+    for start, end, wh in spans:
+        question = (sentence[:start] + wh + sentence[end:]).rstrip(".!? ") + "?"
+        if 4 <= len(question.split()) <= 40:
+            questions.append(question)
+    return questions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("teacher", help="the teacher run: its config names the data and the carve")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--limit", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    cfg = load_config(Path(args.teacher) / "config.yaml")
+    train = task_class(cfg.task).load_splits(cfg, strict=True)["train"].examples
+    paragraphs = sorted({(e.title, e.context) for e in train})
+    asked = {e.question.strip().lower() for e in train}
+    rows = []
+    for title, context in paragraphs:
+        for sentence in SENTENCE.findall(context):
+            rows += [(title, context, q) for q in cloze_questions(sentence) if q.lower() not in asked]
+    random.Random(args.seed).shuffle(rows)
+    rows = rows[: args.limit]
+    by_context: dict[tuple[str, str], list[dict]] = {}
+    for i, (title, context, question) in enumerate(rows):
+        by_context.setdefault((title, context), []).append({"id": f"cloze-{i}", "question": question})
+    data = {"version": "1.1", "data": [{"title": title, "paragraphs": [{"context": context, "qas": qas}]}
+                                       for (title, context), qas in by_context.items()]}
+    tmp = Path(args.out).with_suffix(".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(args.out)
+    print(f"{len(rows)} cloze questions on {len(by_context)} of the {len(paragraphs)} training paragraphs "
+          f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
