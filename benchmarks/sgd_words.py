@@ -33,10 +33,15 @@ def main() -> None:
                     sentences.append(WORDS.findall(text))
     random.Random(args.seed).shuffle(sentences)
     sentences = [s for s in sentences if 3 <= len(s) <= 60][: args.limit]
-    tmp = Path(args.out).with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps({"tokens": s}) + "\n" for s in sentences), encoding="utf-8")
-    tmp.replace(args.out)
+    write_token_lines(args.out, sentences)
     print(f"{len(sentences)} sentences -> {args.out}")
+
+
+def write_token_lines(path: str, sentences: list[list[str]]) -> None:
+    """``{"tokens": [...]}`` lines, written to a temporary file first so that a failure leaves no half file."""
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps({"tokens": s}) + "\n" for s in sentences), encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from sgd_words import write_token_lines  # benchmarks/: the script's own folder is on sys.path
+
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 WNUT_TRAIN = DATASETS / "wnut17" / "wnut17train.conll"
 SGD_TRAIN = DATASETS / "sgd" / "train.jsonl"
@@ -110,9 +112,7 @@ def main() -> None:
         if key not in seen:
             seen.add(key)
             out.append(tokens)
-    tmp = Path(args.out).with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps({"tokens": s}) + "\n" for s in out), encoding="utf-8")
-    tmp.replace(args.out)
+    write_token_lines(args.out, out)
     print(f"{len(out)} sentences from {len(with_entities)} training tweets with entities -> {args.out}")
 
 
