@@ -147,7 +147,7 @@ def test_qa_student(tmp_path, tiny_model):
     assert json.loads((student / "model" / "config.json").read_text())["num_hidden_layers"] == 1
 
 
-def test_qa_teacher_labels_unlabelled_questions_with_its_own_answers(tmp_path, tiny_model):
+def test_qa_teacher_labels_unlabelled_questions_with_its_own_answers(tmp_path, tiny_model, capsys):
     from tuneforge.runs.directory import load_run
 
     cfg = qa_config(tmp_path, tiny_model, small_squad(tmp_path))
@@ -172,6 +172,10 @@ def test_qa_teacher_labels_unlabelled_questions_with_its_own_answers(tmp_path, t
     assert main(["distill", str(teacher), "--layers", "1", "--name", "qa-more", "--unlabelled", more, *QUICK]) == 0
     report = json.loads((tmp_path / "runs" / "qa-more" / "report.json").read_text())
     assert report["distillation"]["transfer_examples"] == 12 + len(questions)  # small_squad's train + the three
+
+    broken = squad_file(tmp_path / "broken.json", [(context, [{"id": "b1", "question": 7}])], "2.0")
+    _refused(capsys, ["distill", str(teacher), "--layers", "1", "--name", "refused", "--unlabelled", broken],
+             tmp_path / "runs", "broken.json")
 
 
 def test_pruned_run_reports_the_dev_change_and_keeps_the_teachers_layers(intent_teacher, tmp_path, capsys):
