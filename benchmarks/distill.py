@@ -108,7 +108,10 @@ def build(task: str, folder: Path, layers: int, student_epochs: int | None, stud
         started = time.perf_counter()
         budget = ([f"training.max_steps={spec['student_steps']}"] if "student_steps" in spec
                   else [f"training.epochs={student_epochs or spec['student_epochs']}"])
-        distill(paths["teacher"], DistillOptions(layers=layers, name=student, output_dir=str(folder),
+        every = layers == depth  # every layer kept, each narrowed (--ffn-share): --keep names them all
+        distill(paths["teacher"], DistillOptions(layers=None if every else layers,
+                                                 keep=list(range(depth)) if every else None,
+                                                 name=student, output_dir=str(folder),
                                                  hidden_weight=hidden_weight, unlabelled=unlabelled,
                                                  ffn_share=ffn_share,
                                                  overrides=budget + (overrides or [])))
@@ -172,7 +175,8 @@ def load_models(paths: dict[str, Path]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task", choices=sorted(TASKS))
-    parser.add_argument("--layers", type=int, default=3, help="student layers (of the teacher's 6)")
+    parser.add_argument("--layers", type=int, default=3, help="student layers (of the teacher's 6; all 6 "
+                        "with --ffn-share below 1)")
     parser.add_argument("--student-epochs", type=int, default=None)
     parser.add_argument("--student", default="distilled", help="the student run's folder name (another name "
                         "keeps an earlier student beside it; default distilled, or distilled-Nl for --layers N ≠ 3)")

@@ -341,3 +341,18 @@ def test_a_bad_feed_forward_share_is_refused(intent_teacher, capsys):
                       str(intent_teacher.parent / "p")], intent_teacher.parent, "--ffn-share 1.5: give a fraction")
     _refused(capsys, ["distill", str(intent_teacher), "--student", "minilm", "--ffn-share", "0.5"],
              intent_teacher.parent, "a --student MODEL has its own")
+
+
+def test_every_layer_may_stay_when_each_is_narrowed(intent_teacher, tmp_path, capsys):
+    """Keeping all layers makes no smaller student, so it is refused, unless --ffn-share narrows every layer."""
+    _refused(capsys, ["distill", str(intent_teacher), "--keep", "0,1"], intent_teacher.parent, "narrow them")
+    _refused(capsys, ["export", str(intent_teacher), "--drop-layers", "0", "--output",
+                      str(intent_teacher.parent / "p")], intent_teacher.parent, "or 0 with --ffn-share below 1")
+    assert main(["distill", str(intent_teacher), "--keep", "0,1", "--ffn-share", "0.5", "--name", "narrow-all",
+                 "--output-dir", str(tmp_path), "--set", "training.epochs=1"]) == 0
+    student = json.loads((tmp_path / "narrow-all" / "report.json").read_text())["distillation"]
+    assert student["kept_layers"] == [0, 1] and student["intermediate_size"] == 32
+    out = tmp_path / "pruned"
+    assert main(["export", str(intent_teacher), "--drop-layers", "0", "--ffn-share", "0.5", "--output", str(out)]) == 0
+    saved = json.loads((out / "model" / "config.json").read_text())
+    assert saved["num_hidden_layers"] == 2 and saved["intermediate_size"] == 32

@@ -23,7 +23,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--layers", type=int, metavar="N",
                        help="keep N of the teacher's layers, evenly spaced and ending with the last (6 → 3: 1,3,5)")
-    which.add_argument("--keep", type=_indices, metavar="I,J,…", help="keep exactly these teacher layers (0-based)")
+    which.add_argument("--keep", type=_indices, metavar="I,J,…",
+                       help="keep exactly these teacher layers (0-based); all of them only with --ffn-share")
     which.add_argument("--student", metavar="MODEL",
                        help="another model (registry name, folder or hub id) with a new head; for token "
                        "classification and question answering it must share the teacher's tokenizer")

@@ -26,7 +26,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-layers", type=int, metavar="N", default=None,
                         help="prune without training: write a new run with N of the model's layers dropped (the "
                         "kept ones evenly spaced, ending with the last), its dev metric change in report.json; "
-                        "the baseline a `tuneforge distill` student must beat")
+                        "the baseline a `tuneforge distill` student must beat (0 with --ffn-share: only narrow)")
     parser.add_argument("--ffn-share", type=float, metavar="F", default=None,
                         help="with --drop-layers: also keep only this share of each layer's feed-forward neurons, "
                         "the largest by weight (distill --ffn-share's baseline)")

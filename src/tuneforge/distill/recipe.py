@@ -79,7 +79,7 @@ def distill(teacher: str | Path, options: DistillOptions) -> TrainResult:
     teacher_model, teacher_task, kind = run.model, run.task, spec.inference
     keep = None
     if o.student is None:
-        keep = chosen_layers(teacher_model, o.layers, o.keep, str(teacher))
+        keep = chosen_layers(teacher_model, o.layers, o.keep, str(teacher), o.ffn_share)
         tokenizer = run.tokenizer
     else:
         tokenizer = load_tokenizer(o.student)

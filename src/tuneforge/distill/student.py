@@ -15,15 +15,18 @@ def depth(model: Any) -> int:
     return len(layer_stack(model))
 
 
-def chosen_layers(teacher: Any, layers: int | None, keep: list[int] | None, where: str) -> list[int]:
-    """The teacher layers the student keeps: ``keep`` as given, or ``layers`` of them evenly spaced."""
+def chosen_layers(teacher: Any, layers: int | None, keep: list[int] | None, where: str,
+                  ffn_share: float = 1.0) -> list[int]:
+    """The teacher layers the student keeps: ``keep`` as given, or ``layers`` of them evenly spaced. ``keep`` may
+    name every layer only when the layers are narrowed (``ffn_share`` below 1): the student is still smaller."""
     total = depth(teacher)
     if keep is not None:
         if not keep or sorted(set(keep)) != keep or keep[0] < 0 or keep[-1] >= total:
             raise ConfigError(f"{where}: --keep {','.join(map(str, keep))}: give increasing layer indices from 0 to "
                               f"{total - 1} (the teacher has {total} layers)")
-        if len(keep) == total:
-            raise ConfigError(f"{where}: --keep names all {total} of the teacher's layers; keep fewer")
+        if len(keep) == total and ffn_share == 1:
+            raise ConfigError(f"{where}: --keep names all {total} of the teacher's layers; keep fewer, or narrow "
+                              "them with --ffn-share")
         return keep
     assert layers is not None
     if not 1 <= layers < total:

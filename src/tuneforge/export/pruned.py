@@ -39,13 +39,14 @@ def prune_run(run_dir: str | Path, output: str | Path, drop: int,
         raise RunError(f"{run_dir}: its model is not one plain transformers model (an adapter or virtual tokens "
                        "stay apart from its weights), so layers cannot be dropped from it")
     depth = len(layer_stack(model))
-    if not 1 <= drop < depth:
-        raise ConfigError(f"--drop-layers {drop}: the model has {depth} layers, so drop 1 to {depth - 1} of them")
+    if not (1 if ffn_share == 1 else 0) <= drop < depth:  # 0 only narrows: still a smaller model
+        raise ConfigError(f"--drop-layers {drop}: the model has {depth} layers, so drop 1 to {depth - 1} of them "
+                          "(or 0 with --ffn-share below 1)")
     Task = type(task)
     splits = Task.load_splits(cfg, strict=True)
     if "dev" not in splits:
         raise RunError(f"{run_dir}: the run has no dev split to measure what pruning costs")
-    keep = keep_layers(model, evenly_spaced(depth, depth - drop))
+    keep = keep_layers(model, evenly_spaced(depth, depth - drop) if drop else list(range(depth)))
     if ffn_share != 1:
         narrow_feed_forward(model, ffn_share)
     metric = cfg.training.early_stopping.metric or Task.main_metric(cfg)
