@@ -8,6 +8,10 @@ or what" for a name). The teacher answers each one; its span and its start and e
 learns. Only the training split's articles are used (the run's own carve, read from its config), so dev and test
 paragraphs stay unseen.
 
+`--perturbed K` adds K perturbed copies of each training question (a robustness suite picked at random: typos,
+casing, punctuation, contractions, names, places; the paragraph kept), as `tuneforge augment` does for texts: the
+teacher answers them too, so the student learns its logits around the questions it was trained on.
+
     python benchmarks/qa_cloze.py runs/bench-distill/xquad/teacher --out xquad-cloze.json --limit 3000
 """
 
@@ -43,12 +47,35 @@ def cloze_questions(sentence: str) -> list[str]:
     return questions
 
 
+def perturbed_questions(train: list, copies: int, rng: random.Random) -> list[tuple[str, str, str]]:
+    """Up to ``copies`` distinct perturbed wordings of each training question, each by a suite chosen at random."""
+    from tuneforge.robustness.sample import Sample
+    from tuneforge.robustness.suites import SUITES
+
+    suites = [SUITES[name] for name in ("typos", "casing", "punctuation", "contractions", "names", "places")]
+    rows, seen = [], {e.question.strip() for e in train}
+    for e in train:
+        made = 0
+        for _ in range(copies * 3):  # some suites find nothing to change in a given question
+            out = rng.choice(suites).perturb(Sample(e.question.split()), rng)
+            question = " ".join(out.words) if out else ""
+            if question and question not in seen:
+                seen.add(question)
+                rows.append((e.title, e.context, question))
+                made += 1
+                if made == copies:
+                    break
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("teacher", help="the teacher run: its config names the data and the carve")
     parser.add_argument("--out", required=True)
     parser.add_argument("--limit", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--perturbed", type=int, default=0, metavar="K",
+                        help="also K perturbed copies of each training question")
     args = parser.parse_args()
     cfg = load_config(Path(args.teacher) / "config.yaml")
     train = task_class(cfg.task).load_splits(cfg, strict=True)["train"].examples
@@ -60,6 +87,8 @@ def main() -> None:
             rows += [(title, context, q) for q in cloze_questions(sentence) if q.lower() not in asked]
     random.Random(args.seed).shuffle(rows)
     rows = rows[: args.limit]
+    cloze = len(rows)
+    rows += perturbed_questions(train, args.perturbed, random.Random(args.seed + 1))
     by_context: dict[tuple[str, str], list[dict]] = {}
     for i, (title, context, question) in enumerate(rows):
         by_context.setdefault((title, context), []).append({"id": f"cloze-{i}", "question": question})
@@ -68,8 +97,8 @@ def main() -> None:
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(args.out)
-    print(f"{len(rows)} cloze questions on {len(by_context)} of the {len(paragraphs)} training paragraphs "
-          f"-> {args.out}")
+    print(f"{cloze} cloze and {len(rows) - cloze} perturbed questions on {len(by_context)} of the {len(paragraphs)} "
+          f"training paragraphs -> {args.out}")
 
 
 if __name__ == "__main__":
