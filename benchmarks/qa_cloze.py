@@ -12,6 +12,9 @@ paragraphs stay unseen.
 casing, punctuation, contractions, names, places; the paragraph kept), as `tuneforge augment` does for texts: the
 teacher answers them too, so the student learns its logits around the questions it was trained on.
 
+`--paragraphs FILE` adds cloze questions on other text (JSON lines, each `{"text": ...}`; at most
+`--paragraph-questions` of them), for text the training articles do not have: the teacher answers those too.
+
     python benchmarks/qa_cloze.py runs/bench-distill/xquad/teacher --out xquad-cloze.json --limit 3000
 """
 
@@ -76,6 +79,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--perturbed", type=int, default=0, metavar="K",
                         help="also K perturbed copies of each training question")
+    parser.add_argument("--paragraphs", help='also cloze questions on these texts (JSON lines: {"text": ...})')
+    parser.add_argument("--paragraph-questions", type=int, default=3000,
+                        help="at most this many questions from --paragraphs")
     args = parser.parse_args()
     cfg = load_config(Path(args.teacher) / "config.yaml")
     train = task_class(cfg.task).load_splits(cfg, strict=True)["train"].examples
@@ -89,6 +95,20 @@ def main() -> None:
     rows = rows[: args.limit]
     cloze = len(rows)
     rows += perturbed_questions(train, args.perturbed, random.Random(args.seed + 1))
+    extra = []
+    if args.paragraphs:
+        lines = Path(args.paragraphs).read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            text = json.loads(line).get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise SystemExit(f"{args.paragraphs}:{number}: no \"text\" string")
+            title = f"{Path(args.paragraphs).stem}-{number}"
+            extra += [(title, text, q) for s in SENTENCE.findall(text) for q in cloze_questions(s)]
+        random.Random(args.seed + 2).shuffle(extra)
+        extra = extra[: args.paragraph_questions]
+        rows += extra
     by_context: dict[tuple[str, str], list[dict]] = {}
     for i, (title, context, question) in enumerate(rows):
         by_context.setdefault((title, context), []).append({"id": f"cloze-{i}", "question": question})
@@ -97,8 +117,9 @@ def main() -> None:
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     tmp.replace(args.out)
-    print(f"{cloze} cloze and {len(rows) - cloze} perturbed questions on {len(by_context)} of the {len(paragraphs)} "
-          f"training paragraphs -> {args.out}")
+    print(f"{cloze} cloze and {len(rows) - cloze - len(extra)} perturbed questions on the {len(paragraphs)} "
+          f"training paragraphs, {len(extra)} cloze questions on --paragraphs; {len(by_context)} contexts "
+          f"-> {args.out}")
 
 
 if __name__ == "__main__":
