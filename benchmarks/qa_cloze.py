@@ -71,6 +71,28 @@ def perturbed_questions(train: list, copies: int, rng: random.Random) -> list[tu
     return rows
 
 
+def paragraph_questions(path: Path, limit: int, rng: random.Random) -> list[tuple[str, str, str]]:
+    """Up to ``limit`` cloze questions, drawn at random, on the texts of a JSON-lines file (``{"text": ...}``)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise SystemExit(f"{path}: cannot read: {err}") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"{path}:{number}: not JSON ({err.msg})") from None
+        text = record.get("text") if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise SystemExit(f'{path}:{number}: no "text" string')
+        rows += [(f"{path.stem}-{number}", text, q) for s in SENTENCE.findall(text) for q in cloze_questions(s)]
+    rng.shuffle(rows)
+    return rows[:limit]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("teacher", help="the teacher run: its config names the data and the carve")
@@ -97,17 +119,7 @@ def main() -> None:
     rows += perturbed_questions(train, args.perturbed, random.Random(args.seed + 1))
     extra = []
     if args.paragraphs:
-        lines = Path(args.paragraphs).read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            text = json.loads(line).get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise SystemExit(f"{args.paragraphs}:{number}: no \"text\" string")
-            title = f"{Path(args.paragraphs).stem}-{number}"
-            extra += [(title, text, q) for s in SENTENCE.findall(text) for q in cloze_questions(s)]
-        random.Random(args.seed + 2).shuffle(extra)
-        extra = extra[: args.paragraph_questions]
+        extra = paragraph_questions(Path(args.paragraphs), args.paragraph_questions, random.Random(args.seed + 2))
         rows += extra
     by_context: dict[tuple[str, str], list[dict]] = {}
     for i, (title, context, question) in enumerate(rows):
